@@ -1,0 +1,76 @@
+"""Shared argument checks, so every error message has the same shape."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from promisekit.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
+
+__all__ = [
+    "check_aware",
+    "check_duration",
+    "check_finite",
+    "check_non_empty_str",
+    "to_timedelta",
+]
+
+
+def check_aware(field: str, value: Any) -> datetime:
+    """Return ``value`` if it is an aware datetime, else raise a clear error."""
+    if not isinstance(value, datetime):
+        raise InvalidTypeError(
+            f"{field!r} must be a timezone-aware datetime (got {type(value).__name__} {value!r})"
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise NaiveDatetimeError(field, value)
+    return value
+
+
+def to_timedelta(field: str, value: Any) -> timedelta:
+    """Convert a duration (``timedelta``, or seconds as int/float) to ``timedelta``."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTypeError(
+            f"{field!r} must be a timedelta or a number of seconds "
+            f"(got {type(value).__name__} {value!r})"
+        )
+    if not math.isfinite(value):
+        raise InvalidValueError(f"{field!r} must be a finite duration (got {value!r})")
+    return timedelta(seconds=value)
+
+
+def check_duration(field: str, value: Any, *, allow_negative: bool = False) -> timedelta:
+    """Convert and check a duration; negative ones are refused unless allowed."""
+    delta = to_timedelta(field, value)
+    if not allow_negative and delta < timedelta(0):
+        raise InvalidValueError(f"{field!r} must not be negative (got {delta})")
+    return delta
+
+
+def check_finite(field: str, value: Any, *, minimum: float | None = None) -> float:
+    """Return ``value`` as a float if it is a finite real number (and ``>= minimum``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise InvalidTypeError(
+                f"{field!r} must be a number (got {type(value).__name__} {value!r})"
+            ) from None
+    number = float(value)
+    if not math.isfinite(number):
+        raise InvalidValueError(f"{field!r} must be a finite number (got {value!r})")
+    if minimum is not None and number < minimum:
+        raise InvalidValueError(f"{field!r} must be >= {minimum:g} (got {value!r})")
+    return number
+
+
+def check_non_empty_str(field: str, value: Any) -> str:
+    """Return ``value`` if it is a non-blank string."""
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"{field!r} must be a string (got {type(value).__name__} {value!r})")
+    if not value.strip():
+        raise InvalidValueError(f"{field!r} must be a non-empty string (got {value!r})")
+    return value
