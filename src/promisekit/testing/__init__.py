@@ -1,0 +1,25 @@
+"""Test helpers for promisekit and for plugin authors.
+
+Hypothesis strategies generating valid promisekit objects (needs the ``testing`` extra:
+``pip install 'promisekit[testing]'``).
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from promisekit.testing.strategies import (
+    DEFAULT_TIMEZONES,
+    aware_datetimes,
+    deliveries_for,
+    promises,
+    terms,
+)
+
+__all__ = [
+    "DEFAULT_TIMEZONES",
+    "aware_datetimes",
+    "deliveries_for",
+    "promises",
+    "terms",
+]
