@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import numbers
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from promisekit.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
@@ -51,14 +53,12 @@ def check_duration(field: str, value: Any, *, allow_negative: bool = False) -> t
 
 
 def check_finite(field: str, value: Any, *, minimum: float | None = None) -> float:
-    """Return ``value`` as a float if it is a finite real number (and ``>= minimum``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            raise InvalidTypeError(
-                f"{field!r} must be a number (got {type(value).__name__} {value!r})"
-            ) from None
+    """Return ``value`` as a float if it is a finite real number (and ``>= minimum``).
+
+    Booleans and strings are refused rather than coerced: nothing is silently converted.
+    """
+    if isinstance(value, (bool, str, bytes)) or not isinstance(value, (numbers.Real, Decimal)):
+        raise InvalidTypeError(f"{field!r} must be a number (got {type(value).__name__} {value!r})")
     number = float(value)
     if not math.isfinite(number):
         raise InvalidValueError(f"{field!r} must be a finite number (got {value!r})")
