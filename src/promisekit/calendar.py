@@ -48,7 +48,6 @@ from typing import Any, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
-from dateutil.rrule import rrule, rrulestr
 
 from promisekit._validation import check_aware, check_duration
 from promisekit.errors import (
@@ -280,8 +279,10 @@ def _convert_dates(value: Any) -> tuple[date, ...]:
 
 
 def _convert_rules(value: Any) -> tuple[str, ...]:
-    if value is None:
+    if value is None or value == ():
         return ()
+    from dateutil.rrule import rrule, rrulestr
+
     if isinstance(value, (str, rrule)):
         value = [value]
     out = []
@@ -470,10 +471,20 @@ class BusinessCalendar:
         return attrs.evolve(self, holidays=(*self.holidays, *dates))
 
     def __repr__(self) -> str:
-        days = []
+        groups: list[tuple[int, int, str]] = []  # runs of consecutive days with equal hours
         for index, day in enumerate(self.hours):
-            if day:
-                days.append(f"{_WEEKDAYS[index]}: {', '.join(_fmt_interval(iv) for iv in day)}")
+            text = ", ".join(_fmt_interval(iv) for iv in day)
+            if groups and groups[-1][2] == text and groups[-1][1] == index - 1:
+                groups[-1] = (groups[-1][0], index, text)
+            else:
+                groups.append((index, index, text))
+        days = []
+        for first, last, text in groups:
+            if text:
+                name = (
+                    _WEEKDAYS[first] if first == last else f"{_WEEKDAYS[first]}-{_WEEKDAYS[last]}"
+                )
+                days.append(f"{name!r}: {text!r}")
         extra = ""
         if self.holidays:
             extra += f", holidays={len(self.holidays)} dates"
@@ -481,7 +492,7 @@ class BusinessCalendar:
             extra += f", holiday_rules={len(self.holiday_rules)}"
         if self.overrides:
             extra += f", overrides={len(self.overrides)}"
-        return f"BusinessCalendar({self.tz!r}, hours={{{'; '.join(days)}}}{extra})"
+        return f"BusinessCalendar({self.tz!r}, hours={{{', '.join(days)}}}{extra})"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -831,6 +842,8 @@ class BusinessCalendar:
             return value.toordinal() - _EPOCH_ORDINAL
 
         holiday_days = {day_of_date(d) for d in self.holidays if year_lo <= d.year < year_hi}
+        if self.holiday_rules:
+            from dateutil.rrule import rrulestr
         for text in self.holiday_rules:
             rule = rrulestr(text, dtstart=_RRULE_DEFAULT_DTSTART)
             for occurrence in rule.between(
