@@ -21,6 +21,7 @@ from promisekit.errors import (
     PromiseKitError,
     UnknownTimeZoneError,
 )
+from promisekit.testing import calendars as pk_calendars
 
 from .calendar_oracle import Oracle
 
@@ -490,3 +491,11 @@ def test_end_of_day_is_a_close(data: st.DataObject) -> None:
     oracle = Oracle(cal)
     assert oracle.is_open(eod.astimezone(timezone.utc) - timedelta(microseconds=1))
     assert not oracle.is_open(eod) or eod.astimezone(ZoneInfo(cal.tz)).time() == time(0)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cal=pk_calendars(), data=st.data())
+def test_public_calendar_strategy_roundtrip(cal: BusinessCalendar, data: st.DataObject) -> None:
+    a = data.draw(minute_instants(cal))
+    work = timedelta(minutes=data.draw(st.integers(0, 10_000)))
+    assert cal.between(a, cal.add(a, work)) == work

@@ -11,6 +11,7 @@ from __future__ import annotations
 from promisekit.testing.strategies import (
     DEFAULT_TIMEZONES,
     aware_datetimes,
+    calendars,
     deliveries_for,
     promises,
     terms,
@@ -19,6 +20,7 @@ from promisekit.testing.strategies import (
 __all__ = [
     "DEFAULT_TIMEZONES",
     "aware_datetimes",
+    "calendars",
     "deliveries_for",
     "promises",
     "terms",

@@ -11,11 +11,13 @@ Every strategy here only generates valid objects, and shrinks towards the simple
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promisekit._validation import check_aware, check_duration
+from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery
 from promisekit.errors import (
     InvalidTypeError,
@@ -34,6 +36,7 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
 __all__ = [
     "DEFAULT_TIMEZONES",
     "aware_datetimes",
+    "calendars",
     "deliveries_for",
     "promises",
     "terms",
@@ -339,3 +342,63 @@ def deliveries_for(
         ]
 
     return st.lists(one(), min_size=min_size, max_size=max_size).map(with_ids)
+
+
+_CALENDAR_ZONES: tuple[str, ...] = (
+    "America/Toronto",
+    "Europe/Paris",
+    "Australia/Lord_Howe",
+    "Asia/Kolkata",
+    "UTC",
+)
+
+
+@st.composite
+def _day_hours(draw: st.DrawFn) -> list[str]:
+    cuts = sorted(draw(st.sets(st.integers(0, 96), max_size=6)))  # quarter hours
+    out = []
+    for i in range(0, len(cuts) - 1, 2):
+        start, end = cuts[i] * 15, cuts[i + 1] * 15
+        out.append(f"{start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}")
+    return out
+
+
+@st.composite
+def _calendars(
+    draw: st.DrawFn, timezones: tuple[str, ...], years: tuple[int, int]
+) -> BusinessCalendar:
+    tz = draw(st.sampled_from(sorted(timezones, key=lambda z: z != "America/Toronto")))
+    style = draw(st.sampled_from(["office", "always", "night", "random"]))
+    hours: dict[str | int, Any]
+    if style == "office":
+        hours = {"mon-fri": ["08:30-12:00", "13:00-17:00"]}
+    elif style == "always":
+        hours = {"daily": "00:00-24:00"}
+    elif style == "night":
+        hours = {"daily": ["00:00-06:00", "18:00-24:00"]}
+    else:
+        week = [draw(_day_hours()) for _ in range(7)]
+        if not any(week):
+            week[0] = ["09:00-17:00"]
+        hours = dict(enumerate(week))
+    days = st.dates(date(years[0], 1, 1), date(years[1], 12, 31))
+    holidays = draw(st.lists(days, max_size=8))
+    overrides = draw(st.dictionaries(days, _day_hours(), max_size=3))
+    return BusinessCalendar(tz, hours=hours, holidays=holidays, overrides=overrides)
+
+
+def calendars(
+    *,
+    timezones: Iterable[str] = _CALENDAR_ZONES,
+    years: tuple[int, int] = (2025, 2027),
+) -> SearchStrategy[BusinessCalendar]:
+    """Valid :class:`~promisekit.calendar.BusinessCalendar` objects.
+
+    Office hours, 24/7, night shifts or random quarter-hour intervals per weekday, in
+    zones with unusual DST (Lord Howe's 30-minute shift) by default, with up to eight
+    holidays and three overrides within ``years``. Shrinks towards an office-hours
+    calendar in America/Toronto without holidays or overrides.
+
+    .. versionadded:: 0.1.0
+    """
+    return _calendars(tuple(timezones), years)
