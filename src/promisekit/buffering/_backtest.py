@@ -12,6 +12,7 @@ from typing import Any
 
 import attrs
 
+from promisekit._plotting import annotate_points, get_axes
 from promisekit._validation import check_non_empty_str
 from promisekit.buffering._capability import _LiveSample
 from promisekit.buffering._common import (
@@ -190,6 +191,79 @@ class BacktestResult:
                 "pandas", "analysis", "BacktestResult.to_pandas()"
             ) from None
         return pd.DataFrame([attrs.asdict(r) for r in self.rows])
+
+    def plot(self, ax: Any = None, *, segment: Hashable | None = None) -> Any:
+        """Plot the trade-off: on-time rate against mean promised time, one point per row.
+
+        Every row of ``segment`` becomes one point labelled with its policy's name:
+        on-time rate (%) up, mean promised window (``mean_window``) across, in
+        minutes — or in hours when a mean window reaches 2 hours — and in business
+        time, as the axis label says, when the backtest used a calendar. The
+        :data:`HISTORICAL` row (the business's own promises) is a black diamond.
+        Rows that quoted nothing have no on-time rate and are left out. Up and to
+        the left is better: kept more often, with shorter promises.
+
+        Needs matplotlib (the ``plot`` extra); no backend is selected here.
+
+        Args:
+            ax: The matplotlib ``Axes`` to draw on; ``None`` creates a figure
+                (``plt.subplots()``).
+            segment: The segment whose rows are plotted; ``None`` (default) plots
+                the rows over all records.
+
+        Returns:
+            The matplotlib ``Axes``.
+
+        Raises:
+            MissingDependencyError: matplotlib is not installed.
+            InvalidTypeError: ``ax`` is not a matplotlib ``Axes``.
+            InvalidValueError: No row has this segment.
+            InsufficientDataError: No row of the segment quoted any request.
+
+        .. versionadded:: 0.1.0
+        """
+        selected = [r for r in self.rows if r.segment == segment]
+        if not selected:
+            segments = sorted({repr(r.segment) for r in self.rows if r.segment is not None})
+            raise InvalidValueError(
+                f"'segment' must be None or a segment of the backtest "
+                f"(got {segment!r}; segments: [{', '.join(segments)}])"
+            )
+        plotted = [
+            (r.policy, r.mean_window, r.on_time_rate, r.business_time)
+            for r in selected
+            if r.mean_window is not None and r.on_time_rate is not None
+        ]
+        if not plotted:
+            raise InsufficientDataError(
+                f"nothing to plot: no policy quoted any request"
+                f"{'' if segment is None else f' of segment {segment!r}'} "
+                f"(every request was skipped; lower 'min_samples')"
+            )
+        ax = get_axes(ax, feature="BacktestResult.plot()")
+        longest = max(window for _, window, _, _ in plotted)
+        unit, seconds = ("hours", 3600.0) if longest >= timedelta(hours=2) else ("minutes", 60.0)
+        business = any(business_time for *_, business_time in plotted)
+        names = [name for name, *_ in plotted]
+        points = [(window.total_seconds() / seconds, 100 * rate) for _, window, rate, _ in plotted]
+        colours = []
+        for name, (x, y) in zip(names, points, strict=True):
+            style = {"marker": "D", "color": "black"} if name == HISTORICAL else {"marker": "o"}
+            marker = ax.scatter([x], [y], s=64, zorder=3, label=name, **style)
+            colours.append(marker.get_facecolor()[0])
+        ax.margins(x=0.12, y=0.12)
+        labels = annotate_points(ax, points, names)
+        for name, label, colour in zip(names, labels, colours, strict=True):
+            label.set_color(colour)  # a label has its point's colour: no doubt whose it is
+            if name == HISTORICAL:
+                label.set_fontstyle("italic")
+        ax.set_xlabel(f"Mean promised time ({'business ' if business else ''}{unit})")
+        ax.set_ylabel("On-time rate (%)")
+        title = "On-time rate vs promised time"
+        ax.set_title(title if segment is None else f"{title} — segment {segment}")
+        ax.grid(True, linestyle=":", alpha=0.7)
+        ax.set_axisbelow(True)
+        return ax
 
 
 # --------------------------------------------------------------------------- replay
