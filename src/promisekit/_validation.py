@@ -2,20 +2,30 @@
 
 from __future__ import annotations
 
+import decimal
 import math
 import numbers
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
+
+import attrs
 
 from promisekit.errors import InvalidTypeError, InvalidValueError, NaiveDatetimeError
 
 __all__ = [
+    "aware",
     "check_aware",
     "check_duration",
     "check_finite",
     "check_non_empty_str",
+    "fmt_instant",
+    "non_empty_str",
+    "optional_aware",
+    "optional_str",
+    "to_decimal",
     "to_timedelta",
+    "utc",
 ]
 
 
@@ -74,3 +84,69 @@ def check_non_empty_str(field: str, value: Any) -> str:
     if not value.strip():
         raise InvalidValueError(f"{field!r} must be a non-empty string (got {value!r})")
     return value
+
+
+# --------------------------------------------------------------------------- attrs validators
+
+
+def utc(value: datetime) -> datetime:
+    """Return the aware ``value`` as the same instant in UTC (for exact comparisons)."""
+    return value.astimezone(timezone.utc)
+
+
+def fmt_instant(value: datetime) -> str:
+    """Format a datetime for an error message."""
+    return value.isoformat(" ")
+
+
+def aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Attrs validator: the value is a timezone-aware datetime."""
+    check_aware(attribute.name, value)
+
+
+def optional_aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Attrs validator: the value is ``None`` or a timezone-aware datetime."""
+    if value is not None:
+        check_aware(attribute.name, value)
+
+
+def non_empty_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Attrs validator: the value is a non-blank string."""
+    check_non_empty_str(attribute.name, value)
+
+
+def optional_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    """Attrs validator: the value is ``None`` or a non-blank string."""
+    if value is not None:
+        check_non_empty_str(attribute.name, value)
+
+
+def to_decimal(field: str, value: object, *, minimum: Decimal | None = None) -> Decimal:
+    """Convert ``value`` (Decimal, int, str, or float) to a finite :class:`~decimal.Decimal`.
+
+    Floats are converted through their shortest ``repr`` (``0.1`` becomes ``Decimal('0.1')``,
+    not the binary expansion). Booleans are refused.
+    """
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
+        raise InvalidTypeError(
+            f"{field!r} must be a decimal number (Decimal, int, str or float) "
+            f"(got {type(value).__name__} {value!r})"
+        )
+    if isinstance(value, Decimal):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidValueError(f"{field!r} must be a finite decimal number (got {value!r})")
+        number = Decimal(str(value))
+    elif isinstance(value, int):
+        number = Decimal(value)
+    else:
+        try:
+            number = Decimal(value.strip())
+        except decimal.InvalidOperation:
+            raise InvalidValueError(f"{field!r} must be a decimal number (got {value!r})") from None
+    if not number.is_finite():
+        raise InvalidValueError(f"{field!r} must be a finite decimal number (got {value!r})")
+    if minimum is not None and number < minimum:
+        raise InvalidValueError(f"{field!r} must be >= {minimum} (got {value!r})")
+    return number

@@ -21,20 +21,16 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from promisekit._validation import aware as _aware
 from promisekit._validation import check_aware, check_finite
+from promisekit._validation import fmt_instant as _fmt
+from promisekit._validation import non_empty_str as _non_empty_str
+from promisekit._validation import optional_aware as _optional_aware
+from promisekit._validation import optional_str as _optional_str
+from promisekit._validation import to_decimal as _to_decimal
+from promisekit._validation import utc as _utc
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
-from promisekit.promise import (
-    Promise,
-    Terms,
-    _aware,
-    _fmt,
-    _in_force,
-    _non_empty_str,
-    _optional_aware,
-    _optional_str,
-    _to_decimal,
-    _utc,
-)
+from promisekit.promise import Promise, Terms, _in_force
 
 if TYPE_CHECKING:
     from promisekit.calendar import BusinessCalendar

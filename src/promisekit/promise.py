@@ -12,17 +12,22 @@ ordered and measured in real elapsed time.
 
 from __future__ import annotations
 
-import decimal
-import math
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str
+from promisekit._validation import aware as _aware
+from promisekit._validation import check_finite
+from promisekit._validation import fmt_instant as _fmt
+from promisekit._validation import non_empty_str as _non_empty_str
+from promisekit._validation import optional_aware as _optional_aware
+from promisekit._validation import optional_str as _optional_str
+from promisekit._validation import to_decimal as _to_decimal
+from promisekit._validation import utc as _utc
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 
 __all__ = ["Promise", "Revision", "Terms"]
@@ -32,67 +37,14 @@ __all__ = ["Promise", "Revision", "Terms"]
 # Shared with promisekit.delivery (private to the package).
 
 
-def _utc(value: datetime) -> datetime:
-    """Return the aware ``value`` as the same instant in UTC (for exact comparisons)."""
-    return value.astimezone(timezone.utc)
-
-
-def _fmt(value: datetime) -> str:
-    """Format a datetime for an error message."""
-    return value.isoformat(" ")
-
-
-def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Attrs validator: the value is a timezone-aware datetime."""
-    check_aware(attribute.name, value)
-
-
-def _optional_aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Attrs validator: the value is ``None`` or a timezone-aware datetime."""
-    if value is not None:
-        check_aware(attribute.name, value)
-
-
-def _non_empty_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Attrs validator: the value is a non-blank string."""
-    check_non_empty_str(attribute.name, value)
-
-
-def _optional_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    """Attrs validator: the value is ``None`` or a non-blank string."""
-    if value is not None:
-        check_non_empty_str(attribute.name, value)
-
-
-def _to_decimal(field: str, value: object, *, minimum: Decimal | None = None) -> Decimal:
-    """Convert ``value`` (Decimal, int, str, or float) to a finite :class:`~decimal.Decimal`.
-
-    Floats are converted through their shortest ``repr`` (``0.1`` becomes ``Decimal('0.1')``,
-    not the binary expansion). Booleans are refused.
-    """
-    if isinstance(value, bool) or not isinstance(value, (Decimal, int, float, str)):
-        raise InvalidTypeError(
-            f"{field!r} must be a decimal number (Decimal, int, str or float) "
-            f"(got {type(value).__name__} {value!r})"
-        )
-    if isinstance(value, Decimal):
-        number = value
-    elif isinstance(value, float):
-        if not math.isfinite(value):
-            raise InvalidValueError(f"{field!r} must be a finite decimal number (got {value!r})")
-        number = Decimal(str(value))
-    elif isinstance(value, int):
-        number = Decimal(value)
-    else:
-        try:
-            number = Decimal(value.strip())
-        except decimal.InvalidOperation:
-            raise InvalidValueError(f"{field!r} must be a decimal number (got {value!r})") from None
-    if not number.is_finite():
-        raise InvalidValueError(f"{field!r} must be a finite decimal number (got {value!r})")
-    if minimum is not None and number < minimum:
-        raise InvalidValueError(f"{field!r} must be >= {minimum} (got {value!r})")
-    return number
+# Shared validators (kept under these names for modules that import them from here).
+_utc = _validation.utc
+_fmt = _validation.fmt_instant
+_aware = _validation.aware
+_optional_aware = _validation.optional_aware
+_non_empty_str = _validation.non_empty_str
+_optional_str = _validation.optional_str
+_to_decimal = _validation.to_decimal
 
 
 # --------------------------------------------------------------------------- Terms
