@@ -20,14 +20,8 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import aware as _aware
+from promisekit import _validation
 from promisekit._validation import check_finite
-from promisekit._validation import fmt_instant as _fmt
-from promisekit._validation import non_empty_str as _non_empty_str
-from promisekit._validation import optional_aware as _optional_aware
-from promisekit._validation import optional_str as _optional_str
-from promisekit._validation import to_decimal as _to_decimal
-from promisekit._validation import utc as _utc
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 
 __all__ = ["Promise", "Revision", "Terms"]
