@@ -136,7 +136,6 @@ def test_backtest_text_table() -> None:
 
 
 def test_backtest_to_pandas() -> None:
-    import pandas  # noqa: F401  (the test extra installs it)
     frame = backtest(small_history(), {"median": NoBuffer()}, min_samples=2).to_pandas()
     assert list(frame["policy"]) == ["median", HISTORICAL]
     assert list(frame["n_quoted"]) == [2, 2]

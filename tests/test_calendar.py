@@ -322,7 +322,6 @@ class TestErrors:
 
 
 def test_holidays_from_package_quebec() -> None:
-    import holidays  # noqa: F401  (the test extra installs it)
     dates = holidays_from_package("CA", subdiv="QC", years=[2026])
     assert date(2026, 6, 24) in dates  # Fête nationale du Québec
     assert date(2026, 7, 1) in dates
@@ -333,7 +332,6 @@ def test_holidays_from_package_quebec() -> None:
 
 
 def test_holidays_from_package_unknown_country() -> None:
-    import holidays  # noqa: F401  (the test extra installs it)
     with pytest.raises(InvalidValueError, match="not known to the holidays package"):
         holidays_from_package("XX", years=[2026])
 
