@@ -44,7 +44,7 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
@@ -57,6 +57,10 @@ from promisekit.errors import (
     NoWorkingTimeError,
     UnknownTimeZoneError,
 )
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = ["BusinessCalendar", "HoursSpec", "holidays_from_package"]
 
@@ -916,6 +920,67 @@ class BusinessCalendar:
             exc_iv=exc_iv,
             exc_start=exc_start,
         )
+
+    # ----------------------------------------------------------------- vectorized
+
+    def add_many(self, starts: Any, works: Any) -> NDArray[np.datetime64]:
+        """:meth:`add` over numpy arrays: the instants at which ``works`` have elapsed.
+
+        Needs numpy (the ``analysis`` extra). ``datetime64`` values are **UTC
+        instants** (numpy has no time zones; a pandas column with a time zone is
+        converted to UTC); any unit that converts exactly to microseconds is
+        accepted. Results equal :meth:`add` element by element, converted to UTC.
+
+        Args:
+            starts: ``datetime64`` array (or an aware datetime, broadcast).
+            works: ``timedelta64`` array of non-negative working time (or a
+                ``timedelta``, broadcast), the same length as ``starts``.
+
+        Returns:
+            ``numpy.ndarray`` of ``datetime64[us]`` UTC instants, shaped like the inputs.
+
+        Raises:
+            MissingDependencyError: numpy is not installed.
+            InvalidTypeError: wrong dtypes.
+            InvalidValueError: NaT, negative work, sub-microsecond values, or
+                lengths that differ.
+
+        Example:
+            >>> import numpy as np
+            >>> cal = BusinessCalendar("America/Toronto", hours={"mon-fri": "09:00-17:00"})
+            >>> starts = np.array(["2026-03-06T21:00"], dtype="datetime64[us]")  # Fri 16:00
+            >>> cal.add_many(starts, np.array([2], dtype="timedelta64[h]"))
+            array(['2026-03-09T14:00:00.000000'], dtype='datetime64[us]')
+
+        .. versionadded:: 0.1.0
+        """
+        from promisekit._vectorized_calendar import add_many
+
+        return add_many(self, starts, works)
+
+    def between_many(self, a: Any, b: Any) -> NDArray[np.timedelta64]:
+        """:meth:`between` over numpy arrays: signed working time from ``a`` to ``b``.
+
+        Needs numpy (the ``analysis`` extra). ``datetime64`` values are UTC instants
+        (see :meth:`add_many`). Results equal :meth:`between` element by element.
+
+        Args:
+            a: ``datetime64`` array (or an aware datetime, broadcast).
+            b: ``datetime64`` array of the same length (or an aware datetime).
+
+        Returns:
+            ``numpy.ndarray`` of ``timedelta64[us]``, shaped like the inputs.
+
+        Raises:
+            MissingDependencyError: numpy is not installed.
+            InvalidTypeError: wrong dtypes.
+            InvalidValueError: NaT, sub-microsecond values, or lengths that differ.
+
+        .. versionadded:: 0.1.0
+        """
+        from promisekit._vectorized_calendar import between_many
+
+        return between_many(self, a, b)
 
 
 _OFFSET_CACHE: dict[tuple[str, int], list[tuple[int, int, int]]] = {}

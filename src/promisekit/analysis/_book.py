@@ -1,0 +1,757 @@
+"""PromiseBook: a collection of promises and their outcomes, as columns."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from promisekit._vectorized_calendar import as_instants, cum_at_many
+from promisekit.analysis._columns import (
+    STATUS_CODES,
+    OutcomeColumns,
+    _assess,
+    require_pandas,
+    to_pandas_instants,
+)
+from promisekit.analysis._fairness import FairnessReport, permutation_fairness
+from promisekit.calendar import BusinessCalendar
+from promisekit.delivery import Delivery, assess
+from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
+from promisekit.promise import Promise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from promisekit.datasets import SampleHistory
+
+__all__ = ["PromiseBook"]
+
+_NAT = np.iinfo(np.int64).min
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LABELS = ("kind", "segment", "owner")
+_FRAME_COLUMNS = (
+    "promise_id",
+    "kind",
+    "segment",
+    "owner",
+    "made_at",
+    "due",
+    "completed_at",
+    "short",
+    "revisions",
+    "score",
+)
+_NONE = "(none)"
+_PENDING, _OVERDUE, _KEPT, _LATE, _SHORT = range(5)
+
+
+class _Labels:
+    """A label column as integer codes and the names they stand for (``None`` = missing)."""
+
+    __slots__ = ("codes", "names")
+
+    def __init__(self, codes: NDArray[np.int32], names: tuple[str | None, ...]) -> None:
+        self.codes = codes
+        self.names = names
+
+    def present(self) -> list[str]:
+        """The names of actual values (the missing value, always last, excluded)."""
+        return [n for n in self.names if n is not None]
+
+    def pandas_codes(self) -> NDArray[np.int32]:
+        """Codes for ``pandas.Categorical.from_codes``: ``-1`` for a missing value."""
+        if self.names[-1] is None:
+            return np.where(self.codes == len(self.names) - 1, -1, self.codes).astype(np.int32)
+        return self.codes
+
+
+def _encode(field: str, values: Any, size: int) -> _Labels:
+    """Encode a label column (strings, categoricals, numbers; missing values allowed)."""
+    if values is None:
+        return _Labels(np.zeros(size, dtype=np.int32), (None,))
+    cat = getattr(values, "cat", None)
+    if cat is not None:  # a pandas categorical column: reuse its codes
+        codes = np.asarray(cat.codes, dtype=np.int32)
+        names: list[str | None] = [str(x) for x in cat.categories]
+        if np.any(codes < 0):
+            codes = np.where(codes < 0, len(names), codes).astype(np.int32)
+            names.append(None)
+        _check_length(field, codes, size)
+        return _Labels(codes, tuple(names))
+    array = np.asarray(values)
+    if array.ndim != 1:
+        raise InvalidValueError(f"{field!r} must be a one-dimensional column (got {array.shape})")
+    _check_length(field, array, size)
+    if array.dtype == object:
+        try:
+            import pandas as pd
+
+            missing = np.asarray(pd.isna(array), dtype=bool)
+        except ImportError:  # pragma: no cover - exercised without pandas only
+            missing = np.fromiter(
+                (v is None or (isinstance(v, float) and math.isnan(v)) for v in array),
+                dtype=bool,
+                count=len(array),
+            )
+        text = np.where(missing, "", array).astype(str)
+    elif array.dtype.kind in "USiub":
+        missing = np.zeros(len(array), dtype=bool)
+        text = array.astype(str)
+    else:
+        raise InvalidTypeError(
+            f"{field!r} must be a column of labels (strings or integers) (got dtype {array.dtype})"
+        )
+    uniques, inverse = np.unique(text, return_inverse=True)
+    names = [str(x) for x in uniques]
+    codes = inverse.astype(np.int32)
+    if np.any(missing):
+        present = np.unique(inverse[~missing])
+        remap = np.full(len(uniques), -1, dtype=np.int32)
+        remap[present] = np.arange(len(present), dtype=np.int32)
+        names = [names[i] for i in present] + [None]
+        codes = np.where(missing, len(names) - 1, remap[inverse]).astype(np.int32)
+    return _Labels(codes, tuple(names))
+
+
+def _check_length(field: str, array: Any, size: int) -> None:
+    if len(array) != size:
+        raise InvalidValueError(
+            f"{field!r} must have one value per promise (got {len(array)} for {size} promises)"
+        )
+
+
+def _quantile_index(count: int, q: float) -> int:
+    """Index of the ``q`` quantile in a sorted array of ``count`` values (inverted CDF)."""
+    return max(0, min(count - 1, math.ceil(q * count) - 1))
+
+
+class PromiseBook:
+    """A book of promises and their outcomes, as columns: summaries and a fairness audit.
+
+    Build one from domain objects (:meth:`from_records`, :meth:`from_history`), from a
+    DataFrame or a mapping of columns (:meth:`from_frame`, e.g. a sample from
+    :mod:`promisekit.analysis.datasets`), or directly from columns. Every promise is
+    assessed at ``now`` (as :func:`~promisekit.delivery.assess` would) without a Python
+    loop per row; with a calendar, lateness and response times are also measured in
+    business time.
+
+    Args:
+        made_at: When each promise was made (``datetime64``, UTC instants).
+        due: Its due date in force.
+        completed_at: When it was completed, NaT when not (or ``None``: none were).
+        now: The instant of the assessment (aware datetime or ``datetime64``).
+        promise_id: Identifiers, or ``None`` for ``0 .. n-1``.
+        kind: What was promised (``"callback"``…), or ``None``.
+        segment: Customer segment / tier, or ``None``.
+        owner: Who is responsible, or ``None``.
+        short: Booleans: the completion missed a non-time term, or ``None``.
+        revisions: Revision number in force, or ``None`` (all 0).
+        score: A satisfaction score per promise (float, NaN where none), or ``None``.
+        calendar: A :class:`~promisekit.calendar.BusinessCalendar`, or ``None``.
+
+    Raises:
+        InvalidTypeError: a column has the wrong dtype.
+        InvalidValueError: lengths differ, NaT where not allowed, or instants out of
+            order (as for :func:`~promisekit.analysis.assess_columns`).
+
+    Example:
+        .. code-block:: python
+
+            from promisekit.analysis import PromiseBook
+            from promisekit.datasets import callback_centre
+
+            book = PromiseBook.from_history(callback_centre(n=40))
+            book.summary()
+
+    .. versionadded:: 0.1.0
+    """
+
+    __slots__ = (
+        "_business_response",
+        "_business_window",
+        "_calendar",
+        "_ids",
+        "_labels",
+        "_now",
+        "_outcomes",
+        "_response",
+        "_revisions",
+        "_score",
+        "_short",
+    )
+
+    def __init__(
+        self,
+        *,
+        made_at: Any,
+        due: Any,
+        completed_at: Any = None,
+        now: Any,
+        promise_id: Any = None,
+        kind: Any = None,
+        segment: Any = None,
+        owner: Any = None,
+        short: Any = None,
+        revisions: Any = None,
+        score: Any = None,
+        calendar: BusinessCalendar | None = None,
+    ) -> None:
+        made = as_instants("made_at", made_at)
+        if made.ndim != 1:
+            raise InvalidValueError(
+                f"'made_at' must be a one-dimensional column (got {made.shape})"
+            )
+        size = len(made)
+        now_i = as_instants("now", now)
+        if now_i.ndim != 0:
+            raise InvalidValueError("'now' must be a single instant for a PromiseBook")
+        if completed_at is None:
+            completed_at = np.full(size, _NAT, dtype=np.int64).view("datetime64[us]")
+        if calendar is not None and not isinstance(calendar, BusinessCalendar):
+            raise InvalidTypeError(
+                f"'calendar' must be a BusinessCalendar or None (got {type(calendar).__name__})"
+            )
+        outcomes = _assess(
+            made_at, due, completed_at, now_i.view("datetime64[us]"), short, calendar, None
+        )
+        if len(outcomes) != size:
+            raise InvalidValueError(
+                f"'made_at' and the other columns must have the same length "
+                f"(got {size} and {len(outcomes)})"
+            )
+        self._outcomes = outcomes
+        self._now = int(now_i)
+        self._calendar = calendar
+        if promise_id is None:
+            self._ids: NDArray[Any] = np.arange(size)
+        else:
+            ids = np.asarray(promise_id)
+            _check_length("promise_id", ids, size)
+            self._ids = ids
+        self._labels = {
+            name: _encode(name, value, size)
+            for name, value in (("kind", kind), ("segment", segment), ("owner", owner))
+        }
+        self._short = np.zeros(size, dtype=bool) if short is None else np.asarray(short, dtype=bool)
+        if revisions is None:
+            self._revisions = np.zeros(size, dtype=np.int64)
+        else:
+            revs = np.asarray(revisions)
+            if revs.dtype.kind not in "iu":
+                raise InvalidTypeError(f"'revisions' must be integers (got dtype {revs.dtype})")
+            _check_length("revisions", revs, size)
+            self._revisions = revs.astype(np.int64)
+        if score is None:
+            self._score: NDArray[np.float64] | None = None
+        else:
+            scores = np.asarray(score)
+            if scores.dtype.kind not in "fiu":
+                raise InvalidTypeError(f"'score' must be numbers (got dtype {scores.dtype})")
+            _check_length("score", scores, size)
+            self._score = scores.astype(np.float64)
+        made_i = outcomes.made_at.view(np.int64)
+        done = outcomes.completed_at.view(np.int64)
+        closed = done != _NAT
+        self._response = np.where(closed, done - made_i, _NAT)
+        if calendar is None:
+            self._business_response = np.full(size, _NAT, dtype=np.int64)
+            self._business_window = np.full(size, _NAT, dtype=np.int64)
+        else:
+            cum_made = cum_at_many(calendar, made_i)
+            cum_done = cum_at_many(calendar, np.where(closed, done, made_i))
+            self._business_response = np.where(closed, cum_done - cum_made, _NAT)
+            self._business_window = cum_at_many(calendar, outcomes.due.view(np.int64)) - cum_made
+
+    # ----------------------------------------------------------------- constructors
+
+    @classmethod
+    def from_records(
+        cls,
+        promises: Iterable[Promise],
+        deliveries: Iterable[Delivery] = (),
+        *,
+        now: datetime,
+        calendar: BusinessCalendar | None = None,
+    ) -> PromiseBook:
+        """A book from domain objects: each promise assessed with its deliveries at ``now``.
+
+        Each promise goes through :func:`~promisekit.delivery.assess` (so quantity
+        terms, partial deliveries and revisions count exactly as there); the book keeps
+        the due date in force, the completion instant, whether a term was missed and
+        the revision number.
+
+        Raises:
+            InvalidTypeError: an item is not a Promise / Delivery.
+            InconsistentRecordError: two promises share an id, or a delivery is for a
+                promise not in ``promises`` (or dated before it was made).
+            NaiveDatetimeError: ``now`` has no time zone.
+
+        .. versionadded:: 0.1.0
+        """
+        items = list(promises)
+        by_id: dict[str, list[Delivery]] = {}
+        for index, promise in enumerate(items):
+            if not isinstance(promise, Promise):
+                raise InvalidTypeError(
+                    f"'promises' must contain only Promise instances "
+                    f"(got {type(promise).__name__} at index {index})"
+                )
+            if promise.id in by_id:
+                raise InconsistentRecordError(
+                    f"'promises' must have distinct ids (got {promise.id!r} twice)"
+                )
+            by_id[promise.id] = []
+        for index, delivery in enumerate(deliveries):
+            if not isinstance(delivery, Delivery):
+                raise InvalidTypeError(
+                    f"'deliveries' must contain only Delivery instances "
+                    f"(got {type(delivery).__name__} at index {index})"
+                )
+            bucket = by_id.get(delivery.promise_id)
+            if bucket is None:
+                raise InconsistentRecordError(
+                    f"'deliveries' must be for the given promises (got delivery #{index} "
+                    f"for unknown promise {delivery.promise_id!r})"
+                )
+            bucket.append(delivery)
+        size = len(items)
+        made = np.empty(size, dtype=np.int64)
+        due = np.empty(size, dtype=np.int64)
+        done = np.full(size, _NAT, dtype=np.int64)
+        short = np.zeros(size, dtype=bool)
+        revisions = np.zeros(size, dtype=np.int64)
+        for i, promise in enumerate(items):
+            outcome = assess(promise, by_id[promise.id], now=now)
+            made[i] = _us(promise.made_at)
+            due[i] = _us(outcome.due)
+            if outcome.completed_at is not None:
+                done[i] = _us(outcome.completed_at)
+            short[i] = outcome.shortfall.any
+            revisions[i] = outcome.revision
+        return cls(
+            made_at=made.view("datetime64[us]"),
+            due=due.view("datetime64[us]"),
+            completed_at=done.view("datetime64[us]"),
+            now=now,
+            promise_id=np.array([p.id for p in items], dtype=object),
+            kind=np.array([p.kind for p in items], dtype=object),
+            segment=np.array([p.segment for p in items], dtype=object),
+            owner=np.array([p.owner for p in items], dtype=object),
+            short=short,
+            revisions=revisions,
+            calendar=calendar,
+        )
+
+    @classmethod
+    def from_history(cls, history: SampleHistory) -> PromiseBook:
+        """A book from a :class:`~promisekit.datasets.SampleHistory` (its calendar and now).
+
+        .. versionadded:: 0.1.0
+        """
+        return cls.from_records(
+            history.promises, history.deliveries, now=history.now, calendar=history.calendar
+        )
+
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        *,
+        now: Any = None,
+        calendar: BusinessCalendar | None = None,
+        columns: Mapping[str, str] | None = None,
+    ) -> PromiseBook:
+        """A book from a pandas DataFrame, or a mapping of column names to arrays.
+
+        Columns are read by name: ``made_at`` and ``due`` (required), ``completed_at``,
+        ``promise_id`` (default: the frame's index), ``kind``, ``segment``, ``owner``,
+        ``short``, ``revisions`` and ``score`` (optional); ``columns`` maps these names
+        to the frame's own. ``datetime64`` columns are UTC instants; pandas columns with
+        a time zone are converted.
+
+        Args:
+            frame: A DataFrame or a mapping of columns (as returned by
+                :mod:`promisekit.analysis.datasets`).
+            now: The assessment instant; default ``frame.attrs["now"]`` (DataFrame) or
+                ``frame["now"]`` (mapping).
+            calendar: Business calendar, or ``None``.
+            columns: Names of the frame's columns, keyed by the names above.
+
+        Raises:
+            InvalidValueError: a required column or ``now`` is missing.
+
+        .. versionadded:: 0.1.0
+        """
+        if not (isinstance(frame, Mapping) or hasattr(frame, "columns")):
+            raise InvalidTypeError(
+                f"'frame' must be a DataFrame or a mapping of columns (got {type(frame).__name__})"
+            )
+        names = {key: key for key in _FRAME_COLUMNS}
+        if columns is not None:
+            unknown = sorted(set(columns) - set(names))
+            if unknown:
+                raise InvalidValueError(
+                    f"'columns' keys must be among {', '.join(_FRAME_COLUMNS)} "
+                    f"(got {', '.join(map(repr, unknown))})"
+                )
+            names.update(columns)
+        available = set(frame.columns) if hasattr(frame, "columns") else set(frame)
+        data: dict[str, Any] = {}
+        for key, name in names.items():
+            if name in available:
+                data[key] = frame[name]
+            elif key in ("made_at", "due"):
+                raise InvalidValueError(
+                    f"'frame' has no column {name!r} (required); map names with 'columns'"
+                )
+        if "promise_id" not in data and hasattr(frame, "index"):
+            data["promise_id"] = np.asarray(frame.index)
+        if now is None:
+            attrs = getattr(frame, "attrs", None)
+            if isinstance(attrs, Mapping) and "now" in attrs:
+                now = attrs["now"]
+            elif isinstance(frame, Mapping) and "now" in frame:
+                now = frame["now"]
+            else:
+                raise InvalidValueError(
+                    "'now' must be given (or be frame.attrs['now'] / a 'now' entry)"
+                )
+        for key in ("promise_id", "short", "revisions", "score"):
+            if key in data:
+                data[key] = np.asarray(data[key])
+        return cls(now=now, calendar=calendar, **data)
+
+    # ----------------------------------------------------------------- accessors
+
+    def __len__(self) -> int:
+        return len(self._outcomes)
+
+    @property
+    def calendar(self) -> BusinessCalendar | None:
+        """The business calendar, or ``None``.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._calendar
+
+    @property
+    def now(self) -> datetime:
+        """The instant of the assessment (in the calendar's zone, or UTC).
+
+        .. versionadded:: 0.1.0
+        """
+        moment = _EPOCH + timedelta(microseconds=self._now)
+        return moment if self._calendar is None else moment.astimezone(self._calendar.zone)
+
+    @property
+    def columns(self) -> OutcomeColumns:
+        """The columnar outcomes (see :func:`~promisekit.analysis.assess_columns`).
+
+        .. versionadded:: 0.1.0
+        """
+        return self._outcomes
+
+    def __repr__(self) -> str:
+        counts = np.bincount(self._outcomes.status, minlength=5)
+        return (
+            f"PromiseBook({len(self)} promises, kept={int(counts[_KEPT])}, "
+            f"late={int(counts[_LATE])}, short={int(counts[_SHORT])}, "
+            f"open={int(counts[_PENDING] + counts[_OVERDUE])}, now={self.now.isoformat()}"
+            + (f", calendar={self._calendar.tz!r}" if self._calendar else "")
+            + ")"
+        )
+
+    # ----------------------------------------------------------------- tables
+
+    def _tz(self) -> str:
+        return "UTC" if self._calendar is None else self._calendar.tz
+
+    def outcomes(self) -> pd.DataFrame:
+        """One row per promise: its labels, dates, status and lateness, indexed by id.
+
+        Columns: ``kind``, ``segment``, ``owner`` (categoricals), ``made_at``, ``due``,
+        ``completed_at`` (in the calendar's zone, or UTC), ``status`` (categorical of
+        status values), ``kept``, ``lateness``, ``business_lateness``, ``response``
+        (made to completed), ``business_response``, ``business_window`` (made to due, in
+        business time), ``revisions``, ``short`` and ``score`` when present.
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+
+        .. versionadded:: 0.1.0
+        """
+        pd = require_pandas("PromiseBook.outcomes()")
+        out = self._outcomes
+        tz = self._tz()
+        data: dict[str, Any] = {
+            name: pd.Categorical.from_codes(lab.pandas_codes(), categories=lab.present())
+            for name, lab in self._labels.items()
+        }
+        data.update(
+            made_at=to_pandas_instants(out.made_at, tz),
+            due=to_pandas_instants(out.due, tz),
+            completed_at=to_pandas_instants(out.completed_at, tz),
+            status=pd.Categorical.from_codes(
+                out.status, categories=[s.value for s in STATUS_CODES]
+            ),
+            kept=out.kept,
+            lateness=out.lateness,
+            business_lateness=out.business_lateness,
+            response=self._response.view("timedelta64[us]"),
+            business_response=self._business_response.view("timedelta64[us]"),
+            business_window=self._business_window.view("timedelta64[us]"),
+            revisions=self._revisions,
+            short=self._short,
+        )
+        if self._score is not None:
+            data["score"] = self._score
+        return pd.DataFrame(data, index=pd.Index(self._ids, name="promise_id"))
+
+    def to_pandas(self) -> pd.DataFrame:
+        """The whole book as a DataFrame (same as :meth:`outcomes`, one row per promise).
+
+        .. versionadded:: 0.1.0
+        """
+        return self.outcomes()
+
+    def _lateness(self) -> tuple[NDArray[np.int64], bool]:
+        if self._calendar is None:
+            return self._outcomes.lateness.view(np.int64), False
+        return self._outcomes.business_lateness.view(np.int64), True
+
+    def _summary_rows(self, by: Sequence[str], quantiles: Sequence[float]) -> list[dict[str, Any]]:
+        status = self._outcomes.status
+        lateness, _ = self._lateness()
+        response = self._business_response if self._calendar is not None else self._response
+        closed = (status == _KEPT) | (status == _LATE) | (status == _SHORT)
+        dims: list[tuple[str, NDArray[np.int32], tuple[str | None, ...]]] = [
+            ("all", np.zeros(len(status), dtype=np.int32), ("all",))
+        ]
+        for name in by:
+            lab = self._labels[name]
+            dims.append((name, lab.codes, lab.names))
+        rows: list[dict[str, Any]] = []
+        for dim, codes, names in dims:
+            g = len(names)
+            counts = np.bincount(codes * 5 + status, minlength=g * 5).reshape(g, 5)
+            late_groups = _sorted_groups(codes[closed], lateness[closed], g)
+            resp_mask = response != _NAT
+            resp_groups = _sorted_groups(codes[resp_mask], response[resp_mask], g)
+            score_sum = score_n = None
+            if self._score is not None:
+                has = ~np.isnan(self._score)
+                score_sum = np.bincount(codes[has], weights=self._score[has], minlength=g)
+                score_n = np.bincount(codes[has], minlength=g)
+            for i, label in enumerate(names):
+                c = counts[i]
+                total = int(c.sum())
+                if total == 0:
+                    continue
+                decided = total - int(c[_PENDING])
+                row: dict[str, Any] = {
+                    "by": dim,
+                    "group": _NONE if label is None else label,
+                    "promises": total,
+                    "open": int(c[_PENDING] + c[_OVERDUE]),
+                    "kept": int(c[_KEPT]),
+                    "late": int(c[_LATE]),
+                    "short": int(c[_SHORT]),
+                    "overdue": int(c[_OVERDUE]),
+                    "keep_rate": int(c[_KEPT]) / decided if decided else math.nan,
+                }
+                values = late_groups[i]
+                for q in quantiles:
+                    key = f"lateness_p{_pct(q)}"
+                    row[key] = int(values[_quantile_index(len(values), q)]) if len(values) else None
+                values = resp_groups[i]
+                row["median_response"] = (
+                    int(values[_quantile_index(len(values), 0.5)]) if len(values) else None
+                )
+                if score_sum is not None and score_n is not None:
+                    row["mean_score"] = float(score_sum[i] / score_n[i]) if score_n[i] else math.nan
+                rows.append(row)
+        return rows
+
+    def summary(
+        self,
+        by: Sequence[str] = _LABELS,
+        *,
+        quantiles: Sequence[float] = (0.5, 0.9, 0.95),
+    ) -> pd.DataFrame:
+        """Keep rates and lateness, overall and by kind, segment and owner.
+
+        One row per group, indexed by ``(by, group)`` (the first row is ``("all",
+        "all")``). Columns: ``promises``, ``open`` (pending + overdue), ``kept``,
+        ``late``, ``short``, ``overdue``, ``keep_rate`` (kept / promises no longer
+        pending — an overdue promise is already broken), ``lateness_p50``… (quantiles of
+        the lateness of closed promises, in business time with a calendar — negative is
+        early; inverted-CDF quantiles, so each is an observed value),
+        ``median_response`` (made to completed, business time with a calendar) and
+        ``mean_score`` when the book has scores.
+
+        Args:
+            by: Label columns to break down by, among ``"kind"``, ``"segment"``,
+                ``"owner"``.
+            quantiles: Lateness quantiles, each in ``[0, 1]``.
+
+        Raises:
+            InvalidValueError: unknown ``by`` or a quantile out of range.
+            MissingDependencyError: pandas is not installed.
+
+        .. versionadded:: 0.1.0
+        """
+        by, quantiles = self._check_summary_args(by, quantiles)
+        pd = require_pandas("PromiseBook.summary()")
+        rows = self._summary_rows(by, quantiles)
+        durations = [k for k in rows[0] if k.startswith("lateness_p") or k == "median_response"]
+        for row in rows:
+            for key in durations:
+                value = row[key]
+                row[key] = pd.NaT if value is None else pd.Timedelta(value, unit="us")
+        frame = pd.DataFrame(rows).set_index(["by", "group"])
+        for key in durations:
+            frame[key] = frame[key].astype("timedelta64[us]")
+        return frame
+
+    def _check_summary_args(
+        self, by: Sequence[str], quantiles: Sequence[float]
+    ) -> tuple[tuple[str, ...], tuple[float, ...]]:
+        if isinstance(by, str):
+            by = (by,)
+        by = tuple(by)
+        for name in by:
+            if name not in self._labels:
+                raise InvalidValueError(
+                    f"'by' must name label columns among {', '.join(_LABELS)} (got {name!r})"
+                )
+        qs = tuple(float(q) for q in quantiles)
+        for q in qs:
+            if not 0.0 <= q <= 1.0:
+                raise InvalidValueError(f"'quantiles' must be in [0, 1] (got {q!r})")
+        return by, qs
+
+    def fairness(
+        self,
+        by: str = "segment",
+        *,
+        within: str | None = "kind",
+        n_permutations: int = 999,
+        seed: int | None = 0,
+    ) -> FairnessReport:
+        """Audit equal treatment across groups: response times and keep rates.
+
+        "Same urgency for every customer": does one tier (segment) wait longer, or see
+        its promises kept less often, beyond what chance explains? Two permutation tests
+        (see :class:`~promisekit.analysis.FairnessReport`) shuffle the ``by`` labels
+        within each ``within`` stratum (by default within each kind of promise, since a
+        callback and a parcel have very different response times). Response times are
+        from ``made_at`` to completion, in business time when the book has a calendar;
+        open promises have none. Keep rates count every promise no longer pending.
+
+        Args:
+            by: The label column compared (``"segment"``, ``"owner"`` or ``"kind"``).
+            within: The label column to stratify by, or ``None``.
+            n_permutations: Number of permutations (p-values are at least
+                ``1 / (n_permutations + 1)``).
+            seed: Seed for reproducible p-values (``None``: fresh randomness).
+
+        Returns:
+            A :class:`~promisekit.analysis.FairnessReport`.
+
+        Raises:
+            InvalidValueError: unknown column, ``within == by``, or ``n_permutations < 1``.
+            InsufficientDataError: fewer than two groups.
+
+        .. versionadded:: 0.1.0
+        """
+        if by not in self._labels:
+            raise InvalidValueError(f"'by' must be one of {', '.join(_LABELS)} (got {by!r})")
+        if within is not None and within not in self._labels:
+            raise InvalidValueError(
+                f"'within' must be one of {', '.join(_LABELS)} or None (got {within!r})"
+            )
+        if within == by:
+            raise InvalidValueError(f"'within' must differ from 'by' (got {by!r} for both)")
+        status = self._outcomes.status
+        business = self._calendar is not None
+        labels = self._labels[by]
+        strata = None
+        if within is not None and len(self._labels[within].names) > 1:
+            strata = self._labels[within].codes
+        return permutation_fairness(
+            by=by,
+            labels=labels.codes,
+            names=labels.names,
+            response=self._business_response if business else self._response,
+            decided=status != _PENDING,
+            kept=status == _KEPT,
+            within=within,
+            strata=strata,
+            business_time=business,
+            n_permutations=n_permutations,
+            seed=seed,
+        )
+
+    # ----------------------------------------------------------------- display
+
+    def _repr_html_(self) -> str:
+        rows = self._summary_rows(("kind", "segment"), (0.5, 0.9))
+        head = (
+            "<tr><th></th><th></th><th>promises</th><th>open</th><th>keep rate</th>"
+            "<th>lateness p50</th><th>lateness p90</th><th>median response</th></tr>"
+        )
+        body = "".join(
+            "<tr>"
+            f"<td>{html.escape(row['by'])}</td><td>{html.escape(row['group'])}</td>"
+            f"<td>{row['promises']}</td><td>{row['open']}</td>"
+            f"<td>{_pct_text(row['keep_rate'])}</td>"
+            f"<td>{_td_text(row['lateness_p50'])}</td><td>{_td_text(row['lateness_p90'])}</td>"
+            f"<td>{_td_text(row['median_response'])}</td>"
+            "</tr>"
+            for row in rows
+        )
+        clock = "business time" if self._calendar is not None else "real time"
+        return (
+            f"<div><strong>{html.escape(repr(self))}</strong>"
+            f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
+            f"<p>Lateness and response times in {clock}.</p></div>"
+        )
+
+
+def _sorted_groups(
+    codes: NDArray[np.int32], values: NDArray[np.int64], n_groups: int
+) -> list[NDArray[np.int64]]:
+    """``values`` split by group code, each part sorted ascending."""
+    order = np.lexsort((values, codes))
+    bounds = np.cumsum(np.bincount(codes, minlength=n_groups))[:-1]
+    return np.split(values[order], bounds)
+
+
+def _pct(q: float) -> str:
+    text = f"{100 * q:g}"
+    return text.replace(".", "_")
+
+
+def _pct_text(value: float) -> str:
+    return "n/a" if value != value else f"{100 * value:.1f} %"
+
+
+def _td_text(value: int | None) -> str:
+    if value is None:
+        return "n/a"
+    seconds = value / 1e6
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    if seconds >= 3600:
+        return f"{sign}{seconds / 3600:.2f} h"
+    return f"{sign}{seconds / 60:.1f} min"
+
+
+def _us(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
