@@ -50,3 +50,10 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == ""
+
+
+def test_huge_integers_are_refused_clearly() -> None:
+    from promisekit import InvalidValueError, Terms
+
+    with pytest.raises(InvalidValueError, match="'quantity' must be a finite number"):
+        Terms(quantity=10**400)

@@ -69,7 +69,10 @@ def check_finite(field: str, value: Any, *, minimum: float | None = None) -> flo
     """
     if isinstance(value, (bool, str, bytes)) or not isinstance(value, (numbers.Real, Decimal)):
         raise InvalidTypeError(f"{field!r} must be a number (got {type(value).__name__} {value!r})")
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidValueError(f"{field!r} must be a finite number (got {value!r})") from None
     if not math.isfinite(number):
         raise InvalidValueError(f"{field!r} must be a finite number (got {value!r})")
     if minimum is not None and number < minimum:

@@ -1,0 +1,510 @@
+"""A durable ledger in SQLite: the :class:`~promisekit.ledger.PromiseLedger` API, on disk.
+
+:class:`SQLiteLedger` stores each event as its JSON document
+(:func:`promisekit.serialize.to_json`) in one row of an SQLite database (the standard
+library's :mod:`sqlite3`), and replays states exactly as
+:class:`~promisekit.ledger.PromiseLedger` does.
+
+Guarantees:
+
+* **Durable appends.** An append is committed before it returns, in WAL mode with
+  ``synchronous=FULL``: once :meth:`~SQLiteLedger.append` has returned, the event
+  survives a crash of the process (or of the machine, if the disk honours fsync).
+* **All or nothing.** :meth:`~SQLiteLedger.append_many` writes every event in one
+  transaction; an error (a bad item, a conflicting id, a crash) leaves no part of the
+  batch behind.
+* **Idempotent.** The same event twice is a no-op; the same id with a different
+  payload raises :class:`~promisekit.errors.InconsistentRecordError` and writes
+  nothing. Payloads are compared as JSON documents.
+* **Several processes** may append to the same file at once: writes take the database
+  lock up front (``BEGIN IMMEDIATE``) and wait up to ``timeout`` seconds for it
+  (``busy_timeout``), so no append is lost or duplicated.
+
+One ``SQLiteLedger`` object belongs to the thread that created it; open one per
+thread or process. Close it (or use it as a context manager) when done.
+
+Example:
+    .. code-block:: python
+
+        with SQLiteLedger("promises.db") as ledger:
+            ledger.append(event)
+            state = ledger.state("P-1", at=now)
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from datetime import datetime, timezone
+from types import TracebackType
+from typing import Any
+
+from promisekit._validation import check_aware, check_finite, check_non_empty_str
+from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
+from promisekit.ledger import (
+    Event,
+    PromiseState,
+    UnknownPromiseError,
+    _check_event,
+    _conflict,
+    _replay_sorted,
+    _select,
+)
+from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
+
+__all__ = ["SQLiteLedger", "StoreError"]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_CHUNK = 2000  # rows per executemany inside one transaction
+_SELECT_CHUNK = 500  # ids per "IN (...)" query
+_MAKE_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        promise_id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        at_us INTEGER NOT NULL,
+        recorded_us INTEGER NOT NULL,
+        document TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_by_promise ON events (promise_id, at_us)",
+    "CREATE INDEX IF NOT EXISTS events_made ON events (type, at_us)",
+)
+_INSERT = (
+    "INSERT INTO events (id, promise_id, type, at_us, recorded_us, document) "
+    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+)
+
+
+class StoreError(PromiseKitError, OSError):
+    """The SQLite store cannot be opened, read or written (not a database, locked too
+    long, closed, written by a newer promisekit…).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+def _micros(value: datetime) -> int:
+    delta = value.astimezone(timezone.utc) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _row(event: Event) -> tuple[str, str, str, int, int, str]:
+    return (
+        event.id,
+        event.promise_id,
+        event.event_type,
+        _micros(event.at),
+        _micros(event.recorded_at),
+        to_json(event),
+    )
+
+
+def _same_document(stored: str, given: str) -> bool:
+    if stored == given:
+        return True
+    try:
+        return bool(json.loads(stored) == json.loads(given))
+    except ValueError:  # pragma: no cover - the store only holds JSON it wrote
+        return False
+
+
+class SQLiteLedger:
+    """A persistent, multi-process :class:`~promisekit.ledger.PromiseLedger` in SQLite.
+
+    Args:
+        path: The database file (created if missing), or ``":memory:"`` for a private
+            in-memory database (no durability, no WAL).
+        timeout: Seconds to wait for another process's write lock before failing
+            (finite, ``>= 0``).
+
+    Raises:
+        StoreError: The file is not a promisekit database (or not a database at all),
+            was written by a newer promisekit, or cannot be opened.
+        InvalidTypeError: ``path`` is not a path.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+        if not isinstance(path, (str, os.PathLike)):
+            raise InvalidTypeError(
+                f"'path' must be a file path (got {type(path).__name__} {path!r})"
+            )
+        wait = check_finite("timeout", timeout, minimum=0)
+        self._path = os.fspath(path)
+        self._conn: sqlite3.Connection | None = None
+        try:
+            conn = sqlite3.connect(self._path, timeout=wait, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open the store {self._path!r}: {exc}") from exc
+        try:
+            self._setup(conn, wait)
+        except BaseException:
+            conn.close()
+            raise
+        self._conn = conn
+
+    def _setup(self, conn: sqlite3.Connection, wait: float) -> None:
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if mode != "wal" and self._path != ":memory:":
+                raise StoreError(f"cannot use WAL mode on the store {self._path!r} (got {mode!r})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _MAKE_SCHEMA:
+                    conn.execute(statement)
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema', ?) "
+                    "ON CONFLICT (key) DO NOTHING",
+                    (SCHEMA,),
+                )
+                stored = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"cannot open the store {self._path!r} (is it a promisekit SQLite database?): {exc}"
+            ) from exc
+        version = str(stored[0])
+        number = version.rpartition("/")[2]
+        if not version.startswith("promisekit/") or not number.isdigit():
+            raise StoreError(f"the store {self._path!r} has an unknown schema {version!r}")
+        if int(number) > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self._path!r} was written with schema {version!r}, newer than "
+                f"this promisekit's {SCHEMA!r}; upgrade promisekit"
+            )
+
+    # ----------------------------------------------------------------- lifecycle
+
+    @property
+    def path(self) -> str:
+        """The database path.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._path
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` was called.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._conn is None
+
+    def close(self) -> None:
+        """Close the database connection (idempotent).
+
+        .. versionadded:: 0.1.0
+        """
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> SQLiteLedger:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._conn is None else "open"
+        return f"SQLiteLedger({self._path!r}, {state})"
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreError(f"the store {self._path!r} is closed")
+        return self._conn
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
+        try:
+            return self._db().execute(sql, tuple(params)).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
+
+    def _iter_query(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Any]:
+        try:
+            cursor = self._db().execute(sql, tuple(params))
+            while True:
+                rows = cursor.fetchmany(1000)
+                if not rows:
+                    return
+                yield from rows
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
+
+    # ----------------------------------------------------------------- writing
+
+    def append(self, event: Event) -> bool:
+        """Record one event, durably (committed before returning).
+
+        Args:
+            event: The event.
+
+        Returns:
+            True if it was added, False if the same event was already recorded.
+
+        Raises:
+            InvalidTypeError: ``event`` is not an :class:`~promisekit.ledger.Event`,
+                or holds a datetime that cannot be written exactly.
+            InconsistentRecordError: Its id is recorded with a different payload.
+            StoreError: The database cannot be written.
+
+        .. versionadded:: 0.1.0
+        """
+        return self.append_many((_check_event(event),)) == 1
+
+    def append_many(self, events: Iterable[Event]) -> int:
+        """Record several events in one transaction: all of them, or none.
+
+        The events are serialized in chunks inside the transaction, so a large batch
+        (or a generator) does not need to fit in memory twice.
+
+        Args:
+            events: The events (any iterable; repeats are no-ops).
+
+        Returns:
+            How many events were added.
+
+        Raises:
+            InvalidTypeError: An item is not an event (nothing is written).
+            InconsistentRecordError: An id is recorded (or repeated in the batch) with a
+                different payload (nothing is written).
+            StoreError: The database cannot be written (nothing is written).
+
+        .. versionadded:: 0.1.0
+        """
+        if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
+            raise InvalidTypeError(
+                f"'events' must be an iterable of Event (got {type(events).__name__} {events!r})"
+            )
+        conn = self._db()
+        added = 0
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store {self._path!r}: {exc}") from exc
+        try:
+            chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]] = []
+            for index, item in enumerate(events):
+                event = _check_event(item, f"'events[{index}]'")
+                chunk.append((event, _row(event)))
+                if len(chunk) >= _CHUNK:
+                    added += self._insert(conn, chunk)
+                    chunk = []
+            if chunk:
+                added += self._insert(conn, chunk)
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot write to the store {self._path!r}: {exc}") from exc
+            raise
+        return added
+
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]],
+    ) -> int:
+        cursor = conn.executemany(_INSERT, [row for _, row in chunk])
+        inserted = cursor.rowcount
+        if inserted < len(chunk):
+            self._check_conflicts(conn, chunk)
+        return inserted
+
+    def _check_conflicts(
+        self,
+        conn: sqlite3.Connection,
+        chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]],
+    ) -> None:
+        stored: dict[str, str] = {}
+        ids = [event.id for event, _ in chunk]
+        for start in range(0, len(ids), _SELECT_CHUNK):
+            part = ids[start : start + _SELECT_CHUNK]
+            marks = ",".join("?" * len(part))
+            for event_id, document in conn.execute(
+                f"SELECT id, document FROM events WHERE id IN ({marks})", part
+            ):
+                stored[event_id] = document
+        for event, row in chunk:
+            document = stored[event.id]
+            if not _same_document(document, row[5]):
+                try:
+                    recorded = from_json(document, Event)
+                except PromiseKitError:  # pragma: no cover - the store holds valid documents
+                    raise InconsistentRecordError(
+                        f"event id {event.id!r} is already recorded with a different payload"
+                    ) from None
+                raise _conflict(recorded, event)
+
+    # ----------------------------------------------------------------- reading
+
+    def _decode(self, document: str) -> Event:
+        try:
+            return from_json(document, Event)
+        except SchemaError as exc:
+            raise StoreError(
+                f"the store {self._path!r} holds an event this promisekit cannot read: {exc}"
+            ) from exc
+
+    def __len__(self) -> int:
+        return int(self._query("SELECT count(*) FROM events")[0][0])
+
+    def __contains__(self, event_id: object) -> bool:
+        if not isinstance(event_id, str):
+            return False
+        return bool(self._query("SELECT 1 FROM events WHERE id = ?", (event_id,)))
+
+    def get(self, event_id: str) -> Event | None:
+        """The event recorded with ``event_id``, or ``None``.
+
+        .. versionadded:: 0.1.0
+        """
+        rows = self._query("SELECT document FROM events WHERE id = ?", (event_id,))
+        return self._decode(rows[0][0]) if rows else None
+
+    def promise_ids(self) -> tuple[str, ...]:
+        """Ids of every promise with at least one event, sorted.
+
+        .. versionadded:: 0.1.0
+        """
+        rows = self._query("SELECT DISTINCT promise_id FROM events ORDER BY promise_id")
+        return tuple(row[0] for row in rows)
+
+    def state(
+        self, promise_id: str, at: datetime | None = None, *, known_at: datetime | None = None
+    ) -> PromiseState:
+        """The state of a promise, replaying its stored events (as :meth:`PromiseLedger.state
+        <promisekit.ledger.PromiseLedger.state>`).
+
+        Args:
+            promise_id: Id of the promise.
+            at: Replay only what happened at or before this instant, or ``None``.
+            known_at: Replay only what was recorded at or before this instant, or
+                ``None``.
+
+        Returns:
+            The :class:`~promisekit.ledger.PromiseState`.
+
+        Raises:
+            NaiveDatetimeError: ``at`` or ``known_at`` has no time zone.
+            UnknownPromiseError: No event for ``promise_id``, or no promise-made event
+                among those replayed.
+            StoreError: The database cannot be read.
+
+        .. versionadded:: 0.1.0
+        """
+        check_non_empty_str("promise_id", promise_id)
+        if at is not None:
+            check_aware("at", at)
+        if known_at is not None:
+            check_aware("known_at", known_at)
+        rows = self._query("SELECT document FROM events WHERE promise_id = ?", (promise_id,))
+        if not rows:
+            raise UnknownPromiseError(
+                promise_id, f"promise {promise_id!r} has no event in the store {self._path!r}"
+            )
+        events = [self._decode(row[0]) for row in rows]
+        return _replay_sorted(promise_id, _select(events, at, known_at), at, known_at)
+
+    def states(self, at: datetime | None = None) -> Iterator[PromiseState]:
+        """Stream the state of every promise made (by ``at``), in promise-id order.
+
+        One promise's events are in memory at a time.
+
+        Args:
+            at: Replay only what happened at or before this instant, or ``None``.
+
+        Yields:
+            The states.
+
+        Raises:
+            NaiveDatetimeError: ``at`` has no time zone.
+            StoreError: The database cannot be read.
+
+        .. versionadded:: 0.1.0
+        """
+        limit = None if at is None else _micros(check_aware("at", at))
+        made = "type = 'promise_made'" + ("" if limit is None else " AND at_us <= ?")
+        sql = (
+            "SELECT promise_id, document FROM events WHERE promise_id IN "
+            f"(SELECT promise_id FROM events WHERE {made}) ORDER BY promise_id"
+        )
+        params = () if limit is None else (limit,)
+        current: str | None = None
+        bucket: list[Event] = []
+        for promise_id, document in self._iter_query(sql, params):
+            if promise_id != current:
+                if current is not None:
+                    yield _replay_sorted(current, _select(bucket, at, None), at, None)
+                current, bucket = promise_id, []
+            bucket.append(self._decode(document))
+        if current is not None:
+            yield _replay_sorted(current, _select(bucket, at, None), at, None)
+
+    def open_promises(self, now: datetime) -> tuple[PromiseState, ...]:
+        """The states at ``now`` of every promise made by then, not cancelled, not complete.
+
+        Args:
+            now: The instant (aware).
+
+        Returns:
+            The open promises' states (replayed up to ``now``), sorted by promise id.
+
+        Raises:
+            NaiveDatetimeError: ``now`` has no time zone.
+            StoreError: The database cannot be read.
+
+        .. versionadded:: 0.1.0
+        """
+        check_aware("now", now)
+        return tuple(state for state in self.states(at=now) if state.is_open(now))
+
+    def history(self, promise_id: str | None = None) -> tuple[Event, ...]:
+        """Every stored event (of one promise, or of all), in replay order.
+
+        Args:
+            promise_id: A promise id, or ``None`` for the whole store.
+
+        Returns:
+            The events, ordered by occurrence; empty for an unknown promise.
+
+        Raises:
+            StoreError: The database cannot be read.
+
+        .. versionadded:: 0.1.0
+        """
+        if promise_id is None:
+            rows = self._query("SELECT document FROM events")
+        else:
+            rows = self._query("SELECT document FROM events WHERE promise_id = ?", (promise_id,))
+        return tuple(sorted((self._decode(row[0]) for row in rows), key=Event.order_key))
+
+    def integrity_check(self) -> str:
+        """Run SQLite's ``PRAGMA integrity_check``; ``"ok"`` when the file is sound.
+
+        .. versionadded:: 0.1.0
+        """
+        return "\n".join(str(row[0]) for row in self._query("PRAGMA integrity_check"))
