@@ -8,6 +8,7 @@ Hypothesis strategies generating valid promisekit objects (needs the ``testing``
 
 from __future__ import annotations
 
+from promisekit.testing.events import EVENT_KINDS, event_histories, events
 from promisekit.testing.strategies import (
     DEFAULT_TIMEZONES,
     aware_datetimes,
@@ -19,9 +20,12 @@ from promisekit.testing.strategies import (
 
 __all__ = [
     "DEFAULT_TIMEZONES",
+    "EVENT_KINDS",
     "aware_datetimes",
     "calendars",
     "deliveries_for",
+    "event_histories",
+    "events",
     "promises",
     "terms",
 ]
