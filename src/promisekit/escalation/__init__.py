@@ -1,0 +1,176 @@
+"""When a promise slips: triggers, actions as data, rules, policies and a scheduler.
+
+Warn the owner, inform the customer *before* the deadline, escalate to a manager, propose a
+realistic new date, apologize and compensate within a cap — and never send a reminder at
+midnight, lose paused time, or get a deadline wrong across a DST change.
+
+* **Triggers** (:class:`Elapsed`, :class:`Remaining`, :class:`OverdueBy`, :class:`AtRisk`,
+  :class:`BufferZone`, :class:`Silence`, :class:`Revised`,
+  :class:`PredictedDissatisfaction`) combine with ``&``, ``|``, ``~`` and know the exact
+  instant they become true (closed form, business time with a calendar).
+* **Actions** are plain data (:class:`NotifyOwner`, :class:`NotifyCustomer`,
+  :class:`EscalateTo`, :class:`ProposeRevision`, :class:`Compensate`): the integrating
+  system performs them.
+* A :class:`Rule` is a trigger, actions, a level and how often; an
+  :class:`EscalationPolicy` is ordered rules. ``policy.evaluate(track, now, memory)`` is pure
+  and idempotent and returns :class:`Escalation` records stamped with the instant their
+  trigger became true; ``policy.next_check(...)`` says when to look again.
+* Policies load from TOML (:meth:`EscalationPolicy.from_toml`) with a tiny condition
+  language; ready ones ship with promisekit (:func:`ready_policies`).
+* :class:`Escalator` schedules a whole book of promises with a heap of next checks.
+* :func:`draft_notice` writes the customer message in English or Canadian French.
+
+Example:
+    >>> from datetime import datetime, timedelta, timezone
+    >>> from promisekit.promise import Promise
+    >>> t0 = datetime(2026, 3, 10, 9, 0, tzinfo=timezone.utc)
+    >>> track = TrackedPromise(promise=Promise(
+    ...     id="P-1", customer_id="C-1", kind="repair", made_at=t0, due=t0 + timedelta(hours=8)))
+    >>> policy = EscalationPolicy.from_toml('''
+    ... [[rules]]
+    ... name = "half-time"
+    ... when = "elapsed >= 50%"
+    ... do = ["notify_owner"]
+    ... ''')
+    >>> result = policy.evaluate(track, t0 + timedelta(hours=5))
+    >>> [(e.rule, e.triggered_at.strftime("%H:%M")) for e in result]
+    [('half-time', '13:00')]
+
+.. versionadded:: 0.1.0
+"""
+
+from __future__ import annotations
+
+from promisekit.escalation._actions import (
+    NOTICE_KINDS,
+    Action,
+    CapabilityProposer,
+    Compensate,
+    CompensationPolicy,
+    CompensationRequest,
+    EscalateTo,
+    NotifyCustomer,
+    NotifyOwner,
+    ProposeRevision,
+    ResidualCapabilityLike,
+    RevisionProposer,
+    RevisionRequest,
+)
+from promisekit.escalation._config import (
+    DEFAULT_REGISTRY,
+    ActionFactory,
+    PolicyConfigError,
+    Registry,
+    TriggerFactory,
+    parse_condition,
+    policy_from_dict,
+    policy_from_toml,
+    ready_policies,
+    ready_policy,
+    register_action,
+    register_trigger,
+)
+from promisekit.escalation._engine import (
+    Escalation,
+    EscalationMemory,
+    EscalationPolicy,
+    Evaluation,
+    Grant,
+    Rule,
+)
+from promisekit.escalation._notices import (
+    DEFAULT_TEMPLATES,
+    Notice,
+    NoticeTemplate,
+    draft_notice,
+    format_datetime,
+    format_money,
+)
+from promisekit.escalation._scheduler import Escalator
+from promisekit.escalation._track import (
+    LOCALES,
+    CustomerUpdate,
+    LedgerStateLike,
+    Pause,
+    ProgressReport,
+    TrackedPromise,
+)
+from promisekit.escalation._triggers import (
+    LEVEL_NAMES,
+    AllOf,
+    AnyOf,
+    AtRisk,
+    BufferZone,
+    CapabilityLike,
+    Elapsed,
+    Not,
+    OverdueBy,
+    PredictedDissatisfaction,
+    Remaining,
+    Revised,
+    SatisfactionPredictor,
+    Silence,
+    Trigger,
+)
+
+__all__ = [
+    "DEFAULT_REGISTRY",
+    "DEFAULT_TEMPLATES",
+    "LEVEL_NAMES",
+    "LOCALES",
+    "NOTICE_KINDS",
+    "Action",
+    "ActionFactory",
+    "AllOf",
+    "AnyOf",
+    "AtRisk",
+    "BufferZone",
+    "CapabilityLike",
+    "CapabilityProposer",
+    "Compensate",
+    "CompensationPolicy",
+    "CompensationRequest",
+    "CustomerUpdate",
+    "Elapsed",
+    "EscalateTo",
+    "Escalation",
+    "EscalationMemory",
+    "EscalationPolicy",
+    "Escalator",
+    "Evaluation",
+    "Grant",
+    "LedgerStateLike",
+    "Not",
+    "Notice",
+    "NoticeTemplate",
+    "NotifyCustomer",
+    "NotifyOwner",
+    "OverdueBy",
+    "Pause",
+    "PolicyConfigError",
+    "PredictedDissatisfaction",
+    "ProgressReport",
+    "ProposeRevision",
+    "Registry",
+    "Remaining",
+    "ResidualCapabilityLike",
+    "Revised",
+    "RevisionProposer",
+    "RevisionRequest",
+    "Rule",
+    "SatisfactionPredictor",
+    "Silence",
+    "TrackedPromise",
+    "Trigger",
+    "TriggerFactory",
+    "draft_notice",
+    "format_datetime",
+    "format_money",
+    "parse_condition",
+    "policy_from_dict",
+    "policy_from_toml",
+    "ready_policies",
+    "ready_policy",
+    "register_action",
+    "register_trigger",
+]

@@ -1,0 +1,147 @@
+"""Integer instants, durations and the duration syntax shared by the escalation engine.
+
+Instants are stored as integer microseconds since the Unix epoch (UTC), so comparisons and
+arithmetic are exact and compact; they are turned back into aware datetimes only at the edges.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any
+
+from promisekit._validation import check_aware, check_duration
+from promisekit.errors import InvalidTypeError, InvalidValueError
+
+__all__ = [
+    "INF",
+    "duration_from_kwargs",
+    "format_duration",
+    "from_us",
+    "parse_duration",
+    "td_us",
+    "to_us",
+]
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ONE_US = timedelta(microseconds=1)
+#: An instant later than any real one ("never").
+INF = 1 << 62
+
+_UNITS = {
+    "w": 7 * 86_400_000_000,
+    "d": 86_400_000_000,
+    "h": 3_600_000_000,
+    "m": 60_000_000,
+    "min": 60_000_000,
+    "s": 1_000_000,
+}
+_PART = re.compile(r"(\d+(?:\.\d+)?)(min|w|d|h|m|s)")
+_WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:min|w|d|h|m|s))+$")
+
+
+def to_us(moment: datetime) -> int:
+    """Microseconds since the epoch of an aware datetime."""
+    return (moment - _EPOCH) // _ONE_US
+
+
+def from_us(instant: int, tz: tzinfo) -> datetime:
+    """The aware datetime of ``instant`` (µs since the epoch) in ``tz``."""
+    return (_EPOCH + timedelta(microseconds=instant)).astimezone(tz)
+
+
+def td_us(delta: timedelta) -> int:
+    """Microseconds in a timedelta."""
+    return delta // _ONE_US
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse ``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1.5d"``, ``"2w"``, ``"45s"``.
+
+    Raises:
+        InvalidValueError: The text is not a duration in that syntax, or is zero.
+    """
+    cleaned = text.strip().lower().replace(" ", "")
+    if not _WHOLE.match(cleaned):
+        raise InvalidValueError(
+            f"expected a duration such as '2h', '30m', '1h30m', '1d' or '2w' "
+            f"(units w, d, h, m or min, s), got {text!r}"
+        )
+    total = 0.0
+    for number, unit in _PART.findall(cleaned):
+        total += float(number) * _UNITS[unit]
+    return timedelta(microseconds=round(total))
+
+
+def format_duration(delta: timedelta) -> str:
+    """The shortest ``parse_duration`` spelling of a duration (``"1h30m"``)."""
+    us = td_us(delta)
+    if us == 0:
+        return "0s"
+    sign = "-" if us < 0 else ""
+    us = abs(us)
+    parts = []
+    for unit in ("d", "h", "m", "s"):
+        size = _UNITS[unit]
+        count, us = divmod(us, size)
+        if count:
+            parts.append(f"{count}{unit}")
+    if us:
+        parts.append(f"{us / 1_000_000:g}s")
+    return sign + "".join(parts)
+
+
+def duration_from_kwargs(
+    field: str,
+    value: Any,
+    *,
+    days: float = 0,
+    hours: float = 0,
+    minutes: float = 0,
+    seconds: float = 0,
+) -> timedelta:
+    """A non-negative duration from a positional value or from keyword units.
+
+    ``value`` may be a ``timedelta`` (or seconds) — then no unit keyword may be given.
+    """
+    units = {"days": days, "hours": hours, "minutes": minutes, "seconds": seconds}
+    for name, amount in units.items():
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            raise InvalidTypeError(
+                f"{name!r} must be a number (got {type(amount).__name__} {amount!r})"
+            )
+    given = any(units.values())
+    if value is not None:
+        if given:
+            raise InvalidValueError(
+                f"{field!r} must be given either as a timedelta or as days=/hours=/minutes="
+                f"/seconds=, not both (got {value!r} and {units})"
+            )
+        return check_duration(field, value)
+    delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    return check_duration(field, delta)
+
+
+def kwargs_repr(delta: timedelta) -> str:
+    """``hours=2`` / ``hours=1, minutes=30``: a readable constructor spelling."""
+    us = td_us(delta)
+    if us % 1_000_000:
+        return f"timedelta(microseconds={us})"
+    seconds = us // 1_000_000
+    if seconds == 0:
+        return "hours=0"
+    parts = []
+    days, seconds = divmod(seconds, 86_400)
+    hours, seconds = divmod(seconds, 3_600)
+    minutes, seconds = divmod(seconds, 60)
+    for name, amount in (("days", days), ("hours", hours), ("minutes", minutes)):
+        if amount:
+            parts.append(f"{name}={amount}")
+    if seconds:
+        parts.append(f"seconds={seconds}")
+    return ", ".join(parts)
+
+
+def aware_us(field: str, value: Any) -> int:
+    """Check that ``value`` is an aware datetime and return it in µs since the epoch."""
+    return to_us(check_aware(field, value))

@@ -1,0 +1,739 @@
+"""The state the escalation engine watches: a promise and what happened to it, with instants.
+
+A :class:`TrackedPromise` bundles a :class:`~promisekit.promise.Promise` (with its revisions)
+and the events that matter for escalation — pauses (waiting on the customer), customer
+updates, progress reports and completion — plus the calendars that measure time. Every event
+carries its instant, so the state *as of* any instant is known and evaluation at any sequence
+of times replays exactly what a continuous evaluation would have seen.
+
+**The SLA clock.** Elapsed, remaining, overdue and silence are measured on one clock: working
+time of ``calendar`` (real time without one), stopped while the promise is paused. A due date
+announced at instant ``A`` (the promise itself, or a revision) is reached when the clock has
+run ``calendar.between(A, due)`` after ``A`` — so pause time after the announcement extends
+the due date exactly as ``calendar.add`` would, and elapsed history is never lost on a
+revision (the clock keeps counting from ``made_at``).
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone, tzinfo
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import attrs
+
+from promisekit._validation import check_aware, check_finite, check_non_empty_str
+from promisekit.calendar import BusinessCalendar
+from promisekit.errors import (
+    InconsistentRecordError,
+    InvalidTypeError,
+    InvalidValueError,
+    UnknownTimeZoneError,
+)
+from promisekit.escalation._time import INF, from_us, td_us, to_us
+from promisekit.promise import Promise
+
+__all__ = [
+    "LOCALES",
+    "CustomerUpdate",
+    "LedgerStateLike",
+    "Pause",
+    "ProgressReport",
+    "TrackedPromise",
+]
+
+#: Locales the built-in notices are written in.
+LOCALES = ("en", "fr-CA")
+_LOCALE_ALIASES = {
+    "en": "en",
+    "en-ca": "en",
+    "en-us": "en",
+    "en-gb": "en",
+    "fr": "fr-CA",
+    "fr-ca": "fr-CA",
+}
+_UTC = timezone.utc
+
+
+# --------------------------------------------------------------------------- validators
+
+
+def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    check_aware(attribute.name, value)
+
+
+def _optional_aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_aware(attribute.name, value)
+
+
+def _optional_str(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_non_empty_str(attribute.name, value)
+
+
+def _optional_calendar(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not isinstance(value, BusinessCalendar):
+        raise InvalidTypeError(
+            f"{attribute.name!r} must be a BusinessCalendar or None "
+            f"(got {type(value).__name__} {value!r})"
+        )
+
+
+def _convert_locale(value: object) -> str:
+    if not isinstance(value, str):
+        raise InvalidTypeError(f"'locale' must be a string (got {type(value).__name__} {value!r})")
+    key = value.strip().replace("_", "-").lower()
+    if key not in _LOCALE_ALIASES:
+        raise InvalidValueError(
+            f"'locale' must be one of {', '.join(LOCALES)} (or an alias such as 'fr', "
+            f"'en-US') (got {value!r})"
+        )
+    return _LOCALE_ALIASES[key]
+
+
+def _convert_tz(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, ZoneInfo):
+        return value.key
+    if not isinstance(value, str):
+        raise InvalidTypeError(
+            f"'customer_tz' must be an IANA zone name or a ZoneInfo "
+            f"(got {type(value).__name__} {value!r})"
+        )
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UnknownTimeZoneError(
+            f"'customer_tz' must be an IANA time zone such as 'America/Montreal' (got {value!r})"
+        ) from None
+    return value
+
+
+# --------------------------------------------------------------------------- events
+
+
+@attrs.frozen
+class Pause:
+    """A span during which the promise waits on the customer: its clock stops.
+
+    Attributes:
+        start: When the promise was paused (aware).
+        end: When it resumed (aware, after ``start``), or ``None`` while still paused.
+        reason: Why (free text), or ``None``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    start: datetime = attrs.field(validator=_aware)
+    end: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    reason: str | None = attrs.field(default=None, kw_only=True, validator=_optional_str)
+
+    @end.validator
+    def _check_end(self, attribute: attrs.Attribute[Any], value: datetime | None) -> None:
+        if value is not None and to_us(value) <= to_us(self.start):
+            raise InvalidValueError(
+                f"'end' must be after 'start' ({self.start.isoformat(' ')}) "
+                f"(got {value.isoformat(' ')})"
+            )
+
+
+@attrs.frozen
+class CustomerUpdate:
+    """The customer was told something about the promise (a progress update, a new date…).
+
+    Attributes:
+        at: When (aware).
+        kind: What kind of update (``"progress"``, ``"delay"``, ``"apology"``…), or ``None``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    at: datetime = attrs.field(validator=_aware)
+    kind: str | None = attrs.field(default=None, validator=_optional_str)
+
+
+def _convert_fraction(value: object) -> float:
+    number = check_finite("fraction", value, minimum=0)
+    if number > 1:
+        raise InvalidValueError(f"'fraction' must be between 0 and 1 (got {value!r})")
+    return number
+
+
+@attrs.frozen
+class ProgressReport:
+    """How much of the work was done, as reported at an instant (Critical Chain progress).
+
+    Attributes:
+        at: When the progress was reported (aware).
+        fraction: Fraction of the work done, in ``[0, 1]``.
+
+    .. versionadded:: 0.1.0
+    """
+
+    at: datetime = attrs.field(validator=_aware)
+    fraction: float = attrs.field(converter=_convert_fraction)
+
+
+def _tuple_of(kind: type, field: str, value: object) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"{field!r} must be an iterable of {kind.__name__} "
+            f"(got {type(value).__name__} {value!r})"
+        )
+    items = tuple(value)
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise InvalidTypeError(
+                f"{field!r} must contain only {kind.__name__} instances "
+                f"(got {type(item).__name__} {item!r} at index {index})"
+            )
+    return items
+
+
+def _convert_pauses(value: object) -> tuple[Pause, ...]:
+    return _tuple_of(Pause, "pauses", value)
+
+
+def _convert_updates(value: object) -> tuple[CustomerUpdate, ...]:
+    items: tuple[CustomerUpdate, ...] = _tuple_of(CustomerUpdate, "updates", value)
+    return tuple(sorted(items, key=lambda item: to_us(item.at)))
+
+
+def _convert_progress(value: object) -> tuple[ProgressReport, ...]:
+    items: tuple[ProgressReport, ...] = _tuple_of(ProgressReport, "progress", value)
+    return tuple(sorted(items, key=lambda item: to_us(item.at)))
+
+
+class LedgerStateLike(Protocol):
+    """What :meth:`TrackedPromise.from_state` reads from a ledger's promise state.
+
+    Matches :class:`promisekit.ledger.PromiseState` without importing it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    @property
+    def promise(self) -> Promise: ...
+
+    @property
+    def paused_intervals(self) -> tuple[Any, ...]: ...
+
+    @property
+    def notifications(self) -> tuple[Any, ...]: ...
+
+
+# --------------------------------------------------------------------------- TrackedPromise
+
+
+@attrs.frozen(kw_only=True)
+class TrackedPromise:
+    """A promise and the events the escalation engine needs, each with its instant.
+
+    Attributes:
+        promise: The promise, as last revised (its revisions carry their instants).
+        calendar: Business hours measuring the SLA clock, or ``None`` for real time.
+        contact_hours: When the customer may be contacted; customer-facing actions
+            triggered outside them are deferred to the next opening. ``None``: any time.
+        pauses: Spans waiting on the customer, in order, not overlapping; only the last
+            may be open. The clock stops and no rule fires while paused.
+        updates: Customer updates (any order; kept sorted). A revision also counts as
+            an update (the new date was announced), and so does making the promise.
+        progress: Progress reports (kept sorted); used by :class:`BufferZone`.
+        completed_at: When the promise was completed or cancelled, or ``None``. No rule
+            fires from then on.
+        locale: Language of customer notices: ``"en"`` or ``"fr-CA"`` (aliases such as
+            ``"fr"`` or ``"en-US"`` are normalised).
+        customer_tz: IANA zone of the customer for notices, or ``None`` (then the zone
+            of ``contact_hours``, of ``calendar``, or of the promise's due date).
+
+    Raises:
+        InvalidTypeError: A value has the wrong type.
+        NaiveDatetimeError: A datetime has no time zone.
+        InconsistentRecordError: An event is before ``made_at``, pauses overlap or are
+            out of order, or a pause other than the last is open.
+
+    .. versionadded:: 0.1.0
+    """
+
+    promise: Promise = attrs.field()
+    calendar: BusinessCalendar | None = attrs.field(default=None, validator=_optional_calendar)
+    contact_hours: BusinessCalendar | None = attrs.field(default=None, validator=_optional_calendar)
+    pauses: tuple[Pause, ...] = attrs.field(default=(), converter=_convert_pauses)
+    updates: tuple[CustomerUpdate, ...] = attrs.field(default=(), converter=_convert_updates)
+    progress: tuple[ProgressReport, ...] = attrs.field(default=(), converter=_convert_progress)
+    completed_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
+    locale: str = attrs.field(default="en", converter=_convert_locale)
+    customer_tz: str | None = attrs.field(default=None, converter=_convert_tz)
+    _cache: list[Any] = attrs.field(init=False, factory=list, eq=False, repr=False, hash=False)
+
+    @promise.validator
+    def _check_promise(self, attribute: attrs.Attribute[Any], value: object) -> None:
+        if not isinstance(value, Promise):
+            raise InvalidTypeError(
+                f"'promise' must be a Promise (got {type(value).__name__} {value!r})"
+            )
+
+    def __attrs_post_init__(self) -> None:
+        made = to_us(self.promise.made_at)
+        previous_end: int | None = None
+        for index, pause in enumerate(self.pauses):
+            start = to_us(pause.start)
+            if start < made:
+                raise InconsistentRecordError(
+                    f"'pauses' must not start before the promise's 'made_at' "
+                    f"({self.promise.made_at.isoformat(' ')}) (got pause {index} starting "
+                    f"{pause.start.isoformat(' ')})"
+                )
+            if index and previous_end is None:
+                raise InconsistentRecordError(
+                    f"'pauses' may leave only the last pause open (got pause {index - 1} "
+                    f"without an end, followed by pause {index})"
+                )
+            if previous_end is not None and start < previous_end:
+                raise InconsistentRecordError(
+                    f"'pauses' must be in order and must not overlap (got pause {index} "
+                    f"starting {pause.start.isoformat(' ')}, before the end of pause "
+                    f"{index - 1})"
+                )
+            previous_end = None if pause.end is None else to_us(pause.end)
+        for field, items in (("updates", self.updates), ("progress", self.progress)):
+            for item in items:
+                if to_us(item.at) < made:
+                    raise InconsistentRecordError(
+                        f"{field!r} must not be before the promise's 'made_at' "
+                        f"({self.promise.made_at.isoformat(' ')}) (got {item!r})"
+                    )
+        if self.completed_at is not None and to_us(self.completed_at) < made:
+            raise InconsistentRecordError(
+                f"'completed_at' must not be before the promise's 'made_at' "
+                f"({self.promise.made_at.isoformat(' ')}) "
+                f"(got {self.completed_at.isoformat(' ')})"
+            )
+
+    # ----------------------------------------------------------------- adapters
+
+    @classmethod
+    def from_state(
+        cls,
+        state: LedgerStateLike,
+        *,
+        calendar: BusinessCalendar | None = None,
+        contact_hours: BusinessCalendar | None = None,
+        completed_at: datetime | None = None,
+        locale: str = "en",
+        customer_tz: str | None = None,
+    ) -> TrackedPromise:
+        """Build a tracked promise from a ledger's promise state (duck-typed).
+
+        Reads ``state.promise``, ``state.paused_intervals`` (``start``/``end``/``reason``)
+        and ``state.notifications`` (``at``); a cancellation (``state.cancelled_at``)
+        closes the promise unless ``completed_at`` is given.
+
+        .. versionadded:: 0.1.0
+        """
+        pauses = [
+            Pause(item.start, item.end, reason=getattr(item, "reason", None))
+            for item in state.paused_intervals
+        ]
+        updates = [CustomerUpdate(item.at) for item in state.notifications]
+        closed = completed_at
+        if closed is None:
+            closed = getattr(state, "cancelled_at", None)
+        return cls(
+            promise=state.promise,
+            calendar=calendar,
+            contact_hours=contact_hours,
+            pauses=pauses,
+            updates=updates,
+            completed_at=closed,
+            locale=locale,
+            customer_tz=customer_tz,
+        )
+
+    # ----------------------------------------------------------------- events
+
+    @property
+    def is_paused(self) -> bool:
+        """Whether the last recorded pause is still open.
+
+        .. versionadded:: 0.1.0
+        """
+        return bool(self.pauses) and self.pauses[-1].end is None
+
+    def pause(self, at: datetime, *, reason: str | None = None) -> TrackedPromise:
+        """Return a copy paused from ``at`` (waiting on the customer).
+
+        Raises:
+            InconsistentRecordError: The promise is already paused, or ``at`` is before
+                the end of the last pause.
+
+        .. versionadded:: 0.1.0
+        """
+        if self.is_paused:
+            raise InconsistentRecordError(
+                f"cannot pause at {at.isoformat(' ')}: the promise is already paused since "
+                f"{self.pauses[-1].start.isoformat(' ')}"
+            )
+        return attrs.evolve(self, pauses=(*self.pauses, Pause(at, reason=reason)))
+
+    def resume(self, at: datetime) -> TrackedPromise:
+        """Return a copy whose open pause ends at ``at``.
+
+        Raises:
+            InconsistentRecordError: The promise is not paused.
+
+        .. versionadded:: 0.1.0
+        """
+        if not self.is_paused:
+            raise InconsistentRecordError(
+                f"cannot resume at {at.isoformat(' ')}: the promise is not paused"
+            )
+        last = self.pauses[-1]
+        return attrs.evolve(
+            self, pauses=(*self.pauses[:-1], Pause(last.start, at, reason=last.reason))
+        )
+
+    def notify(self, at: datetime, kind: str | None = None) -> TrackedPromise:
+        """Return a copy recording a customer update at ``at``.
+
+        .. versionadded:: 0.1.0
+        """
+        return attrs.evolve(self, updates=(*self.updates, CustomerUpdate(at, kind)))
+
+    def report_progress(self, at: datetime, fraction: float) -> TrackedPromise:
+        """Return a copy recording that ``fraction`` of the work was done at ``at``.
+
+        .. versionadded:: 0.1.0
+        """
+        return attrs.evolve(self, progress=(*self.progress, ProgressReport(at, fraction)))
+
+    def revise(
+        self,
+        *,
+        due: datetime,
+        at: datetime,
+        reason: str | None = None,
+        target: datetime | None = None,
+    ) -> TrackedPromise:
+        """Return a copy whose promise is revised (see :meth:`Promise.revise`).
+
+        .. versionadded:: 0.1.0
+        """
+        promise = self.promise.revise(due=due, at=at, reason=reason, target=target)
+        return attrs.evolve(self, promise=promise)
+
+    def complete(self, at: datetime) -> TrackedPromise:
+        """Return a copy completed (or cancelled) at ``at``: no rule fires from then on.
+
+        .. versionadded:: 0.1.0
+        """
+        return attrs.evolve(self, completed_at=at)
+
+    # ----------------------------------------------------------------- clock
+
+    @property
+    def zone(self) -> tzinfo:
+        """Zone of the datetimes the engine returns: the calendar's, else the due's.
+
+        .. versionadded:: 0.1.0
+        """
+        if self.calendar is not None:
+            return self.calendar.zone
+        tz = self.promise.due.tzinfo
+        return tz if tz is not None else _UTC
+
+    @property
+    def customer_zone(self) -> tzinfo:
+        """Zone used to write dates in customer notices.
+
+        ``customer_tz``, else the zone of ``contact_hours``, else :attr:`zone`.
+
+        .. versionadded:: 0.1.0
+        """
+        if self.customer_tz is not None:
+            return ZoneInfo(self.customer_tz)
+        if self.contact_hours is not None:
+            return self.contact_hours.zone
+        return self.zone
+
+    def elapsed(self, at: datetime) -> timedelta:
+        """SLA-clock time from ``made_at`` to ``at`` (working time, pauses excluded).
+
+        .. versionadded:: 0.1.0
+        """
+        instant = to_us(check_aware("at", at))
+        segment = timeline(self).segment_at(instant)
+        if segment is None:
+            return timedelta(0)
+        return timedelta(microseconds=segment.clock(instant))
+
+    def is_paused_at(self, at: datetime) -> bool:
+        """Whether the promise is paused at ``at``.
+
+        .. versionadded:: 0.1.0
+        """
+        segment = timeline(self).segment_at(to_us(check_aware("at", at)))
+        return segment is not None and segment.paused
+
+    def effective_due(self, at: datetime | None = None) -> datetime:
+        """The due date in force at ``at``, extended by the pause time known at ``at``.
+
+        With ``at=None``, the latest due extended by every recorded pause. While the
+        promise is paused, the pause is counted up to ``at`` only.
+
+        .. versionadded:: 0.1.0
+        """
+        tl = timeline(self)
+        instant = tl.last_event if at is None else to_us(check_aware("at", at))
+        segment = tl.segment_at(max(instant, tl.starts[0]), extend=True)
+        assert segment is not None
+        if segment.paused and segment.c0 < segment.window:
+            # Frozen clock: the due moves with the pause; count it up to ``instant``.
+            moment = max(instant, segment.lo)
+            due = reach(self.calendar, moment, segment.window - segment.c0)
+            return from_us(max(due, segment.deadline), self.zone)
+        return from_us(segment.due(), self.zone)
+
+    def promise_at(self, revision: int) -> Promise:
+        """The promise as it stood in ``revision`` (0 = original).
+
+        .. versionadded:: 0.1.0
+        """
+        if isinstance(revision, bool) or not isinstance(revision, int):
+            raise InvalidTypeError(
+                f"'revision' must be an int (got {type(revision).__name__} {revision!r})"
+            )
+        current = self.promise
+        if not 0 <= revision <= current.revision:
+            raise InvalidValueError(
+                f"'revision' must be between 0 and {current.revision} (got {revision})"
+            )
+        if revision == current.revision:
+            return current
+        due = current.revisions[revision].previous_due
+        return attrs.evolve(current, due=due, target=None, revisions=current.revisions[:revision])
+
+
+# --------------------------------------------------------------------------- timeline
+
+
+def span(calendar: BusinessCalendar | None, a: int, b: int) -> int:
+    """Working time (µs) from instant ``a`` to instant ``b`` (``b - a`` without calendar)."""
+    if calendar is None:
+        return b - a
+    return td_us(calendar.between(from_us(a, _UTC), from_us(b, _UTC)))
+
+
+def reach(calendar: BusinessCalendar | None, start: int, work: int) -> int:
+    """The earliest instant ``t >= start`` with ``work`` µs of working time in ``[start, t]``."""
+    if work <= 0:
+        return start
+    if calendar is None:
+        return start + work
+    if start + work >= INF:
+        return INF
+    return to_us(calendar.add(from_us(start, _UTC), timedelta(microseconds=work)))
+
+
+class Segment:
+    """A span ``[lo, hi)`` of a promise's life during which its recorded state is constant."""
+
+    __slots__ = (
+        "c0",
+        "closed",
+        "contact",
+        "deadline",
+        "hi",
+        "index",
+        "lo",
+        "paused",
+        "progress",
+        "rev_start",
+        "revision",
+        "track",
+        "window",
+    )
+
+    c0: int
+    revision: int
+    rev_start: int
+    window: int
+    paused: bool
+    closed: bool
+    contact: int
+    progress: float
+    deadline: int
+
+    def __init__(
+        self, track: TrackedPromise, index: int, lo: int, hi: int, row: tuple[Any, ...]
+    ) -> None:
+        self.track = track
+        self.index = index
+        self.lo = lo
+        self.hi = hi
+        (
+            self.c0,
+            self.revision,
+            self.rev_start,
+            self.window,
+            self.paused,
+            self.closed,
+            self.contact,
+            self.progress,
+            self.deadline,
+        ) = row
+
+    def clock(self, instant: int) -> int:
+        """The SLA clock (µs since ``made_at``) at ``instant`` within the segment."""
+        if self.paused or instant <= self.lo:
+            return self.c0
+        return self.c0 + span(self.track.calendar, self.lo, instant)
+
+    def reach(self, value: int) -> int:
+        """The first instant ``>= lo`` at which the clock reaches ``value`` (INF: never).
+
+        A value at or past the window is never reached before the due date itself: a due
+        date set outside working hours (08:00 before a 09:00 opening) is not overdue at the
+        previous closing, although no working time separates them.
+        """
+        if value <= self.c0:
+            moment = self.lo
+        elif self.paused:
+            return INF
+        else:
+            moment = reach(self.track.calendar, self.lo, value - self.c0)
+        if value >= self.window and moment < self.deadline:
+            moment = self.deadline
+        return moment
+
+    def due(self) -> int:
+        """The instant the clock reached (or will reach) the window of the revision in force.
+
+        When it was reached in an earlier segment, that earlier instant; while paused before
+        reaching it, ``INF`` (the due date moves with the pause).
+        """
+        window = self.window
+        if self.c0 < window or self.lo <= self.deadline:
+            return self.reach(window)
+        tl = timeline(self.track)
+        rows = tl.rows
+        j = self.index - 1
+        while j >= 0 and rows[j][1] == self.revision and rows[j][0] >= window:
+            j -= 1
+        if j < 0 or rows[j][1] != self.revision:
+            return max(tl.starts[j + 1], self.deadline)
+        return Segment(self.track, j, tl.starts[j], tl.starts[j + 1], rows[j]).reach(window)
+
+    def after(self, value: int) -> list[tuple[int, int]]:
+        """The part of the segment where the clock is ``>= value``, as an interval list."""
+        start = self.reach(value)
+        return [(start, self.hi)] if start < self.hi else []
+
+
+# Order of events at the same instant: a pause ends before another starts.
+_RESUME, _PAUSE, _REVISE, _UPDATE, _PROGRESS, _CLOSE = range(6)
+
+
+class Timeline:
+    """The piecewise-constant state of a tracked promise over time (cached on the track)."""
+
+    __slots__ = ("last_event", "rows", "starts", "track")
+
+    def __init__(self, track: TrackedPromise) -> None:
+        self.track = track
+        promise = track.promise
+        calendar = track.calendar
+        made = to_us(promise.made_at)
+        events: list[tuple[int, int, Any]] = []
+        for pause in track.pauses:
+            events.append((to_us(pause.start), _PAUSE, None))
+            if pause.end is not None:
+                events.append((to_us(pause.end), _RESUME, None))
+        for change in promise.revisions:
+            events.append((to_us(change.at), _REVISE, change))
+        for update in track.updates:
+            events.append((to_us(update.at), _UPDATE, None))
+        for report in track.progress:
+            events.append((to_us(report.at), _PROGRESS, report.fraction))
+        if track.completed_at is not None:
+            events.append((to_us(track.completed_at), _CLOSE, None))
+        events.sort(key=lambda event: (event[0], event[1]))
+        window = span(calendar, made, to_us(promise.original_due))
+        # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline
+        c0, revision, rev_start, contact, progress = 0, 0, made, 0, 0.0
+        paused = closed = False
+        deadline = to_us(promise.original_due)
+        starts = [made]
+        rows: list[tuple[Any, ...]] = []
+        lo = made
+        for instant, kind, payload in events:
+            if instant > lo:
+                rows.append(
+                    (c0, revision, rev_start, window, paused, closed, contact, progress, deadline)
+                )
+                if not paused:
+                    c0 += span(calendar, lo, instant)
+                lo = instant
+                starts.append(lo)
+            if kind == _PAUSE:
+                paused = True
+            elif kind == _RESUME:
+                paused = False
+            elif kind == _REVISE:
+                revision = payload.number
+                rev_start = instant
+                deadline = to_us(payload.due)
+                window = c0 + span(calendar, instant, deadline)
+                contact = c0
+            elif kind == _UPDATE:
+                contact = c0
+            elif kind == _PROGRESS:
+                progress = payload
+            else:
+                closed = True
+        rows.append((c0, revision, rev_start, window, paused, closed, contact, progress, deadline))
+        self.starts = starts
+        self.rows = rows
+        self.last_event = starts[-1]
+
+    def segment_at(self, instant: int, *, extend: bool = False) -> Segment | None:
+        """The segment containing ``instant`` (``None`` before ``made_at``).
+
+        With ``extend``, the segment is taken to last forever (state as of ``instant``).
+        """
+        index = bisect_right(self.starts, instant) - 1
+        if index < 0:
+            return None
+        hi = INF if extend or index + 1 == len(self.starts) else self.starts[index + 1]
+        return Segment(self.track, index, self.starts[index], hi, self.rows[index])
+
+    def segments(self, lo: int, hi: int, *, as_of: int | None = None) -> list[Segment]:
+        """The segments overlapping ``[lo, hi)``; with ``as_of``, ignore later events."""
+        starts = self.starts
+        first = max(bisect_right(starts, lo) - 1, 0)
+        last = len(starts) if as_of is None else bisect_right(starts, as_of)
+        result = []
+        for index in range(first, last):
+            seg_lo = starts[index]
+            if seg_lo >= hi:
+                break
+            seg_hi = INF if index + 1 >= last else starts[index + 1]
+            if seg_hi <= lo:
+                continue
+            result.append(Segment(self.track, index, seg_lo, seg_hi, self.rows[index]))
+        return result
+
+
+def timeline(track: TrackedPromise) -> Timeline:
+    """The (cached) timeline of a tracked promise."""
+    cache = track._cache
+    if cache:
+        result: Timeline = cache[0]
+        return result
+    built = Timeline(track)
+    cache.append(built)
+    return built
