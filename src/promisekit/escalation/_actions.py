@@ -18,11 +18,12 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import attrs
 
 from promisekit._validation import check_finite, check_non_empty_str
+from promisekit._validation import to_decimal as _to_decimal
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._time import from_us, td_us, to_us
 from promisekit.escalation._track import TrackedPromise, reach
-from promisekit.promise import Promise, _to_decimal
+from promisekit.promise import Promise
 
 __all__ = [
     "NOTICE_KINDS",
