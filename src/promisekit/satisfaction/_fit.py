@@ -707,7 +707,7 @@ def _fit_rows(
     # operations, where scipy's L-BFGS-B calls its bundled, threaded BLAS at every
     # iteration — milliseconds each on a busy machine.
     result = optimize.minimize(
-        objective, x0, jac=True, method="BFGS", options={"gtol": 1e-7, "maxiter": 2000}
+        objective, x0, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 2000}
     )
     nat = transform.to_nat(result.x)
     loglik = -natural(nat)[0]
