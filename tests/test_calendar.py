@@ -497,3 +497,13 @@ def test_public_calendar_strategy_roundtrip(cal: BusinessCalendar, data: st.Data
     a = data.draw(minute_instants(cal))
     work = timedelta(minutes=data.draw(st.integers(0, 10_000)))
     assert cal.between(a, cal.add(a, work)) == work
+
+
+def test_calendar_pickles_and_deep_copies(office: BusinessCalendar) -> None:
+    import copy
+    import pickle
+
+    office.add(tor(2026, 3, 9, 9), H)  # build the lazy tables first
+    for clone in (pickle.loads(pickle.dumps(office)), copy.deepcopy(office)):
+        assert clone == office
+        assert clone.add(tor(2026, 3, 9, 9), 30 * H) == office.add(tor(2026, 3, 9, 9), 30 * H)

@@ -163,5 +163,6 @@ def test_value_function_figure_is_shipped() -> None:
     ids=repr,
 )
 def test_built_in_models_keep_the_plugin_contract(model: Any, loss_averse: bool) -> None:
-    contracts = pytest.importorskip("promisekit.testing.contracts")
+    from promisekit.testing import contracts
+
     contracts.check_satisfaction_model(model, max_examples=10, loss_averse=loss_averse)

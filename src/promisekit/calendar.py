@@ -433,7 +433,6 @@ class BusinessCalendar:
     _week_total: int = attrs.field(init=False, eq=False, repr=False, hash=False)
     _prefix: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
     _tables: _Tables | None = attrs.field(init=False, eq=False, repr=False, hash=False)
-    _lock: threading.Lock = attrs.field(init=False, eq=False, repr=False, hash=False)
     _anchor: int = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
@@ -454,7 +453,6 @@ class BusinessCalendar:
         setter(self, "_week_total", week_total)
         setter(self, "_prefix", tuple(prefix))
         setter(self, "_tables", None)
-        setter(self, "_lock", threading.Lock())
         setter(self, "_anchor", 0)
 
     # ----------------------------------------------------------------- construction
@@ -785,7 +783,7 @@ class BusinessCalendar:
         fixed day chosen at the first build, so values computed before and
         after an extension agree.
         """
-        with self._lock:
+        with _TABLES_LOCK:
             current = self._tables
             if current is not None and current.d_lo + 2 <= day < current.d_hi - 3:
                 return current
@@ -984,6 +982,8 @@ class BusinessCalendar:
 
 
 _OFFSET_CACHE: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
+# Serializes table (re)builds; one module-level lock keeps calendars picklable.
+_TABLES_LOCK = threading.RLock()
 
 
 def _offsets_for_year(tz: str, year: int) -> list[tuple[int, int, int]]:

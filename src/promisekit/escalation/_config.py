@@ -188,6 +188,13 @@ class Registry:
         return Registry(dict(self.triggers), dict(self.actions))
 
 
+def _plugin(group: str, name: str) -> Any:
+    """A factory installed through :mod:`promisekit.plugins` (entry point or ``register()``)."""
+    from promisekit import plugins
+
+    return plugins.load(group, name) if name in plugins.available(group) else None
+
+
 # --------------------------------------------------------------------------- value parsing
 
 
@@ -498,7 +505,7 @@ class _Parser:
             raise self.error(token, "a trigger name")
         self.take()
         name = text.lower()
-        factory = self.registry.triggers.get(name)
+        factory = self.registry.triggers.get(name) or _plugin("promisekit.triggers", name)
         if factory is None:
             known = ", ".join(sorted(self.registry.triggers))
             raise InvalidValueError(f"unknown trigger {text!r} (expected one of: {known})")
@@ -564,7 +571,8 @@ def _action(text: object, registry: Registry, bindings: Mapping[str, Any], rule:
             field="do",
         )
     name, _, argument = text.strip().partition(":")
-    factory = registry.actions.get(name.strip().lower())
+    key = name.strip().lower()
+    factory = registry.actions.get(key) or _plugin("promisekit.actions", key)
     if factory is None:
         known = ", ".join(sorted(registry.actions))
         raise PolicyConfigError(

@@ -1,6 +1,8 @@
 """Test helpers for promisekit and for plugin authors.
 
-Hypothesis strategies generating valid promisekit objects (needs the ``testing`` extra:
+Hypothesis strategies generating valid promisekit objects, and contract suites
+(``check_satisfaction_model``, ``check_buffer_policy``, ``check_trigger``,
+``check_action``) that plugin authors call from their own tests (needs the ``testing`` extra:
 ``pip install 'promisekit[testing]'``).
 
 .. versionadded:: 0.1.0
@@ -8,6 +10,12 @@ Hypothesis strategies generating valid promisekit objects (needs the ``testing``
 
 from __future__ import annotations
 
+from promisekit.testing.contracts import (
+    check_action,
+    check_buffer_policy,
+    check_satisfaction_model,
+    check_trigger,
+)
 from promisekit.testing.events import EVENT_KINDS, event_histories, events
 from promisekit.testing.strategies import (
     DEFAULT_TIMEZONES,
@@ -23,6 +31,10 @@ __all__ = [
     "EVENT_KINDS",
     "aware_datetimes",
     "calendars",
+    "check_action",
+    "check_buffer_policy",
+    "check_satisfaction_model",
+    "check_trigger",
     "deliveries_for",
     "event_histories",
     "events",
