@@ -281,3 +281,19 @@ def test_missing_labels_are_nan_categories() -> None:
     assert frame["owner"].isna().sum() == 5
     assert "(none)" in book.summary(by=["owner"]).loc["owner"].index
     assert book.outcomes()["segment"].isna().all()
+
+
+def test_summary_with_no_closed_promise_has_timedelta_columns() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from promisekit.analysis import PromiseBook
+    from promisekit.promise import Promise
+
+    made = datetime(2026, 3, 2, 9, tzinfo=timezone.utc)
+    promise = Promise(
+        id="P1", customer_id="C1", kind="callback", made_at=made, due=made + timedelta(hours=1)
+    )
+    book = PromiseBook.from_records([promise], [], now=made + timedelta(minutes=5))
+    frame = book.summary()
+    assert str(frame["lateness_p50"].dtype).startswith("timedelta64")
+    assert frame["lateness_p50"].isna().all()

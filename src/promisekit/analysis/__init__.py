@@ -44,6 +44,13 @@ from promisekit.analysis._columns import (
     assess_columns,
 )
 from promisekit.analysis._fairness import FairnessReport
+from promisekit.analysis._plots import (
+    plot_fairness,
+    plot_keep_rate_over_time,
+    plot_lateness_distribution,
+    plot_satisfaction_vs_lateness,
+)
+from promisekit.analysis._report import html_report
 
 del numpy
 
@@ -55,4 +62,9 @@ __all__ = [
     "PromiseBook",
     "assess_columns",
     "datasets",
+    "html_report",
+    "plot_fairness",
+    "plot_keep_rate_over_time",
+    "plot_lateness_distribution",
+    "plot_satisfaction_vs_lateness",
 ]

@@ -610,13 +610,18 @@ class PromiseBook:
         pd = require_pandas("PromiseBook.summary()")
         rows = self._summary_rows(by, quantiles)
         durations = [k for k in rows[0] if k.startswith("lateness_p") or k == "median_response"]
-        for row in rows:
-            for key in durations:
-                value = row[key]
-                row[key] = pd.NaT if value is None else pd.Timedelta(value, unit="us")
+        columns = {
+            # Built as timedelta64 arrays: a column of only missing values would
+            # otherwise be inferred as datetime64.
+            key: np.array(
+                [np.timedelta64("NaT") if row[key] is None else row[key] for row in rows],
+                dtype="timedelta64[us]",
+            )
+            for key in durations
+        }
         frame = pd.DataFrame(rows).set_index(["by", "group"])
         for key in durations:
-            frame[key] = frame[key].astype("timedelta64[us]")
+            frame[key] = columns[key]
         return frame
 
     def _check_summary_args(
