@@ -32,6 +32,7 @@ _QUANTILES = (0.5, 0.9, 0.95)
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+.scroll { overflow-x: auto; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f3f3f3; }
 td.label, th.label { text-align: left; }
@@ -93,7 +94,8 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], labels: int) -
         + "</tr>"
         for row in rows
     )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+    return f'<div class="scroll">{table}</div>'
 
 
 def summary_table(book: PromiseBook) -> str:
