@@ -43,6 +43,7 @@ from promisekit.analysis._columns import (
     OutcomeColumns,
     assess_columns,
 )
+from promisekit.analysis._dask import assess_partitions, outcome_meta
 from promisekit.analysis._fairness import FairnessReport
 from promisekit.analysis._plots import (
     plot_fairness,
@@ -61,8 +62,10 @@ __all__ = [
     "OutcomeColumns",
     "PromiseBook",
     "assess_columns",
+    "assess_partitions",
     "datasets",
     "html_report",
+    "outcome_meta",
     "plot_fairness",
     "plot_keep_rate_over_time",
     "plot_lateness_distribution",
