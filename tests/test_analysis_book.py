@@ -297,3 +297,26 @@ def test_summary_with_no_closed_promise_has_timedelta_columns() -> None:
     frame = book.summary()
     assert str(frame["lateness_p50"].dtype).startswith("timedelta64")
     assert frame["lateness_p50"].isna().all()
+
+
+# ----------------------------------------------------------------------------- satisfaction
+
+
+def test_summary_with_satisfaction_keeps_rows_and_columns(book: PromiseBook) -> None:
+    plain = book.summary(("kind",))
+    rich = book.summary(("kind",), satisfaction=True)
+    assert list(rich.index) == list(plain.index)
+    pd.testing.assert_frame_equal(rich[list(plain.columns)], plain)
+    closed = plain["kept"] + plain["late"] + plain["short"]
+    assert list(rich["scored"]) == list(closed)
+    assert (rich["customers_lost"] <= rich["scored"]).all()
+    assert ((rich["mean_csat"] >= 1) & (rich["mean_csat"] <= 5)).all()
+
+
+def test_satisfaction_and_compare_tables(book: PromiseBook) -> None:
+    from promisekit.buffering import NoBuffer
+
+    table = book.satisfaction()
+    assert set(table.index) <= set(book.outcomes().index)
+    compared = book.compare(NoBuffer(), min_samples=5)
+    assert list(compared["policy"]) == ["NoBuffer()", "historical promises"]

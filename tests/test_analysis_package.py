@@ -12,10 +12,10 @@ import pytest
 
 import promisekit._vectorized_calendar as vectorized
 import promisekit.analysis as analysis
-from promisekit.analysis import _book, _columns, _fairness, datasets
+from promisekit.analysis import _book, _columns, _fairness, _scoring, datasets
 from promisekit.calendar import BusinessCalendar
 
-MODULES = [analysis, datasets, _book, _columns, _fairness, vectorized]
+MODULES = [analysis, datasets, _book, _columns, _fairness, _scoring, vectorized]
 
 
 def isort_key(name: str) -> tuple[int, str]:

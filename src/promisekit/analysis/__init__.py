@@ -52,6 +52,7 @@ from promisekit.analysis._plots import (
     plot_satisfaction_vs_lateness,
 )
 from promisekit.analysis._report import html_report
+from promisekit.analysis._scoring import SatisfactionScorer
 
 del numpy
 
@@ -61,6 +62,7 @@ __all__ = [
     "FairnessReport",
     "OutcomeColumns",
     "PromiseBook",
+    "SatisfactionScorer",
     "assess_columns",
     "assess_partitions",
     "datasets",

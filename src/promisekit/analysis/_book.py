@@ -20,6 +20,7 @@ from promisekit.analysis._columns import (
     to_pandas_instants,
 )
 from promisekit.analysis._fairness import FairnessReport, permutation_fairness
+from promisekit.analysis._scoring import check_model, score_closed
 from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery, assess
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
@@ -28,7 +29,10 @@ from promisekit.promise import Promise
 if TYPE_CHECKING:
     import pandas as pd
 
+    from promisekit.buffering import BufferPolicy
     from promisekit.datasets import SampleHistory
+    from promisekit.impact import Impact
+    from promisekit.satisfaction import SatisfactionModel
 
 __all__ = ["PromiseBook"]
 
@@ -48,6 +52,13 @@ _FRAME_COLUMNS = (
     "score",
 )
 _NONE = "(none)"
+_LEVEL_NAMES = (
+    "very_dissatisfied",
+    "dissatisfied",
+    "neutral",
+    "satisfied",
+    "very_satisfied",
+)
 _PENDING, _OVERDUE, _KEPT, _LATE, _SHORT = range(5)
 
 
@@ -525,7 +536,12 @@ class PromiseBook:
             return self._outcomes.lateness.view(np.int64), False
         return self._outcomes.business_lateness.view(np.int64), True
 
-    def _summary_rows(self, by: Sequence[str], quantiles: Sequence[float]) -> list[dict[str, Any]]:
+    def _summary_rows(
+        self,
+        by: Sequence[str],
+        quantiles: Sequence[float],
+        scored: _Scored | None = None,
+    ) -> list[dict[str, Any]]:
         status = self._outcomes.status
         lateness, _ = self._lateness()
         response = self._business_response if self._calendar is not None else self._response
@@ -548,6 +564,7 @@ class PromiseBook:
                 has = ~np.isnan(self._score)
                 score_sum = np.bincount(codes[has], weights=self._score[has], minlength=g)
                 score_n = np.bincount(codes[has], minlength=g)
+            sat = None if scored is None else scored.by_group(codes, g)
             for i, label in enumerate(names):
                 c = counts[i]
                 total = int(c.sum())
@@ -575,6 +592,8 @@ class PromiseBook:
                 )
                 if score_sum is not None and score_n is not None:
                     row["mean_score"] = float(score_sum[i] / score_n[i]) if score_n[i] else math.nan
+                if sat is not None:
+                    row.update(sat[i])
                 rows.append(row)
         return rows
 
@@ -583,6 +602,9 @@ class PromiseBook:
         by: Sequence[str] = _LABELS,
         *,
         quantiles: Sequence[float] = (0.5, 0.9, 0.95),
+        satisfaction: bool = False,
+        model: SatisfactionModel | None = None,
+        impact: Impact | None = None,
     ) -> pd.DataFrame:
         """Keep rates and lateness, overall and by kind, segment and owner.
 
@@ -595,20 +617,38 @@ class PromiseBook:
         ``median_response`` (made to completed, business time with a calendar) and
         ``mean_score`` when the book has scores.
 
+        With ``satisfaction=True``, each closed promise is also scored as in
+        :meth:`satisfaction`, and the consequences weighed with
+        :class:`~promisekit.impact.Impact`; more columns: ``scored`` (closed promises
+        scored), ``share_very_dissatisfied`` … ``share_very_satisfied`` (share of the
+        scored promises at each :class:`~promisekit.satisfaction.Level`),
+        ``mean_csat`` (mean expected CSAT, 1–5), ``people_told_positive`` and
+        ``people_told_negative`` (expected people told,
+        :class:`~promisekit.impact.WordOfMouth`) and ``customers_lost`` (expected
+        customers who leave, :class:`~promisekit.impact.ChurnRisk`). The book has no
+        customer column, so each promise counts as a different customer: the figures
+        equal ``Impact.summarize`` of one experience per promise.
+
         Args:
             by: Label columns to break down by, among ``"kind"``, ``"segment"``,
                 ``"owner"``.
             quantiles: Lateness quantiles, each in ``[0, 1]``.
+            satisfaction: Add the satisfaction and impact columns.
+            model: The satisfaction model (default
+                :class:`~promisekit.satisfaction.Disconfirmation`).
+            impact: The consequence models (default :class:`~promisekit.impact.Impact`).
 
         Raises:
             InvalidValueError: unknown ``by`` or a quantile out of range.
+            InvalidTypeError: ``model`` or ``impact`` has the wrong type.
             MissingDependencyError: pandas is not installed.
 
         .. versionadded:: 0.1.0
         """
         by, quantiles = self._check_summary_args(by, quantiles)
         pd = require_pandas("PromiseBook.summary()")
-        rows = self._summary_rows(by, quantiles)
+        scored = self._scored(model, impact) if satisfaction else None
+        rows = self._summary_rows(by, quantiles, scored)
         durations = [k for k in rows[0] if k.startswith("lateness_p") or k == "median_response"]
         columns = {
             # Built as timedelta64 arrays: a column of only missing values would
@@ -623,6 +663,141 @@ class PromiseBook:
         for key in durations:
             frame[key] = columns[key]
         return frame
+
+    def _scored(self, model: Any, impact: Any) -> _Scored:
+        from promisekit.impact import Impact
+
+        model = check_model(model)
+        if impact is None:
+            impact = Impact()
+        elif not isinstance(impact, Impact):
+            raise InvalidTypeError(
+                f"'impact' must be an Impact or None (got {type(impact).__name__} {impact!r})"
+            )
+        rows, scores = score_closed(model, self._outcomes, self._calendar, self._kinds())
+        wom, churn = impact.word_of_mouth, impact.churn
+        told = [wom.told(s) for s in scores]
+        return _Scored(
+            rows=rows,
+            level=np.array([int(s.label) for s in scores], dtype=np.int64),
+            csat=np.array([s.expected_csat for s in scores], dtype=np.float64),
+            positive=np.array([t.positive for t in told], dtype=np.float64),
+            negative=np.array([t.negative for t in told], dtype=np.float64),
+            lost=np.array([churn.expected_risk([s]) for s in scores], dtype=np.float64),
+        )
+
+    def _kinds(self) -> list[str]:
+        lab = self._labels["kind"]
+        names = ["promise" if n is None else n for n in lab.names]
+        return [names[c] for c in lab.codes.tolist()]
+
+    def satisfaction(self, model: SatisfactionModel | None = None) -> pd.DataFrame:
+        """The satisfaction of every closed promise (kept, late or short), indexed by id.
+
+        Each closed promise is scored with ``model`` as the completion, at
+        ``completed_at``, of the expectation its promise set: made at ``made_at``, due at
+        its due date in force, windows measured in the book's calendar (real time
+        without one) — the same as scoring ``Expectation(kind=..., made_at=..., due=...,
+        calendar=book.calendar)`` and its
+        :meth:`~promisekit.satisfaction.Expectation.completed` outcome. The book keeps no
+        revision history nor quantity, quality or cost terms, so no revision or term
+        component is charged. Open promises are left out.
+
+        Args:
+            model: A satisfaction model (default
+                :class:`~promisekit.satisfaction.Disconfirmation`).
+
+        Returns:
+            A DataFrame indexed by ``promise_id`` with columns ``value`` (the
+            satisfaction value), ``label`` (ordered categorical of
+            :class:`~promisekit.satisfaction.Level` names) and ``expected_csat`` (1–5).
+
+        Raises:
+            InvalidTypeError: ``model`` is not a satisfaction model.
+            MissingDependencyError: pandas is not installed.
+
+        .. versionadded:: 0.1.0
+        """
+        model = check_model(model)
+        pd = require_pandas("PromiseBook.satisfaction()")
+        from promisekit.satisfaction import Level
+
+        rows, scores = score_closed(model, self._outcomes, self._calendar, self._kinds())
+        names = [level.name for level in Level]
+        return pd.DataFrame(
+            {
+                "value": np.array([s.value for s in scores], dtype=np.float64),
+                "label": pd.Categorical.from_codes(
+                    np.array([int(s.label) - 1 for s in scores], dtype=np.int64),
+                    categories=names,
+                    ordered=True,
+                ),
+                "expected_csat": np.array([s.expected_csat for s in scores], dtype=np.float64),
+            },
+            index=pd.Index(self._ids[rows], name="promise_id"),
+        )
+
+    def compare(
+        self,
+        policies: BufferPolicy | Sequence[BufferPolicy] | Mapping[str, BufferPolicy],
+        *,
+        min_samples: int = 30,
+        by_segment: bool = False,
+    ) -> pd.DataFrame:
+        """Backtest buffer policies on the book's closed promises: the backtest table.
+
+        Each closed promise (kept, late or short) is a
+        :class:`~promisekit.buffering.HistoryRecord` — requested at ``made_at``,
+        completed at ``completed_at``, with its ``segment`` and its due date in force as
+        the historical promise — replayed by :func:`~promisekit.buffering.backtest`
+        with the book's calendar (business time; real time without one). The
+        :data:`~promisekit.buffering.HISTORICAL` row scores the book's own promises.
+
+        Args:
+            policies: A policy, a sequence of policies or a mapping name → policy.
+            min_samples: Fewest prior completions to quote from (``>= 1``).
+            by_segment: Also fit capabilities and report rows per segment.
+
+        Returns:
+            ``BacktestResult.to_pandas()``: one row per policy (and segment), columns
+            ``policy``, ``segment``, ``n_quoted``, ``n_skipped``, ``on_time_rate``,
+            ``mean_window``, ``median_window``, ``mean_confidence``,
+            ``expected_satisfaction``, ``business_time``.
+
+        Raises:
+            InvalidTypeError: a policy has the wrong type.
+            InvalidValueError: no policy, duplicate names, or a bad ``min_samples``.
+            MissingDependencyError: pandas is not installed.
+
+        .. versionadded:: 0.1.0
+        """
+        require_pandas("PromiseBook.compare()")
+        from promisekit.buffering import HistoryRecord, backtest
+
+        out = self._outcomes
+        calendar = self._calendar
+        closed = np.flatnonzero(np.isin(out.status, (_KEPT, _LATE, _SHORT)))
+        made = out.made_at.view(np.int64)
+        due = out.due.view(np.int64)
+        done = out.completed_at.view(np.int64)
+        lab = self._labels["segment"]
+        records = [
+            HistoryRecord(
+                _moment(int(made[i]), calendar),
+                _moment(int(done[i]), calendar),
+                lab.names[lab.codes[i]],
+                _moment(int(due[i]), calendar),
+            )
+            for i in closed.tolist()
+        ]
+        result = backtest(
+            records,
+            policies,
+            calendar=calendar,
+            min_samples=min_samples,
+            segment_key="segment" if by_segment else None,
+        )
+        return result.to_pandas()
 
     def _check_summary_args(
         self, by: Sequence[str], quantiles: Sequence[float]
@@ -727,6 +902,62 @@ class PromiseBook:
             f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
             f"<p>Lateness and response times in {clock}.</p></div>"
         )
+
+
+class _Scored:
+    """Satisfaction and impact of the scored (closed) rows of a book."""
+
+    __slots__ = ("csat", "level", "lost", "negative", "positive", "rows")
+
+    def __init__(
+        self,
+        *,
+        rows: NDArray[np.intp],
+        level: NDArray[np.int64],
+        csat: NDArray[np.float64],
+        positive: NDArray[np.float64],
+        negative: NDArray[np.float64],
+        lost: NDArray[np.float64],
+    ) -> None:
+        self.rows = rows
+        self.level = level
+        self.csat = csat
+        self.positive = positive
+        self.negative = negative
+        self.lost = lost
+
+    def by_group(self, codes: NDArray[np.int32], n_groups: int) -> list[dict[str, Any]]:
+        """The summary columns of each group (groups by ``codes`` of every book row)."""
+        group = codes[self.rows]
+        n = np.bincount(group, minlength=n_groups)
+        levels = np.bincount(group * 5 + (self.level - 1), minlength=n_groups * 5).reshape(
+            n_groups, 5
+        )
+        sums = {
+            key: np.bincount(group, weights=values, minlength=n_groups)
+            for key, values in (
+                ("mean_csat", self.csat),
+                ("people_told_positive", self.positive),
+                ("people_told_negative", self.negative),
+                ("customers_lost", self.lost),
+            )
+        }
+        out: list[dict[str, Any]] = []
+        for i in range(n_groups):
+            count = int(n[i])
+            row: dict[str, Any] = {"scored": count}
+            for j, name in enumerate(_LEVEL_NAMES):
+                row[f"share_{name}"] = int(levels[i, j]) / count if count else math.nan
+            row["mean_csat"] = float(sums["mean_csat"][i]) / count if count else math.nan
+            for key in ("people_told_positive", "people_told_negative", "customers_lost"):
+                row[key] = float(sums[key][i])
+            out.append(row)
+        return out
+
+
+def _moment(us: int, calendar: BusinessCalendar | None) -> datetime:
+    moment = _EPOCH + timedelta(microseconds=us)
+    return moment if calendar is None else moment.astimezone(calendar.zone)
 
 
 def _sorted_groups(

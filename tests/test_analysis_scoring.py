@@ -1,0 +1,286 @@
+"""Satisfaction of a book: SatisfactionScorer, PromiseBook.satisfaction/summary/compare."""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promisekit import BusinessCalendar, assess
+from promisekit.analysis import ColumnScorer, PromiseBook, assess_columns
+from promisekit.analysis._scoring import SatisfactionScorer
+from promisekit.buffering import HistoryRecord, NoBuffer, QuantileBuffer, backtest
+from promisekit.datasets import callback_centre
+from promisekit.errors import InvalidTypeError, InvalidValueError
+from promisekit.impact import ChurnRisk, Experience, Impact, WordOfMouth
+from promisekit.satisfaction import Disconfirmation, Expectation, Level, ZoneOfTolerance
+
+pd = pytest.importorskip("pandas")
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+US = timedelta(microseconds=1)
+BASE = (datetime(2026, 3, 6, 12, tzinfo=timezone.utc) - EPOCH) // US
+HOUR = 3_600_000_000
+NAT = np.iinfo(np.int64).min
+
+CALENDARS = [
+    None,
+    BusinessCalendar("America/Toronto", hours={"mon-fri": "09:00-17:00"}),
+    BusinessCalendar(
+        "Europe/Paris",
+        hours={"mon-fri": ["08:30-12:00", "13:00-17:00"]},
+        holidays=[date(2026, 3, 30)],
+    ),
+]
+MODELS = [Disconfirmation(), ZoneOfTolerance(-0.2, 0.3)]
+
+
+def moment(us: int) -> datetime:
+    return EPOCH + timedelta(microseconds=int(us))
+
+
+@pytest.fixture(scope="module")
+def history() -> Any:
+    return callback_centre(n=120, seed=7)
+
+
+@pytest.fixture(scope="module")
+def book(history: Any) -> PromiseBook:
+    return PromiseBook.from_history(history)
+
+
+# ----------------------------------------------------------------------------- scorer
+
+
+@st.composite
+def rows(draw: st.DrawFn) -> tuple[int, int, int | None]:
+    """(made, due, done or None) in µs, with ties likely."""
+    made = BASE + draw(st.integers(0, 30 * 24 * HOUR))
+    due = made + draw(st.one_of(st.just(0), st.integers(0, 5 * 24 * HOUR)))
+    done: int | None = draw(
+        st.one_of(
+            st.none(),
+            st.sampled_from([made, due, due + 1]),
+            st.integers(made, due + 3 * 24 * HOUR),
+        )
+    )
+    return made, due, done
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(rows(), min_size=1, max_size=12),
+    st.sampled_from(CALENDARS),
+    st.sampled_from(MODELS),
+    st.sampled_from(["value", "expected_csat", "label"]),
+)
+def test_scorer_equals_one_by_one(
+    data: list[tuple[int, int, int | None]],
+    calendar: BusinessCalendar | None,
+    model: Any,
+    field: str,
+) -> None:
+    made = np.array([r[0] for r in data], dtype=np.int64)
+    due = np.array([r[1] for r in data], dtype=np.int64)
+    done = np.array([NAT if r[2] is None else r[2] for r in data], dtype=np.int64)
+    now = max(max(r[1] for r in data), max((r[2] or 0) for r in data)) + HOUR
+    scorer = SatisfactionScorer(model, calendar=calendar, field=field)
+    assert isinstance(scorer, ColumnScorer)
+    out = assess_columns(
+        made_at=made.view("datetime64[us]"),
+        due=due.view("datetime64[us]"),
+        completed_at=done.view("datetime64[us]"),
+        now=moment(now),
+        calendar=calendar,
+        scorer=scorer,
+    )
+    assert out.score is not None
+    for i, (m, d, c) in enumerate(data):
+        if c is None:
+            assert math.isnan(out.score[i])
+            continue
+        expectation = Expectation(
+            kind="promise", made_at=moment(m), due=moment(d), calendar=calendar
+        )
+        expected = model.score(expectation, expectation.completed(moment(c)))
+        want = {
+            "value": expected.value,
+            "expected_csat": expected.expected_csat,
+            "label": float(expected.label),
+        }[field]
+        assert out.score[i] == want
+
+
+def test_scorer_arguments() -> None:
+    assert isinstance(SatisfactionScorer().model, Disconfirmation)
+    assert "field='value'" in repr(SatisfactionScorer())
+    with pytest.raises(InvalidValueError, match="'field' must be one of"):
+        SatisfactionScorer(field="csat")
+    with pytest.raises(InvalidTypeError, match="'calendar' must be a BusinessCalendar"):
+        SatisfactionScorer(calendar="UTC")  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="'model' must be a satisfaction model"):
+        SatisfactionScorer(model=object())  # type: ignore[arg-type]
+    with pytest.raises(InvalidTypeError, match="'outcomes' must be OutcomeColumns"):
+        SatisfactionScorer().score_columns([])  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- satisfaction
+
+
+def test_satisfaction_equals_scoring_the_promises(history: Any, book: PromiseBook) -> None:
+    model = Disconfirmation()
+    table = book.satisfaction(model)
+    assert list(table.columns) == ["value", "label", "expected_csat"]
+    assert table.index.name == "promise_id"
+    assert list(table["label"].cat.categories) == [level.name for level in Level]
+    closed = book.outcomes()["status"].isin(["kept", "late", "short"])
+    assert list(table.index) == list(book.outcomes().index[closed.to_numpy()])
+    by_id: dict[str, list[Any]] = {}
+    for d in history.deliveries:
+        by_id.setdefault(d.promise_id, []).append(d)
+    checked = 0
+    for promise in history.promises:
+        if promise.id not in table.index or promise.terms or promise.revisions:
+            continue  # the book keeps neither terms nor revision histories
+        outcome = assess(
+            promise, by_id.get(promise.id, []), now=history.now, calendar=history.calendar
+        )
+        expected = model.score(Expectation.from_promise(promise, history.calendar), outcome)
+        row = table.loc[promise.id]
+        assert row["value"] == expected.value
+        assert row["label"] == expected.label.name
+        assert row["expected_csat"] == expected.expected_csat
+        checked += 1
+    assert checked > 20
+
+
+def test_satisfaction_default_model_and_calendar(book: PromiseBook) -> None:
+    default = book.satisfaction()
+    assert default.equals(book.satisfaction(Disconfirmation()))
+    assert book.calendar is not None
+    other = PromiseBook.from_frame(book.outcomes().reset_index(), now=book.now)
+    real_time = other.satisfaction()  # no calendar: windows in real time
+    assert list(real_time.index) == list(default.index)
+    assert not np.allclose(real_time["value"], default["value"])
+    with pytest.raises(InvalidTypeError, match="'model' must be a satisfaction model"):
+        book.satisfaction("disconfirmation")  # type: ignore[arg-type]
+
+
+def test_satisfaction_of_an_open_book() -> None:
+    book = PromiseBook(
+        made_at=np.array(["2026-03-02T09:00"], dtype="datetime64[us]"),
+        due=np.array(["2026-03-02T10:00"], dtype="datetime64[us]"),
+        now=datetime(2026, 3, 2, 9, 30, tzinfo=timezone.utc),
+    )
+    assert len(book.satisfaction()) == 0
+    summary = book.summary(satisfaction=True)
+    assert summary.loc[("all", "all"), "scored"] == 0
+    assert math.isnan(summary.loc[("all", "all"), "mean_csat"])
+    assert summary.loc[("all", "all"), "customers_lost"] == 0.0
+
+
+# ----------------------------------------------------------------------------- summary
+
+SAT_COLUMNS = [
+    "scored",
+    "share_very_dissatisfied",
+    "share_dissatisfied",
+    "share_neutral",
+    "share_satisfied",
+    "share_very_satisfied",
+    "mean_csat",
+    "people_told_positive",
+    "people_told_negative",
+    "customers_lost",
+]
+
+
+def test_summary_default_is_unchanged(book: PromiseBook) -> None:
+    plain = book.summary()
+    assert not set(SAT_COLUMNS) & set(plain.columns)
+    rich = book.summary(satisfaction=True)
+    assert list(rich.columns) == list(plain.columns) + SAT_COLUMNS
+    pd.testing.assert_frame_equal(rich[list(plain.columns)], plain)
+
+
+@pytest.mark.parametrize(
+    "impact",
+    [None, Impact(word_of_mouth=WordOfMouth.preset("3 vs 1"), churn=ChurnRisk(0.3, 0.5, 0.01))],
+)
+def test_summary_equals_impact_of_one_experience_per_promise(
+    book: PromiseBook, impact: Impact | None
+) -> None:
+    model = ZoneOfTolerance(-0.2, 0.3)
+    summary = book.summary(("segment",), satisfaction=True, model=model, impact=impact)
+    scores = book.satisfaction(model)
+    frame = book.outcomes()
+    reference = impact or Impact()
+    expectations = {pid: model.labels._score(value, {}) for pid, value in scores["value"].items()}
+    for by, group in summary.index:
+        ids = list(scores.index)
+        if by == "segment":
+            ids = [i for i in ids if frame.loc[i, "segment"] == group]
+        row = summary.loc[(by, group)]
+        report = reference.summarize(
+            Experience(str(i), expectations[i], kept=bool(frame.loc[i, "kept"])) for i in ids
+        )
+        assert row["scored"] == len(ids) == report.experiences
+        assert row["people_told_positive"] == pytest.approx(report.people_told_positive)
+        assert row["people_told_negative"] == pytest.approx(report.people_told_negative)
+        assert row["customers_lost"] == pytest.approx(report.customers_lost)
+        assert row["mean_csat"] == pytest.approx(scores.loc[ids, "expected_csat"].mean())
+        labels = scores.loc[ids, "label"]
+        for level in Level:
+            share = row[f"share_{level.name.lower()}"]
+            assert share == pytest.approx((labels == level.name).mean())
+    shares = summary[[c for c in SAT_COLUMNS if c.startswith("share_")]].sum(axis=1)
+    assert np.allclose(shares, 1.0)
+
+
+def test_summary_impact_type(book: PromiseBook) -> None:
+    with pytest.raises(InvalidTypeError, match="'impact' must be an Impact"):
+        book.summary(satisfaction=True, impact=WordOfMouth())  # type: ignore[arg-type]
+
+
+# ----------------------------------------------------------------------------- compare
+
+
+def test_compare_equals_backtest_of_closed_promises(history: Any, book: PromiseBook) -> None:
+    policies = {"none": NoBuffer(), "p90": QuantileBuffer(0.9, min_samples=10)}
+    frame = book.outcomes()
+    closed = frame[frame["status"].isin(["kept", "late", "short"])]
+    records = [
+        HistoryRecord(
+            row.made_at.to_pydatetime(),
+            row.completed_at.to_pydatetime(),
+            None if pd.isna(row.segment) else row.segment,
+            row.due.to_pydatetime(),
+        )
+        for row in closed.itertuples()
+    ]
+    for by_segment in (False, True):
+        table = book.compare(policies, min_samples=10, by_segment=by_segment)
+        expected = backtest(
+            records,
+            policies,
+            calendar=history.calendar,
+            min_samples=10,
+            segment_key="segment" if by_segment else None,
+        ).to_pandas()
+        pd.testing.assert_frame_equal(table, expected)
+    table = book.compare([QuantileBuffer(0.9, min_samples=10)], min_samples=10)
+    assert list(table["policy"])[-1] == "historical promises"
+    assert table["n_quoted"].iloc[-1] == len(closed)
+    assert bool(table["business_time"].all())
+
+
+def test_compare_arguments(book: PromiseBook) -> None:
+    with pytest.raises(InvalidValueError):
+        book.compare([])
+    with pytest.raises(InvalidValueError):
+        book.compare(NoBuffer(), min_samples=0)
