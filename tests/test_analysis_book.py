@@ -320,3 +320,127 @@ def test_satisfaction_and_compare_tables(book: PromiseBook) -> None:
     assert set(table.index) <= set(book.outcomes().index)
     compared = book.compare(NoBuffer(), min_samples=5)
     assert list(compared["policy"]) == ["NoBuffer()", "historical promises"]
+
+
+# ----------------------------------------------------------------------------- from ledger
+
+
+def _ledger_events() -> list[Any]:
+    from promisekit.ledger import (
+        DeliveryRecorded,
+        PromiseCancelled,
+        PromiseMade,
+        PromiseRevised,
+    )
+
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    h = timedelta(hours=1)
+
+    def made(n: int, at: datetime, due: datetime, **kw: Any) -> Any:
+        return PromiseMade(
+            id=f"M{n}",
+            promise_id=f"P{n}",
+            at=at,
+            recorded_at=at,
+            customer_id=f"C{n}",
+            kind="callback",
+            due=due,
+            **kw,
+        )
+
+    return [
+        # P1: kept.
+        made(1, t0, t0 + 2 * h, segment="gold"),
+        DeliveryRecorded(id="D1", promise_id="P1", at=t0 + h, recorded_at=t0 + h),
+        # P2: revised to a later due date, then delivered after the first one.
+        made(2, t0, t0 + h, segment="standard"),
+        PromiseRevised(
+            id="R2", promise_id="P2", at=t0 + h / 2, recorded_at=t0 + h / 2, due=t0 + 4 * h
+        ),
+        DeliveryRecorded(id="D2", promise_id="P2", at=t0 + 3 * h, recorded_at=t0 + 3 * h),
+        # P3: cancelled before now.
+        made(3, t0, t0 + h),
+        PromiseCancelled(id="X3", promise_id="P3", at=t0 + h / 2, recorded_at=t0 + h / 2),
+        # P4: open, overdue at now.
+        made(4, t0, t0 + 2 * h, owner="ana"),
+        # P5: made after now.
+        made(5, t0 + 10 * h, t0 + 12 * h),
+        # P6: cancelled after now (still open at now).
+        made(6, t0, t0 + 8 * h),
+        PromiseCancelled(id="X6", promise_id="P6", at=t0 + 9 * h, recorded_at=t0 + 9 * h),
+        # P7: a delivery after now does not count yet.
+        made(7, t0, t0 + 8 * h),
+        DeliveryRecorded(id="D7", promise_id="P7", at=t0 + 7 * h, recorded_at=t0 + 7 * h),
+    ]
+
+
+def test_from_ledger_replays_as_of_now() -> None:
+    from promisekit.ledger import PromiseLedger
+
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    now = t0 + 5 * timedelta(hours=1)
+    ledger = PromiseLedger(_ledger_events())
+    book = PromiseBook.from_ledger(ledger, now=now)
+    frame = book.outcomes()
+    assert list(frame.index) == ["P1", "P2", "P4", "P6", "P7"]
+    status = frame["status"].astype(str).to_dict()
+    assert status == {
+        "P1": "kept",
+        "P2": "kept",
+        "P4": "overdue",
+        "P6": "pending",
+        "P7": "pending",
+    }
+    assert frame.loc["P2", "revisions"] == 1
+    assert frame.loc["P2", "due"] == pd.Timestamp(t0 + 4 * timedelta(hours=1))
+    assert frame.loc["P1", "segment"] == "gold"
+    assert frame.loc["P4", "owner"] == "ana"
+    assert book.now == now
+
+
+def test_from_ledger_matches_from_records() -> None:
+    from promisekit.ledger import PromiseLedger
+
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    now = t0 + 5 * timedelta(hours=1)
+    ledger = PromiseLedger(_ledger_events())
+    cal = montreal_calendar()
+    states = [ledger.state(pid, at=now) for pid in ("P1", "P2", "P4", "P6", "P7")]
+    expected = PromiseBook.from_records(
+        [s.promise for s in states],
+        [d for s in states for d in s.deliveries],
+        now=now,
+        calendar=cal,
+    )
+    got = PromiseBook.from_ledger(ledger, now=now, calendar=cal)
+    assert got.calendar is cal
+    pd.testing.assert_frame_equal(got.outcomes(), expected.outcomes())
+
+
+def test_from_ledger_sqlite(tmp_path: Any) -> None:
+    from promisekit.ledger import PromiseLedger
+    from promisekit.store import SQLiteLedger
+
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    now = t0 + 5 * timedelta(hours=1)
+    events = _ledger_events()
+    store = SQLiteLedger(tmp_path / "ledger.db")
+    try:
+        store.append_many(events)
+        got = PromiseBook.from_ledger(store, now=now)
+    finally:
+        store.close()
+    expected = PromiseBook.from_ledger(PromiseLedger(events), now=now)
+    pd.testing.assert_frame_equal(got.outcomes(), expected.outcomes())
+
+
+def test_from_ledger_empty_and_naive() -> None:
+    from promisekit.errors import NaiveDatetimeError
+    from promisekit.ledger import PromiseLedger
+
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    assert len(PromiseBook.from_ledger(PromiseLedger(), now=t0)) == 0
+    before = PromiseBook.from_ledger(PromiseLedger(_ledger_events()), now=t0 - timedelta(days=1))
+    assert len(before) == 0
+    with pytest.raises(NaiveDatetimeError):
+        PromiseBook.from_ledger(PromiseLedger(_ledger_events()), now=t0.replace(tzinfo=None))

@@ -112,3 +112,115 @@ def test_bad_inputs(small: PromiseBook) -> None:
     frame = small.outcomes().drop(columns=["status"])
     with pytest.raises(InvalidValueError, match="status"):
         plot_keep_rate_over_time(frame)
+
+
+# ----------------------------------------------------------------------------- fever chart
+
+
+def test_fever_zone_geometry() -> None:
+    from promisekit.analysis._plots import _fever_zone
+
+    x = [0.0, 0.0, 0.0, 0.5, 0.49, 0.99, 1.0, 1.0, 1.0]
+    y = [0.0, 0.34, 0.67, 0.5, 0.49, 0.99, 0.6, 0.7, 1.0]
+    assert _fever_zone(x, y).tolist() == [0, 1, 2, 1, 0, 1, 0, 1, 2]
+
+
+def _fever_book() -> PromiseBook:
+    from datetime import datetime, timedelta, timezone
+
+    from promisekit import Delivery, Promise
+
+    t0 = datetime(2026, 3, 2, 14, 0, tzinfo=timezone.utc)
+    h = timedelta(hours=1)
+    promises = [
+        Promise(id="G", customer_id="c", kind="callback", made_at=t0, due=t0 + 10 * h),
+        Promise(id="Y", customer_id="c", kind="callback", made_at=t0 - 2 * h, due=t0 + 2 * h),
+        Promise(id="R", customer_id="c", kind="callback", made_at=t0 - 4 * h, due=t0 + h),
+        Promise(id="D", customer_id="c", kind="callback", made_at=t0 - 4 * h, due=t0 + h),
+    ]
+    deliveries = [Delivery(promise_id="D", at=t0)]
+    return PromiseBook.from_records(promises, deliveries, now=t0 + 4 * h)
+
+
+def test_plot_fever_chart_book(agg: Any) -> None:
+    from promisekit.analysis._plots import plot_fever_chart
+
+    book = _fever_book()
+    ax = plot_fever_chart(book)
+    # G: 40 % elapsed (green); Y: 6/4 of its window -> overdue (red); R: 8/5 (red).
+    assert ax.get_title() == "Fever chart of 3 open promises (1 green, 0 yellow, 2 red)"
+    assert "real time" in ax.get_xlabel()
+    assert ax.get_ylabel() == "share of the buffer consumed"
+    offsets = [c.get_offsets() for c in ax.collections if type(c).__name__ == "PathCollection"]
+    points = sorted((round(float(x), 3), round(float(y), 3)) for o in offsets for x, y in o)
+    assert points == [(0.4, 0.4), (1.5, 1.5), (1.5, 1.5)]  # capped at 1.5
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["green (1)", "red (2)"]
+
+
+def test_plot_fever_chart_now_and_ax(agg: Any) -> None:
+    from datetime import timedelta
+
+    from promisekit.analysis._plots import plot_fever_chart
+
+    book = _fever_book()
+    _, ax = agg.subplots()
+    # An hour after G was made (D was delivered by then): G 10 % (green), Y 75 %
+    # (yellow), R 100 % of its window: on the red line, so red.
+    now = book.now - timedelta(hours=3)
+    assert plot_fever_chart(book, now=now, ax=ax) is ax
+    assert ax.get_title() == "Fever chart of 3 open promises (1 green, 1 yellow, 1 red)"
+
+
+def test_plot_fever_chart_business_time(agg: Any) -> None:
+    from promisekit.analysis._plots import plot_fever_chart
+
+    book = PromiseBook.from_history(callback_centre(n=60, seed=2))
+    ax = plot_fever_chart(book)
+    assert "business time" in ax.get_xlabel()
+    assert ax.get_title().startswith("Fever chart of ")
+
+
+def test_plot_fever_chart_frame_with_target(agg: Any) -> None:
+    import pandas as pd
+
+    from promisekit.analysis._plots import plot_fever_chart
+
+    t0 = pd.Timestamp("2026-03-02T14:00:00Z")
+    h = pd.Timedelta(hours=1)
+    frame = pd.DataFrame(
+        {
+            "made_at": [t0, t0],
+            "due": [t0 + 10 * h, t0 + 10 * h],
+            "target": [t0 + 6 * h, pd.NaT],
+            "completed_at": [pd.NaT, pd.NaT],
+            "status": ["pending", "pending"],
+            "lateness": pd.to_timedelta([pd.NaT, pd.NaT]),
+        },
+        index=pd.Index(["T", "N"], name="promise_id"),
+    )
+    # At 9 h: T used 3/4 of its buffer (target 6 h, due 10 h); N (no target) used
+    # 90 % of its window: both yellow.
+    ax = plot_fever_chart(frame, now=t0 + 9 * h)
+    offsets = [c.get_offsets() for c in ax.collections if type(c).__name__ == "PathCollection"]
+    points = sorted((round(float(x), 3), round(float(y), 3)) for o in offsets for x, y in o)
+    assert points == [(0.9, 0.75), (0.9, 0.9)]
+    assert "(0 green, 2 yellow, 0 red)" in ax.get_title()
+    # Before the target nothing of T's buffer is consumed: green.
+    ax = plot_fever_chart(frame, now=t0 + 2 * h)
+    assert "(2 green, 0 yellow, 0 red)" in ax.get_title()
+    frame.attrs["now"] = (t0 + 2 * h).to_pydatetime()
+    assert "(2 green," in plot_fever_chart(frame).get_title()
+
+
+def test_plot_fever_chart_errors(agg: Any) -> None:
+    import pandas as pd
+
+    from promisekit.analysis._plots import plot_fever_chart
+
+    book = _fever_book()
+    with pytest.raises(InsufficientDataError):
+        plot_fever_chart(book, now=book.now - pd.Timedelta(hours=9))  # nothing made yet
+    with pytest.raises(InvalidValueError):
+        plot_fever_chart(book.outcomes())  # a DataFrame without attrs["now"]
+    with pytest.raises(InvalidTypeError):
+        plot_fever_chart([1, 2, 3])

@@ -301,3 +301,110 @@ def test_help(command: str, capsys: pytest.CaptureFixture[str]) -> None:
         main([command, "--help"])
     assert exc.value.code == 0
     assert f"usage: promisekit {command}" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_progress_renders_when_forced() -> None:
+    import io
+
+    from promisekit.cli import _Progress
+
+    stream = io.StringIO()
+    clock = _Clock()
+    progress = _Progress(stream, enabled=True, clock=clock)
+    assert progress.enabled
+    progress.update("replaying promises", 1, 4)
+    progress.update("replaying promises", 2, 4)  # same instant: rate-limited
+    clock.now = 0.05
+    progress.update("replaying promises", 3, 4)  # under 0.1 s: rate-limited
+    clock.now = 0.2
+    progress.update("replaying promises", 3, 4)
+    clock.now = 0.21
+    progress.update("replaying promises", 4, 4)  # the last item is always drawn
+    text = stream.getvalue()
+    assert text.count("\r") == 3
+    assert "replaying promises 1/4 [#####...............]  25%" in text
+    assert "replaying promises 3/4 [###############.....]  75%" in text
+    assert text.endswith("replaying promises 4/4 [####################] 100%")
+    assert "\n" not in text
+    width = len("replaying promises 4/4 [####################] 100%")
+    progress.close()
+    assert stream.getvalue().endswith("\r" + " " * width + "\r")
+    progress.close()  # nothing drawn since: nothing written
+    assert stream.getvalue().count("\r") == 5
+
+
+def test_progress_delay_and_empty() -> None:
+    import io
+
+    from promisekit.cli import _Progress
+
+    stream = io.StringIO()
+    clock = _Clock()
+    progress = _Progress(stream, enabled=True, delay=0.3, clock=clock)
+    progress.update("x", 1, 10)
+    progress.update("x", 0, 0)
+    assert stream.getvalue() == ""
+    clock.now = 0.3
+    progress.update("x", 2, 10)
+    assert stream.getvalue().startswith("\rx 2/10")
+
+
+def test_progress_disabled_when_not_a_tty() -> None:
+    import io
+
+    from promisekit.cli import _Progress
+
+    stream = io.StringIO()  # isatty() is False
+    progress = _Progress(stream)
+    assert not progress.enabled
+    for i in range(1, 101):
+        progress.update("replaying promises", i, 100)
+    progress.close()
+    assert stream.getvalue() == ""
+    assert not _Progress(object()).enabled  # type: ignore[arg-type]
+
+
+def test_report_prints_no_progress_when_not_a_tty(
+    export: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(export)]) == 0
+    err = capsys.readouterr().err
+    assert "\r" not in err
+    assert "promises" not in err.replace("1 of 8 rows skipped", "")
+    assert "[" not in err and "%" not in err
+
+
+def test_report_progress_on_a_tty(
+    export: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promisekit.cli as cli
+
+    drawn: list[tuple[str, int, int]] = []
+
+    class Forced(cli._Progress):
+        def __init__(self, stream: object, **kw: object) -> None:
+            super().__init__(sys.stderr, enabled=True, clock=_Clock())
+
+        def update(self, label: str, done: int, total: int) -> None:
+            drawn.append((label, done, total))
+            super().update(label, done, total)
+
+    monkeypatch.setattr(cli, "_Progress", Forced)
+    assert main(["report", str(export)]) == 0
+    captured = capsys.readouterr()
+    assert ("replaying promises", 4, 4) in drawn
+    assert ("assessing promises", 0, 4) in drawn
+    assert "\r" in captured.err
+    assert "\r" not in captured.out
+    assert "4 promises" in captured.out

@@ -31,10 +31,11 @@ import json
 import math
 import re
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promisekit import __version__
@@ -225,6 +226,74 @@ def _calendar(args: argparse.Namespace) -> BusinessCalendar | None:
     return None
 
 
+class _Progress:
+    """A one-line progress indicator, redrawn in place (``\\r``) on a terminal.
+
+    Disabled unless ``stream`` is a TTY (``enabled=None``), so nothing is written to a
+    pipe, a file or a test's captured stderr. Redrawn at most once per ``interval``
+    seconds (and for the last item), and only once ``delay`` seconds have passed since
+    it was created, so a quick run shows nothing. :meth:`close` erases the line.
+    """
+
+    _WIDTH = 20
+
+    def __init__(
+        self,
+        stream: TextIO,
+        *,
+        enabled: bool | None = None,
+        interval: float = 0.1,
+        delay: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if enabled is None:
+            isatty = getattr(stream, "isatty", None)
+            enabled = bool(isatty()) if callable(isatty) else False
+        self._stream = stream
+        self._enabled = enabled
+        self._interval = interval
+        self._clock = clock
+        self._start = clock()
+        self._delay = delay
+        self._last: float | None = None
+        self._width = 0
+
+    @property
+    def enabled(self) -> bool:
+        """Whether anything is ever written."""
+        return self._enabled
+
+    def update(self, label: str, done: int, total: int) -> None:
+        """Show ``label done/total [bar] pct`` (rate-limited)."""
+        if not self._enabled or total <= 0:
+            return
+        now = self._clock()
+        if now - self._start < self._delay:
+            return
+        last = self._last
+        if last is not None and now - last < self._interval and done < total:
+            return
+        self._last = now
+        share = min(max(done / total, 0.0), 1.0)
+        filled = int(share * self._WIDTH)
+        bar = "#" * filled + "." * (self._WIDTH - filled)
+        line = f"{label} {done}/{total} [{bar}] {share:4.0%}"
+        pad = " " * max(0, self._width - len(line))
+        self._stream.write(f"\r{line}{pad}")
+        self._stream.flush()
+        self._width = len(line)
+
+    def clear(self) -> None:
+        """Erase the line (the next :meth:`update` draws it again)."""
+        if self._width:
+            self._stream.write("\r" + " " * self._width + "\r")
+            self._stream.flush()
+            self._width = 0
+            self._last = None
+
+    close = clear
+
+
 class _Export:
     """The promises of a CRM export, replayed from its events."""
 
@@ -262,7 +331,9 @@ class _Export:
         return records
 
 
-def _load(path: str, mapping: str | None, tz: str | None) -> _Export:
+def _load(
+    path: str, mapping: str | None, tz: str | None, progress: _Progress | None = None
+) -> _Export:
     """Read a CSV / JSON Lines export; bad rows go to stderr with their line numbers."""
     from promisekit import io
 
@@ -278,10 +349,15 @@ def _load(path: str, mapping: str | None, tz: str | None) -> _Export:
     ledger.append_many(result.records)
     promises: list[Promise] = []
     deliveries: list[Delivery] = []
-    for promise_id in ledger.promise_ids():
+    ids = ledger.promise_ids()
+    for index, promise_id in enumerate(ids):
+        if progress is not None:
+            progress.update("replaying promises", index + 1, len(ids))
         try:
             state = ledger.state(promise_id)
         except UnknownPromiseError:
+            if progress is not None:
+                progress.clear()
             print(
                 f"{path}: skipped: promise {promise_id!r} has events but no promise_made row",
                 file=sys.stderr,
@@ -291,6 +367,8 @@ def _load(path: str, mapping: str | None, tz: str | None) -> _Export:
             continue
         promises.append(state.promise)
         deliveries.extend(state.deliveries)
+    if progress is not None:
+        progress.clear()
     if not promises:
         raise InsufficientDataError(f"{path} has no usable promise")
     now = max(event.at for event in result.records)
@@ -349,8 +427,15 @@ def _write_html(book: PromiseBook, out: str, title: str, *, to_stderr: bool = Fa
 
 
 def _report(args: argparse.Namespace) -> int:
-    export = _load(args.file, args.mapping, args.tz)
-    book = export.book(_calendar(args))
+    progress = _Progress(sys.stderr, delay=0.3)
+    export = _load(args.file, args.mapping, args.tz, progress)
+    calendar = _calendar(args)
+    if progress.enabled:
+        progress.update("assessing promises", 0, len(export.promises))
+    try:
+        book = export.book(calendar)
+    finally:
+        progress.close()
     headers, rows, records = _summary(book)
     clock = "business time" if book.calendar is not None else "real time"
     if args.json:

@@ -47,6 +47,7 @@ from promisekit.analysis._dask import assess_partitions, outcome_meta
 from promisekit.analysis._fairness import FairnessReport
 from promisekit.analysis._plots import (
     plot_fairness,
+    plot_fever_chart,
     plot_keep_rate_over_time,
     plot_lateness_distribution,
     plot_satisfaction_vs_lateness,
@@ -69,6 +70,7 @@ __all__ = [
     "html_report",
     "outcome_meta",
     "plot_fairness",
+    "plot_fever_chart",
     "plot_keep_rate_over_time",
     "plot_lateness_distribution",
     "plot_satisfaction_vs_lateness",

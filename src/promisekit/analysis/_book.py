@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from promisekit._validation import check_aware
 from promisekit._vectorized_calendar import as_instants, cum_at_many
 from promisekit.analysis._columns import (
     STATUS_CODES,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from promisekit.buffering import BufferPolicy
     from promisekit.datasets import SampleHistory
     from promisekit.impact import Impact
+    from promisekit.ledger import Ledger
     from promisekit.satisfaction import SatisfactionModel
 
 __all__ = ["PromiseBook"]
@@ -368,6 +370,55 @@ class PromiseBook:
         return cls.from_records(
             history.promises, history.deliveries, now=history.now, calendar=history.calendar
         )
+
+    @classmethod
+    def from_ledger(
+        cls,
+        ledger: Ledger,
+        *,
+        now: datetime,
+        calendar: BusinessCalendar | None = None,
+    ) -> PromiseBook:
+        """A book of every promise of a ledger, replayed as of ``now``.
+
+        Each promise of ``ledger`` (a :class:`~promisekit.ledger.PromiseLedger` or a
+        :class:`~promisekit.store.SQLiteLedger`) is replayed with
+        ``ledger.state(promise_id, at=now)``: its current
+        :class:`~promisekit.promise.Promise` revision and its deliveries up to ``now``
+        go to :meth:`from_records`, in promise-id order.
+
+        Left out of the book:
+
+        * promises cancelled at or before ``now`` (the book has no "cancelled" status);
+          a cancellation after ``now`` is not yet replayed, so the promise is kept;
+        * promises not yet made at ``now``, and promise ids whose events have no
+          :class:`~promisekit.ledger.PromiseMade` event.
+
+        Args:
+            ledger: The ledger.
+            now: The instant of the replay and of the assessment (aware).
+            calendar: A business calendar, or ``None``.
+
+        Raises:
+            NaiveDatetimeError: ``now`` has no time zone.
+
+        .. versionadded:: 0.1.0
+        """
+        from promisekit.ledger import UnknownPromiseError
+
+        check_aware("now", now)
+        promises: list[Promise] = []
+        deliveries: list[Delivery] = []
+        for promise_id in ledger.promise_ids():
+            try:
+                state = ledger.state(promise_id, at=now)
+            except UnknownPromiseError:
+                continue
+            if state.cancelled:
+                continue
+            promises.append(state.promise)
+            deliveries.extend(state.deliveries)
+        return cls.from_records(promises, deliveries, now=now, calendar=calendar)
 
     @classmethod
     def from_frame(
