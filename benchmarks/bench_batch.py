@@ -24,7 +24,15 @@ lateness of every row:
 * ``promisekit.assess`` one promise at a time, on a random subsample (the Promise and
   Delivery objects are built beforehand, untimed), scaled per row.
 
-It checks that all three agree and exits 1 on any disagreement.
+and, "assessed + scored", the same plus the satisfaction value of every closed row:
+
+* ``assess_columns(..., calendar=cal, scorer=SatisfactionScorer(calendar=cal))``
+  (the default ``Disconfirmation``, vectorized over the columns);
+* ``assess`` then ``Disconfirmation().score`` one promise at a time on the subsample
+  (expectations built beforehand, untimed).
+
+It checks that all agree (scores within 1e-12 relative) and exits 1 on any
+disagreement.
 """
 
 from __future__ import annotations
@@ -51,8 +59,9 @@ from bench_vectorized import (
 )
 
 from promisekit import Delivery, Promise, Terms, assess
-from promisekit.analysis import STATUS_CODES, assess_columns
+from promisekit.analysis import STATUS_CODES, SatisfactionScorer, assess_columns
 from promisekit.calendar import BusinessCalendar, holidays_from_package
+from promisekit.satisfaction import Disconfirmation, Expectation
 
 TARGET_RATIO = 2.0
 NAT = np.iinfo(np.int64).min
@@ -137,6 +146,35 @@ def main(argv: list[str] | None = None) -> int:
         cases.append((promise, deliveries))
     t_one, outcomes = best_of(1, lambda: [assess(p, d, now=now_dt, calendar=cal) for p, d in cases])
 
+    # Assessed + scored: columns with a SatisfactionScorer, against assess + model.score.
+    model = Disconfirmation()
+    scorer = SatisfactionScorer(model, calendar=cal)
+    t_scored, scored = best_of(
+        args.repeat, lambda: assess_columns(**columns, calendar=cal, scorer=scorer)
+    )
+    expectations = [
+        Expectation(
+            kind="promise",
+            made_at=moment(made[i]).astimezone(cal.zone),
+            due=moment(due[i]).astimezone(cal.zone),
+            calendar=cal,
+        )
+        for i in sample
+    ]
+
+    def one_by_one_scored() -> list[float]:
+        values = []
+        for (p, d), expectation in zip(cases, expectations, strict=True):
+            outcome = assess(p, d, now=now_dt, calendar=cal)
+            if outcome.completed_at is None:
+                values.append(float("nan"))
+            else:
+                completed = expectation.completed(outcome.completed_at)
+                values.append(model.score(expectation, completed).value)
+        return values
+
+    t_one_scored, one_scores = best_of(1, one_by_one_scored)
+
     failures = []
     status = lib.status
     if not np.array_equal(status, r_status):
@@ -166,7 +204,22 @@ def main(argv: list[str] | None = None) -> int:
             failures.append(f"row {row}: one-by-one assess gives {expected}, columns {got}")
             break
 
+    assert scored.score is not None
+    if not np.array_equal(scored.status, status):
+        failures.append("assessed + scored: statuses differ from assess_columns")
+    want = np.array(one_scores)
+    have = scored.score[sample]
+    if not np.array_equal(np.isnan(want), np.isnan(have)):
+        failures.append("assessed + scored: scored rows differ from one-by-one")
+    else:
+        ok = ~np.isnan(want)
+        err = np.abs(have[ok] - want[ok]) / np.maximum(np.abs(want[ok]), 1e-300)
+        if err.size and float(err.max()) > 1e-12:
+            failures.append(f"assessed + scored: max relative error {float(err.max()):.2e}")
+
     per_lib, per_ref = t_lib / n * 1e6, t_ref / n * 1e6
+    per_scored = t_scored / n * 1e6
+    per_one_scored = t_one_scored / len(sample) * 1e6
     per_one = t_one / len(sample) * 1e6
     counts = np.bincount(status, minlength=5)
     print(f"promisekit columnar assessment — {n:,} promises, {TZ}, Mon-Fri 09:00-17:00,")
@@ -192,10 +245,14 @@ def main(argv: list[str] | None = None) -> int:
         f"| status, kept, lateness, business lateness | {per_lib:.3f} | {per_ref:.3f} "
         f"| {per_lib / per_ref:.2f}× | {per_one:.2f} | {per_one / per_lib:,.0f}× |"
     )
+    print(
+        f"| assessed + scored (Disconfirmation value) | {per_scored:.3f} | — | — "
+        f"| {per_one_scored:.2f} | {per_one_scored / per_scored:,.0f}× |"
+    )
     print()
     print(
-        f"agreement with the reference on all {n:,} rows and with one-by-one assess on "
-        f"the subsample: {'OK' if not failures else 'FAILED'}"
+        f"agreement with the reference on all {n:,} rows and with one-by-one assess "
+        f"(+ model.score) on the subsample: {'OK' if not failures else 'FAILED'}"
     )
     for failure in failures:
         print(f"  - {failure}")

@@ -284,3 +284,156 @@ def test_compare_arguments(book: PromiseBook) -> None:
         book.compare([])
     with pytest.raises(InvalidValueError):
         book.compare(NoBuffer(), min_samples=0)
+
+
+# ----------------------------------------------------------------------------- vectorized
+
+ZONES = ["UTC", "America/Toronto", "Europe/Paris", "Australia/Sydney", "America/Santiago"]
+
+
+@st.composite
+def calendars(draw: st.DrawFn) -> BusinessCalendar | None:
+    zone = draw(st.sampled_from([None, *ZONES]))
+    if zone is None:
+        return None
+    start = draw(st.integers(0, 11))
+    end = draw(st.integers(start + 1, 23))
+    days = draw(st.sampled_from(["mon-fri", "mon-sat", "mon-sun", "tue-thu"]))
+    hours: dict[str, Any] = {days: f"{start:02d}:00-{end:02d}:30"}
+    if draw(st.booleans()) and end - start >= 3:
+        hours = {days: [f"{start:02d}:00-{start + 1:02d}:00", f"{start + 2:02d}:15-{end:02d}:00"]}
+    holidays = draw(st.lists(st.dates(date(2026, 3, 1), date(2026, 4, 30)), max_size=3))
+    return BusinessCalendar(zone, hours=hours, holidays=holidays)
+
+
+@st.composite
+def disconfirmations(draw: st.DrawFn) -> Disconfirmation:
+    from promisekit.satisfaction import Labels, ProspectValue
+
+    if draw(st.booleans()):
+        return Disconfirmation()
+    positive = st.floats(0.05, 3.0)
+    value = ProspectValue(
+        draw(st.one_of(positive, st.sampled_from([0.5, 1.0, 2.0]))),
+        draw(st.one_of(positive, st.sampled_from([0.5, 1.0, 2.0]))),
+        draw(st.floats(0.1, 5.0)),
+        gain_cap=draw(st.one_of(st.none(), st.floats(0.1, 5.0))),
+        loss_cap=draw(st.one_of(st.none(), st.floats(0.1, 5.0))),
+    )
+    cuts = sorted(draw(st.sets(st.floats(-5.0, 5.0), min_size=4, max_size=4)))
+    return Disconfirmation(
+        value,
+        relative=draw(st.booleans()),
+        unit=timedelta(minutes=draw(st.integers(1, 24 * 60))),
+        min_window=timedelta(seconds=draw(st.integers(1, 7200))),
+        breach=draw(st.floats(0.0, 2.0)),
+        labels=Labels(
+            draw(st.sampled_from([None, tuple(cuts)])) or (-2.75, -0.25, 0.0, 0.5),
+            scale=draw(st.one_of(st.none(), st.floats(0.05, 3.0))),
+        ),
+    )
+
+
+@st.composite
+def windows(draw: st.DrawFn) -> tuple[int, int, int | None]:
+    """(made, due, done or None) in µs: random windows and lateness, ties likely."""
+    made = BASE + draw(st.integers(-40 * 24 * HOUR, 60 * 24 * HOUR))
+    due = made + draw(st.one_of(st.just(0), st.integers(0, 10 * 24 * HOUR)))
+    late = draw(
+        st.one_of(
+            st.sampled_from([0, 1, -1]),
+            st.integers(made - due, 10 * 24 * HOUR),
+        )
+    )
+    done = None if draw(st.integers(0, 9)) == 0 else max(made, due + late)
+    return made, due, done
+
+
+def _close(a: float, b: float) -> bool:
+    return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(windows(), min_size=1, max_size=25), calendars(), disconfirmations())
+def test_vectorized_scorer_equals_one_by_one(
+    data: list[tuple[int, int, int | None]],
+    calendar: BusinessCalendar | None,
+    model: Disconfirmation,
+) -> None:
+    from promisekit.analysis._scoring import _score_vectorized, score_closed
+
+    made = np.array([r[0] for r in data], dtype=np.int64)
+    due = np.array([r[1] for r in data], dtype=np.int64)
+    done = np.array([NAT if r[2] is None else r[2] for r in data], dtype=np.int64)
+    now = max(max(r[1] for r in data), max((r[2] or 0) for r in data)) + HOUR
+    columns = assess_columns(
+        made_at=made.view("datetime64[us]"),
+        due=due.view("datetime64[us]"),
+        completed_at=done.view("datetime64[us]"),
+        now=moment(now),
+        calendar=calendar,
+    )
+    rows, scores = score_closed(model, columns, calendar)  # the one-by-one path
+    got = {
+        field: _score_vectorized(model, columns, calendar, field)
+        for field in ("value", "expected_csat", "label")
+    }
+    assert all(v is not None for v in got.values())
+    open_rows = np.setdiff1d(np.arange(len(data)), rows)
+    for field in got:
+        assert np.isnan(got[field][open_rows]).all()  # type: ignore[index]
+    for i, s in zip(rows.tolist(), scores, strict=True):
+        assert got["label"][i] == float(s.label)  # type: ignore[index]
+        assert _close(float(got["value"][i]), s.value)  # type: ignore[index]
+        assert _close(float(got["expected_csat"][i]), s.expected_csat)  # type: ignore[index]
+        scorer = SatisfactionScorer(model, calendar=calendar, field="label")
+        assert scorer.score_columns(columns)[i] == float(s.label)
+
+
+def test_vectorized_scorer_is_used_for_disconfirmation(monkeypatch: pytest.MonkeyPatch) -> None:
+    from promisekit.analysis import _scoring
+
+    def fail(*args: Any) -> Any:
+        raise AssertionError("per-row path used")
+
+    made = np.array([BASE, BASE, BASE], dtype=np.int64)
+    due = made + HOUR
+    done = np.array([BASE + HOUR // 2, BASE + 2 * HOUR, NAT], dtype=np.int64)
+    columns = assess_columns(
+        made_at=made.view("datetime64[us]"),
+        due=due.view("datetime64[us]"),
+        completed_at=done.view("datetime64[us]"),
+        now=moment(BASE + 3 * HOUR),
+    )
+    expected = SatisfactionScorer(field="label").score_columns(columns)
+    monkeypatch.setattr(_scoring, "score_closed", fail)
+    labels = SatisfactionScorer(field="label").score_columns(columns)
+    np.testing.assert_array_equal(labels, expected)
+    assert labels[0] == float(Level.VERY_SATISFIED) and labels[1] == float(Level.DISSATISFIED)
+    assert math.isnan(labels[2])
+    with pytest.raises(AssertionError, match="per-row path used"):
+        SatisfactionScorer(ZoneOfTolerance(-0.2, 0.3)).score_columns(columns)
+
+
+def test_scorer_falls_back_to_one_by_one_for_other_models() -> None:
+    calls: list[int] = []
+
+    class Custom:
+        def score(self, expectation: Expectation, outcome: Any) -> Any:
+            return Disconfirmation().score(expectation, outcome)
+
+        def score_many(self, pairs: Any) -> Any:
+            pairs = list(pairs)
+            calls.append(len(pairs))
+            return [self.score(e, o) for e, o in pairs]
+
+    made = np.array([BASE, BASE], dtype=np.int64)
+    columns = assess_columns(
+        made_at=made.view("datetime64[us]"),
+        due=(made + HOUR).view("datetime64[us]"),
+        completed_at=(made + 2 * HOUR).view("datetime64[us]"),
+        now=moment(BASE + 3 * HOUR),
+    )
+    got = SatisfactionScorer(Custom()).score_columns(columns)  # type: ignore[arg-type]
+    assert calls == [2]
+    np.testing.assert_array_equal(got, SatisfactionScorer().score_columns(columns))

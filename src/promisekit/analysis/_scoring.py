@@ -9,12 +9,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from promisekit._vectorized_calendar import cum_at_many
 from promisekit.analysis._columns import OutcomeColumns
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:
     from promisekit.satisfaction import Satisfaction, SatisfactionModel
+    from promisekit.satisfaction._labels import Labels
 
 __all__ = ["SatisfactionScorer"]
 
@@ -144,6 +146,9 @@ class SatisfactionScorer:
             raise InvalidTypeError(
                 f"'outcomes' must be OutcomeColumns (got {type(outcomes).__name__})"
             )
+        fast = _score_vectorized(self.model, outcomes, self.calendar, self.field)
+        if fast is not None:
+            return fast
         rows, scores = score_closed(self.model, outcomes, self.calendar)
         out = np.full(len(outcomes), np.nan, dtype=np.float64)
         if self.field == "value":
@@ -153,3 +158,126 @@ class SatisfactionScorer:
         else:
             out[rows] = [int(s.label) for s in scores]
         return out
+
+
+def _power(base: NDArray[np.float64], exponent: float) -> NDArray[np.float64]:
+    """``base ** exponent`` element by element, as Python's ``float ** float``.
+
+    The exponent is passed as an array: numpy's shortcuts for a scalar exponent
+    (``0.5`` as ``sqrt``, ``2`` as ``square``…) can differ from ``pow`` in the last bit.
+    """
+    out: NDArray[np.float64] = np.power(base, np.full_like(base, exponent))
+    return out
+
+
+def _saturate_many(p: NDArray[np.float64], cap: float | None) -> NDArray[np.float64]:
+    if cap is None:
+        return p
+    out: NDArray[np.float64] = -cap * np.expm1(-p / cap)
+    return out
+
+
+def _expit_many(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The scalar ``expit`` over an array (same branches, no overflow)."""
+    positive = z >= 0
+    e = np.exp(np.where(positive, -z, z))
+    out: NDArray[np.float64] = np.where(positive, 1.0 / (1.0 + e), e / (1.0 + e))
+    return out
+
+
+def _expected_csat_many(labels: Labels, value: NDArray[np.float64]) -> NDArray[np.float64]:
+    """:meth:`Labels.expected_csat` over an array, with the same arithmetic."""
+    c1, c2, c3, c4 = labels.cutpoints
+    scale = labels.scale
+    if scale is not None:
+        below = [_expit_many((c - value) / scale) for c in labels.cutpoints]
+        p5 = _expit_many((value - c4) / scale)
+        csat = 1 * below[0]
+        csat = csat + 2 * np.maximum(below[1] - below[0], 0.0)
+        csat = csat + 3 * np.maximum(below[2] - below[1], 0.0)
+        csat = csat + 4 * np.maximum(below[3] - below[2], 0.0)
+        csat = csat + 5 * p5
+    else:
+        csat = np.where(
+            value < c2,
+            2.5 + (value - c2) / (c2 - c1),
+            np.where(value < c3, 2.5 + (value - c2) / (c3 - c2), 3.5 + (value - c3) / (c4 - c3)),
+        )
+    out: NDArray[np.float64] = np.minimum(5.0, np.maximum(1.0, csat))
+    return out
+
+
+def _score_vectorized(
+    model: SatisfactionModel,
+    outcomes: OutcomeColumns,
+    calendar: BusinessCalendar | None,
+    field: str,
+) -> NDArray[np.float64] | None:
+    """The scores of :func:`score_closed` over whole columns, or ``None`` if unsupported.
+
+    Supports exactly :class:`~promisekit.satisfaction.Disconfirmation` (fitted or not)
+    with a :class:`~promisekit.satisfaction.ProspectValue`: for a promise without
+    revisions nor non-time terms — all that columns carry — its value is
+    ``v(D)``, minus the breach penalty when completed after the due date, with ``D``
+    the relative (or absolute) disconfirmation in working (or real) time. Same
+    arithmetic as the scalar model, so the same results (labels exactly; the value
+    function is ``pow`` either way).
+    """
+    from promisekit.satisfaction import Disconfirmation, Labels, ProspectValue
+    from promisekit.satisfaction._value import _call_with
+
+    if type(model) is not Disconfirmation:
+        return None
+    value_fn, breach, labels = model._current()
+    if type(value_fn) is not ProspectValue or type(labels) is not Labels:
+        return None
+
+    out = np.full(len(outcomes), np.nan, dtype=np.float64)
+    closed = np.flatnonzero(np.isin(outcomes.status, _CLOSED))
+    if closed.size == 0:
+        return out
+    made = outcomes.made_at.view(np.int64)[closed]
+    due = outcomes.due.view(np.int64)[closed]
+    done = outcomes.completed_at.view(np.int64)[closed]
+    if calendar is None:
+        window_us = due - made
+        duration_us = done - made
+    else:
+        n = closed.size
+        cum = cum_at_many(calendar, np.concatenate([made, due, done]))
+        window_us = cum[n : 2 * n] - cum[:n]
+        duration_us = cum[2 * n :] - cum[:n]
+    # timedelta.total_seconds(): µs / 10**6, correctly rounded (exact below 2**53 µs)
+    window = window_us / 1e6
+    duration = duration_us / 1e6
+    if model.relative:
+        d = (window - duration) / np.maximum(window, model.min_window.total_seconds())
+    else:
+        d = (window - duration) / model.unit.total_seconds()
+
+    gain = d >= 0
+    magnitude = np.where(gain, d, -d)
+    v = np.where(
+        gain,
+        _saturate_many(_power(magnitude, value_fn.alpha), value_fn.gain_cap),
+        -value_fn.lam * _saturate_many(_power(magnitude, value_fn.beta), value_fn.loss_cap),
+    )
+    late = done > due  # broken promise: judged in real time
+    value = np.where(late, v - 1.0 * breach, v)
+
+    cuts = np.asarray(labels.cutpoints, dtype=np.float64)
+    if field == "label":
+        # A value function computed otherwise than by libm's pow (a SIMD build) may
+        # differ in the last bit: rescore, as the scalar model does, any value that
+        # close to a cut point so that labels stay exactly the one-by-one labels.
+        gap = np.min(np.abs(value[:, None] - cuts[None, :]), axis=1)
+        near = np.flatnonzero(gap <= 1e-12 * np.maximum(1.0, np.abs(cuts).max()))
+        for i in near.tolist():
+            f = _call_with(value_fn, float(d[i]))
+            value[i] = f - 1.0 * breach if late[i] else f
+        out[closed] = np.searchsorted(cuts, value, side="right") + 1
+    elif field == "expected_csat":
+        out[closed] = _expected_csat_many(labels, value)
+    else:
+        out[closed] = value
+    return out
