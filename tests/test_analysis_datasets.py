@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -9,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from promisekit.analysis import datasets
+from promisekit.analysis import SatisfactionScorer, assess_columns, datasets
 from promisekit.analysis.datasets import (
+    SCORE_SCALE,
     SLOW_TIER_FACTOR,
     TIERS,
     callback_centre,
@@ -21,6 +23,7 @@ from promisekit.analysis.datasets import (
 from promisekit.calendar import BusinessCalendar
 from promisekit.datasets import montreal_calendar
 from promisekit.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+from promisekit.satisfaction import Disconfirmation, Labels
 
 NAT = np.iinfo(np.int64).min
 GENERATORS = [callback_centre, field_repairs, parcels]
@@ -162,6 +165,87 @@ def test_satisfaction_proxy() -> None:
     assert (noisy != 4.0).mean() == pytest.approx(0.2, abs=0.02)
     with pytest.raises(InvalidValueError, match="'noise' must be in"):
         satisfaction_proxy(ratio, noise=2.0)
+
+
+def business_ratio(rows: dict[str, Any]) -> np.ndarray:
+    """Business time used over the business window in force, NaN while open."""
+    cal = montreal_calendar()
+    closed = us(rows["completed_at"]) != NAT
+    ratio = np.full(len(closed), np.nan)
+    made = rows["made_at"][closed]
+    spent = cal.between_many(made, rows["completed_at"][closed]).astype(np.int64)
+    window = cal.between_many(made, rows["due"][closed]).astype(np.int64)
+    ratio[closed] = spent / window
+    return ratio
+
+
+@pytest.mark.parametrize("generate", GENERATORS)
+def test_scores_are_drawn_from_the_satisfaction_model(generate: Any) -> None:
+    rows = generate(20_000, seed=6, as_frame=False)
+    closed = us(rows["completed_at"]) != NAT
+    scores = rows["score"]
+    assert np.array_equal(np.isnan(scores), ~closed)  # NaN exactly for open rows
+    assert set(np.unique(scores[closed])) == {1.0, 2.0, 3.0, 4.0, 5.0}
+    again = generate(20_000, seed=6, as_frame=False)
+    assert np.array_equal(scores, again["score"], equal_nan=True)  # seeded
+    other = generate(20_000, seed=7, as_frame=False)
+    assert not np.array_equal(scores, other["score"], equal_nan=True)
+    # Mean score decreases with lateness: well ahead, on time, late, very late.
+    ratio = business_ratio(rows)
+    buckets = [ratio <= 0.5, (ratio > 0.5) & (ratio <= 1), (ratio > 1) & (ratio <= 2), ratio > 2]
+    means = [float(scores[bucket].mean()) for bucket in buckets if bucket.sum() >= 30]
+    assert len(means) >= 3
+    assert all(a > b for a, b in itertools.pairwise(means)), means
+    # The draws follow the ordered logit of the default model (scale SCORE_SCALE):
+    # the mean score matches the mean expected CSAT of each row's value.
+    cal = montreal_calendar()
+    outcomes = assess_columns(
+        made_at=rows["made_at"],
+        due=rows["due"],
+        completed_at=rows["completed_at"],
+        now=rows["now"],
+        calendar=cal,
+    )
+    values = SatisfactionScorer(calendar=cal).score_columns(outcomes)
+    assert np.array_equal(np.isnan(values), ~closed)
+    labels = Labels(scale=SCORE_SCALE)
+    expected = np.mean([labels.expected_csat(v) for v in values[closed]])
+    assert float(scores[closed].mean()) == pytest.approx(expected, abs=0.03)
+
+
+def test_score_model_none_reproduces_the_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def spy(ratio: np.ndarray, **kwargs: Any) -> np.ndarray:
+        out = satisfaction_proxy(ratio, **kwargs)
+        calls.append((ratio, out))
+        return out
+
+    default = field_repairs(3000, seed=2, as_frame=False)
+    assert not calls  # the proxy is not used by default
+    monkeypatch.setattr(datasets, "satisfaction_proxy", spy)
+    rows = field_repairs(3000, seed=2, as_frame=False, score_model=None)
+    assert len(calls) == 1
+    ratio, proxied = calls[0]
+    assert np.array_equal(rows["score"], proxied, equal_nan=True)
+    assert np.allclose(ratio, business_ratio(rows), equal_nan=True)
+    # One uniform draw per row either way: every other column is unchanged.
+    for key, value in rows.items():
+        if value.dtype.kind == "M":
+            assert np.array_equal(us(value), us(default[key])), key
+        elif key != "score":
+            assert np.array_equal(value, default[key], equal_nan=key == "cost"), key
+    assert not np.array_equal(rows["score"], default["score"], equal_nan=True)
+
+
+def test_score_model_argument() -> None:
+    model = Disconfirmation()
+    rows = callback_centre(500, seed=3, as_frame=False, score_model=model)
+    default = callback_centre(500, seed=3, as_frame=False)
+    assert np.array_equal(rows["score"], default["score"], equal_nan=True)
+    assert not model.is_fitted
+    with pytest.raises(InvalidTypeError, match="'model' must be a satisfaction model"):
+        callback_centre(10, score_model="csat")  # type: ignore[arg-type]
 
 
 def test_bad_arguments() -> None:

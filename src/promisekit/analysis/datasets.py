@@ -32,8 +32,28 @@ missed), ``score`` (1–5, NaN while open), and per kind: ``first_visit_fix``, `
 ``max_cost`` (repairs; false / NaN while open), ``quantity``, ``delivered_quantity``
 (parcels; 0 while open).
 
-**The score is a placeholder**, drawn from :func:`satisfaction_proxy` — a simple,
-documented stand-in for a survey answer, until the satisfaction models are wired in.
+**How scores are drawn.** The ``score`` column is a survey answer drawn from a
+satisfaction model, ``score_model`` (default: a fresh
+:class:`~promisekit.satisfaction.Disconfirmation`). Each closed promise is scored with
+:class:`~promisekit.analysis.SatisfactionScorer` in business time of the calendar: the
+completion at ``completed_at`` of a promise made at ``made_at`` and due at ``due`` (the
+date in force), which gives its satisfaction *value* ``v``. A level 1–5 is then drawn,
+with the dataset's seeded generator, from the model's ordered logit::
+
+    P(score <= k) = logistic((c_k - v) / scale)        k = 1..4
+
+with the cut points ``c_k`` of the model's labels (by default
+:data:`~promisekit.satisfaction.DEFAULT_CUTPOINTS`) and their logistic ``scale`` when the
+model is fitted, else :data:`SCORE_SCALE` — as
+:meth:`Labels.probabilities <promisekit.satisfaction.Labels.probabilities>` gives them.
+So with the defaults a callback made in 20 of its 60 minutes scores 5 with probability
+0.62, and one late by any amount scores 1 or 2 with probability at least 0.65. Columns carry
+no revision history nor term of the promise to the scorer, so revisions and ``short``
+deliveries are not charged. ``score_model=None`` draws the score from
+:func:`satisfaction_proxy` instead — the simple, documented stand-in these histories
+used before the satisfaction models were wired in (it charges revisions and ``short``).
+Either way each row uses one uniform draw, so the other columns do not depend on
+``score_model``.
 
 Example:
     >>> from promisekit.analysis import datasets
@@ -47,19 +67,24 @@ Example:
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
 
 from promisekit._validation import check_aware
 from promisekit._vectorized_calendar import cum_at_many, earliest_many
-from promisekit.analysis._columns import require_pandas, to_pandas_instants
+from promisekit.analysis._columns import assess_columns, require_pandas, to_pandas_instants
+from promisekit.analysis._scoring import SatisfactionScorer, _expit_many, check_model
 from promisekit.calendar import BusinessCalendar
 from promisekit.datasets import montreal_calendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
+if TYPE_CHECKING:
+    from promisekit.satisfaction import SatisfactionModel
+
 __all__ = [
+    "SCORE_SCALE",
     "SLOW_TIER_FACTOR",
     "TIERS",
     "callback_centre",
@@ -77,6 +102,12 @@ TIERS: tuple[tuple[str, float], ...] = (("bronze", 0.5), ("silver", 0.35), ("gol
 #:
 #: .. versionadded:: 0.1.0
 SLOW_TIER_FACTOR = 1.5
+#: Logistic scale of the ordered logit that draws the ``score`` column from an unfitted
+#: satisfaction model (a fitted model's own scale is used instead); the same scale as the
+#: satisfaction tests' simulated surveys.
+#:
+#: .. versionadded:: 0.1.0
+SCORE_SCALE = 0.4
 
 _US = 1_000_000
 _MINUTE = 60 * _US
@@ -85,6 +116,70 @@ _NAT = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NEVER_DONE = 0.005  # share of promises never completed
 _MAX_ROWS = 100_000_000
+
+
+class _DefaultModel:
+    """The default ``score_model``: a fresh ``Disconfirmation()`` for every call.
+
+    (A shared default instance could be fitted in place by a caller.)
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "Disconfirmation()"
+
+
+_DISCONFIRMATION: Final = _DefaultModel()
+
+
+def _resolve_model(model: Any) -> SatisfactionModel | None:
+    if model is None:
+        return None
+    if isinstance(model, _DefaultModel):
+        from promisekit.satisfaction import Disconfirmation
+
+        return Disconfirmation()
+    return check_model(model)
+
+
+def _model_scores(
+    model: SatisfactionModel,
+    made: NDArray[np.int64],
+    due: NDArray[np.int64],
+    completed: NDArray[np.int64],
+    now: int,
+    calendar: BusinessCalendar,
+    u: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Levels 1–5 drawn from ``model``'s ordered logit (NaN while open), see the module.
+
+    ``u`` holds one uniform draw in ``[0, 1)`` per row: the level is the smallest ``k``
+    with ``u < P(score <= k)``, 5 when there is none (inverse-CDF sampling).
+    """
+    from promisekit.satisfaction import Labels
+
+    outcomes = assess_columns(
+        made_at=made.view("datetime64[us]"),
+        due=due.view("datetime64[us]"),
+        completed_at=completed.view("datetime64[us]"),
+        now=np.full(len(made), now, dtype=np.int64).view("datetime64[us]"),
+        calendar=calendar,
+    )
+    value = SatisfactionScorer(model, calendar=calendar).score_columns(outcomes)
+    current = getattr(model, "_current", None)
+    labels = current()[2] if callable(current) else getattr(model, "labels", None)
+    if not isinstance(labels, Labels):
+        labels = Labels()
+    scale = SCORE_SCALE if labels.scale is None else labels.scale
+    closed = ~np.isnan(value)
+    v = value[closed]
+    level = np.ones(v.shape, dtype=np.float64)
+    for cut in labels.cutpoints:
+        level += _expit_many((cut - v) / scale) <= u[closed]
+    out = np.full(len(value), np.nan, dtype=np.float64)
+    out[closed] = level
+    return out
 
 
 def satisfaction_proxy(
@@ -116,8 +211,9 @@ def satisfaction_proxy(
     callback promised "within 60 minutes" and made after 59 scores 4, the same callback
     promised "by the end of the day" scores 5.
 
-    This is a placeholder for demos and tests, not a model of satisfaction: the
-    satisfaction models (``promisekit.satisfaction``) will replace it.
+    A stand-in for demos and tests, not a model of satisfaction. The sample histories
+    draw their ``score`` from a satisfaction model (``promisekit.satisfaction``) by
+    default, and from this proxy only with ``score_model=None``.
 
     Args:
         elapsed_ratio: Business time from request to completion over the promised
@@ -162,6 +258,7 @@ class _Draw:
         start: datetime | None,
         days: int,
         calendar: BusinessCalendar | None,
+        score_model: Any = _DISCONFIRMATION,
     ) -> None:
         if isinstance(n, bool) or not isinstance(n, int):
             raise InvalidTypeError(f"'n' must be an int (got {type(n).__name__} {n!r})")
@@ -177,6 +274,7 @@ class _Draw:
             raise InvalidTypeError(
                 f"'calendar' must be a BusinessCalendar (got {type(calendar).__name__})"
             )
+        self.score_model = _resolve_model(score_model)
         self.kind = kind
         self.n = n
         self.cal = calendar if calendar is not None else montreal_calendar()
@@ -237,7 +335,13 @@ class _Draw:
         closed = (done <= self.now) & ~never
         completed_at = np.where(closed, done, _NAT)
         ratio = np.where(closed, work / (window + extension), np.nan)
-        score = satisfaction_proxy(ratio, short=short & closed, revisions=revisions, seed=rng)
+        if self.score_model is None:
+            score = satisfaction_proxy(ratio, short=short & closed, revisions=revisions, seed=rng)
+        else:
+            u = rng.random(n)  # one draw per row, as the proxy's noise: same other columns
+            score = _model_scores(
+                self.score_model, self.made, due, completed_at, self.now, self.cal, u
+            )
         customers = max(1, n // 3)
         columns: dict[str, Any] = {
             "promise_id": np.arange(1, n + 1, dtype=np.int64),
@@ -310,6 +414,7 @@ def callback_centre(
     days: int = 365,
     calendar: BusinessCalendar | None = None,
     as_frame: bool | None = None,
+    score_model: SatisfactionModel | _DefaultModel | None = _DISCONFIRMATION,
 ) -> Any:
     """A callback centre: "we'll call you back within 60 minutes" (business minutes).
 
@@ -328,19 +433,23 @@ def callback_centre(
             :func:`promisekit.datasets.montreal_calendar`.
         as_frame: ``True`` for a DataFrame, ``False`` for a dict of numpy arrays
             (with a ``"now"`` entry), ``None`` for a DataFrame when pandas is installed.
+        score_model: The satisfaction model the ``score`` column is drawn from
+            (default: a fresh :class:`~promisekit.satisfaction.Disconfirmation`), or
+            ``None`` for :func:`satisfaction_proxy`; see the module documentation.
 
     Returns:
         A pandas DataFrame (``frame.attrs["now"]`` is the export instant) or a dict of
         numpy arrays; see the module documentation for the columns.
 
     Raises:
-        InvalidTypeError: an argument has the wrong type.
+        InvalidTypeError: an argument has the wrong type (``score_model`` without a
+            ``score`` method).
         InvalidValueError: ``n`` or ``days`` is out of range.
         MissingDependencyError: ``as_frame=True`` without pandas.
 
     .. versionadded:: 0.1.0
     """
-    draw = _Draw("callback", n, seed, slow_tier, start, days, calendar)
+    draw = _Draw("callback", n, seed, slow_tier, start, days, calendar, score_model)
     window = np.full(n, 60 * _MINUTE, dtype=np.int64)
     work = draw.durations(np.full(n, 33.0 * _MINUTE), 0.6)
     owners = tuple(f"agent-{i:02d}" for i in range(1, 13))
@@ -356,6 +465,7 @@ def field_repairs(
     days: int = 365,
     calendar: BusinessCalendar | None = None,
     as_frame: bool | None = None,
+    score_model: SatisfactionModel | _DefaultModel | None = _DISCONFIRMATION,
 ) -> Any:
     """Field repairs: a visit within one or two business days, fixed at the first visit.
 
@@ -376,19 +486,23 @@ def field_repairs(
             :func:`promisekit.datasets.montreal_calendar`.
         as_frame: ``True`` for a DataFrame, ``False`` for a dict of numpy arrays
             (with a ``"now"`` entry), ``None`` for a DataFrame when pandas is installed.
+        score_model: The satisfaction model the ``score`` column is drawn from
+            (default: a fresh :class:`~promisekit.satisfaction.Disconfirmation`), or
+            ``None`` for :func:`satisfaction_proxy`; see the module documentation.
 
     Returns:
         A pandas DataFrame (``frame.attrs["now"]`` is the export instant) or a dict of
         numpy arrays; see the module documentation for the columns.
 
     Raises:
-        InvalidTypeError: an argument has the wrong type.
+        InvalidTypeError: an argument has the wrong type (``score_model`` without a
+            ``score`` method).
         InvalidValueError: ``n`` or ``days`` is out of range.
         MissingDependencyError: ``as_frame=True`` without pandas.
 
     .. versionadded:: 0.1.0
     """
-    draw = _Draw("repair", n, seed, slow_tier, start, days, calendar)
+    draw = _Draw("repair", n, seed, slow_tier, start, days, calendar, score_model)
     rng = draw.rng
     business_day = 7 * _HOUR + 30 * _MINUTE
     window = np.where(rng.random(n) < 0.6, 1, 2).astype(np.int64) * business_day
@@ -411,6 +525,7 @@ def parcels(
     days: int = 365,
     calendar: BusinessCalendar | None = None,
     as_frame: bool | None = None,
+    score_model: SatisfactionModel | _DefaultModel | None = _DISCONFIRMATION,
 ) -> Any:
     """Parcels: delivery within 2, 3 or 5 business days, with a number of parcels.
 
@@ -429,19 +544,23 @@ def parcels(
             :func:`promisekit.datasets.montreal_calendar`.
         as_frame: ``True`` for a DataFrame, ``False`` for a dict of numpy arrays
             (with a ``"now"`` entry), ``None`` for a DataFrame when pandas is installed.
+        score_model: The satisfaction model the ``score`` column is drawn from
+            (default: a fresh :class:`~promisekit.satisfaction.Disconfirmation`), or
+            ``None`` for :func:`satisfaction_proxy`; see the module documentation.
 
     Returns:
         A pandas DataFrame (``frame.attrs["now"]`` is the export instant) or a dict of
         numpy arrays; see the module documentation for the columns.
 
     Raises:
-        InvalidTypeError: an argument has the wrong type.
+        InvalidTypeError: an argument has the wrong type (``score_model`` without a
+            ``score`` method).
         InvalidValueError: ``n`` or ``days`` is out of range.
         MissingDependencyError: ``as_frame=True`` without pandas.
 
     .. versionadded:: 0.1.0
     """
-    draw = _Draw("parcel", n, seed, slow_tier, start, days, calendar)
+    draw = _Draw("parcel", n, seed, slow_tier, start, days, calendar, score_model)
     rng = draw.rng
     business_day = 7 * _HOUR + 30 * _MINUTE
     window = rng.choice(np.array([2, 3, 5], dtype=np.int64), size=n) * business_day
