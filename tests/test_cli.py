@@ -13,6 +13,12 @@ import pytest
 from promisekit.cli import UsageError, format_duration, format_table, main, parse_duration
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`promisekit demo` writes its HTML report to the working directory."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_demo_prints_table(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
@@ -408,3 +414,30 @@ def test_report_progress_on_a_tty(
     assert "\r" in captured.err
     assert "\r" not in captured.out
     assert "4 promises" in captured.out
+
+
+def test_demo_writes_the_html_report_by_default(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "summary (business time):" in out
+    assert "HTML report written to promisekit-report.html" in out
+    assert "data:image/png;base64," in (tmp_path / "promisekit-report.html").read_text("utf-8")
+
+
+def test_demo_no_html(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--no-html"]) == 0
+    assert "HTML report" not in capsys.readouterr().out
+    assert not (tmp_path / "promisekit-report.html").exists()
+
+
+def test_demo_without_the_plot_extra(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "pip install 'promisekit[analysis,plot]'" in out
+    assert "promises kept" in out
+    assert not (tmp_path / "promisekit-report.html").exists()

@@ -2,8 +2,10 @@
 
 ``promisekit demo`` builds a small deterministic sample history (a Montréal
 callback centre) and prints each promise, its delivery and its outcome, with
-lateness in calendar time and in business time (``--html OUT`` also writes the
-HTML report of that history).
+lateness in calendar time and in business time; with the analysis and plot extras
+it also prints the summary table and writes a self-contained HTML report of that
+history (``promisekit-report.html`` by default, ``--html OUT`` elsewhere,
+``--no-html`` not at all) and says where.
 
 On a CRM export (CSV or JSON Lines, read with :mod:`promisekit.io`):
 
@@ -156,11 +158,26 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     total = len(rows)
     print(f"{kept} of {total} promises kept ({kept / total:.0%}).")
-    if args.html is not None:
+    if args.html == "":
+        return EXIT_OK
+    try:
         from promisekit.analysis import PromiseBook
 
         book = PromiseBook.from_history(history)
-        _write_html(book, args.html, "promisekit sample history: a Montréal callback centre")
+        headers, summary, _ = _summary(book)
+        import matplotlib  # noqa: F401  (the HTML report's plots need it)
+    except ImportError:
+        print()
+        print(
+            "(the summary and the HTML report need the analysis and plot extras: "
+            "pip install 'promisekit[analysis,plot]')"
+        )
+        return EXIT_OK
+    print()
+    print("summary (business time):")
+    print(format_table(headers, summary))
+    print()
+    _write_html(book, args.html, "promisekit sample history: a Montréal callback centre")
     return EXIT_OK
 
 
@@ -523,8 +540,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--html",
         metavar="OUT",
-        help="also write the HTML report of the sample history to OUT (needs the analysis "
-        "and plot extras)",
+        default="promisekit-report.html",
+        help="where to write the HTML report of the sample history (default "
+        "promisekit-report.html; needs the analysis and plot extras)",
+    )
+    demo.add_argument(
+        "--no-html",
+        dest="html",
+        action="store_const",
+        const="",
+        help="print the tables only; write no HTML report",
     )
     demo.set_defaults(handler=_demo)
 
