@@ -72,7 +72,10 @@ def check_finite(field: str, value: Any, *, minimum: float | None = None) -> flo
     try:
         number = float(value)
     except OverflowError:
-        raise InvalidValueError(f"{field!r} must be a finite number (got {value!r})") from None
+        raise InvalidValueError(
+            f"{field!r} must be a finite number (got an integer of {len(str(abs(value)))} "
+            "digits, too large for a float)"
+        ) from None
     if not math.isfinite(number):
         raise InvalidValueError(f"{field!r} must be a finite number (got {value!r})")
     if minimum is not None and number < minimum:

@@ -129,25 +129,12 @@ class UnknownPromiseError(InvalidValueError, LookupError):
 # --------------------------------------------------------------------------- validators
 
 
-def _finite(field: str, value: object, *, minimum: float | None = None) -> float:
-    """``check_finite`` that also refuses ints too large for a float (no OverflowError)."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        try:
-            float(value)
-        except OverflowError:
-            raise InvalidValueError(
-                f"{field!r} must be a finite number (got an integer of {len(str(abs(value)))} "
-                f"digits, too large for a float)"
-            ) from None
-    return check_finite(field, value, minimum=minimum)
-
-
 def _convert_quantity(value: float | None) -> float | None:
-    return None if value is None else _finite("quantity", value, minimum=0)
+    return None if value is None else check_finite("quantity", value, minimum=0)
 
 
 def _convert_quality(value: float | None) -> float | None:
-    return None if value is None else _finite("quality", value)
+    return None if value is None else check_finite("quality", value)
 
 
 def _convert_cost(value: Decimal | int | float | str | None) -> Decimal | None:
