@@ -55,5 +55,5 @@ def test_import_is_light() -> None:
 def test_huge_integers_are_refused_clearly() -> None:
     from promisekit import InvalidValueError, Terms
 
-    with pytest.raises(InvalidValueError, match="'quantity' must be a finite number.*too large"):
+    with pytest.raises(InvalidValueError, match=r"'quantity' must be a finite number.*too large"):
         Terms(quantity=10**400)

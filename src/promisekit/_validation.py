@@ -5,9 +5,10 @@ from __future__ import annotations
 import decimal
 import math
 import numbers
+from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -25,6 +26,7 @@ __all__ = [
     "optional_str",
     "to_decimal",
     "to_timedelta",
+    "tuple_of",
     "utc",
 ]
 
@@ -156,3 +158,23 @@ def to_decimal(field: str, value: object, *, minimum: Decimal | None = None) -> 
     if minimum is not None and number < minimum:
         raise InvalidValueError(f"{field!r} must be >= {minimum} (got {value!r})")
     return number
+
+
+_T = TypeVar("_T")
+
+
+def tuple_of(kind: type[_T], field: str, value: object) -> tuple[_T, ...]:
+    """Return ``value`` as a tuple if it is an iterable of ``kind`` instances (not a string)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"{field!r} must be an iterable of {kind.__name__} "
+            f"(got {type(value).__name__} {value!r})"
+        )
+    items = tuple(value)
+    for index, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise InvalidTypeError(
+                f"{field!r} must contain only {kind.__name__} instances "
+                f"(got {type(item).__name__} {item!r} at index {index})"
+            )
+    return items

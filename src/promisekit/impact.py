@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from promisekit._validation import check_finite, check_non_empty_str
+from promisekit._validation import check_finite, check_non_empty_str, tuple_of
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.satisfaction import Level, Satisfaction
 
@@ -589,19 +589,9 @@ class Impact:
 
         .. versionadded:: 0.1.0
         """
-        if isinstance(history, (str, bytes)) or not isinstance(history, Iterable):
-            raise InvalidTypeError(
-                f"'history' must be an iterable of Experience "
-                f"(got {type(history).__name__} {history!r})"
-            )
         by_customer: dict[str, list[Experience]] = {}
         count = 0
-        for index, item in enumerate(history):
-            if not isinstance(item, Experience):
-                raise InvalidTypeError(
-                    f"'history' must contain only Experience instances "
-                    f"(got {type(item).__name__} {item!r} at index {index})"
-                )
+        for item in tuple_of(Experience, "history", history):
             by_customer.setdefault(item.customer_id, []).append(item)
             count += 1
         customers = []

@@ -221,18 +221,7 @@ def _convert_metadata(value: Mapping[str, str] | None) -> Mapping[str, str]:
 
 
 def _convert_revisions(value: Iterable[Revision]) -> tuple[Revision, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise InvalidTypeError(
-            f"'revisions' must be an iterable of Revision (got {type(value).__name__} {value!r})"
-        )
-    revisions = tuple(value)
-    for index, item in enumerate(revisions):
-        if not isinstance(item, Revision):
-            raise InvalidTypeError(
-                f"'revisions' must contain only Revision instances "
-                f"(got {type(item).__name__} {item!r} at index {index})"
-            )
-    return revisions
+    return _validation.tuple_of(Revision, "revisions", value)
 
 
 def _optional_terms(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

@@ -17,14 +17,13 @@ revision (the clock keeps counting from ``made_at``).
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str
+from promisekit._validation import check_aware, check_finite, check_non_empty_str, tuple_of
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import (
     InconsistentRecordError,
@@ -178,33 +177,17 @@ class ProgressReport:
     fraction: float = attrs.field(converter=_convert_fraction)
 
 
-def _tuple_of(kind: type, field: str, value: object) -> tuple[Any, ...]:
-    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise InvalidTypeError(
-            f"{field!r} must be an iterable of {kind.__name__} "
-            f"(got {type(value).__name__} {value!r})"
-        )
-    items = tuple(value)
-    for index, item in enumerate(items):
-        if not isinstance(item, kind):
-            raise InvalidTypeError(
-                f"{field!r} must contain only {kind.__name__} instances "
-                f"(got {type(item).__name__} {item!r} at index {index})"
-            )
-    return items
-
-
 def _convert_pauses(value: object) -> tuple[Pause, ...]:
-    return _tuple_of(Pause, "pauses", value)
+    return tuple_of(Pause, "pauses", value)
 
 
 def _convert_updates(value: object) -> tuple[CustomerUpdate, ...]:
-    items: tuple[CustomerUpdate, ...] = _tuple_of(CustomerUpdate, "updates", value)
+    items: tuple[CustomerUpdate, ...] = tuple_of(CustomerUpdate, "updates", value)
     return tuple(sorted(items, key=lambda item: to_us(item.at)))
 
 
 def _convert_progress(value: object) -> tuple[ProgressReport, ...]:
-    items: tuple[ProgressReport, ...] = _tuple_of(ProgressReport, "progress", value)
+    items: tuple[ProgressReport, ...] = tuple_of(ProgressReport, "progress", value)
     return tuple(sorted(items, key=lambda item: to_us(item.at)))
 
 
