@@ -12,10 +12,11 @@ import promisekit
 
 
 def test_all_matches_public_names() -> None:
+    # dir(), not vars(): the domain classes load on first attribute access (PEP 562).
     public = {
         name
-        for name, value in vars(promisekit).items()
-        if not name.startswith("_") and not isinstance(value, type(sys))
+        for name in dir(promisekit)
+        if not name.startswith("_") and not isinstance(getattr(promisekit, name), type(sys))
     }
     public.discard("annotations")
     assert sorted(promisekit.__all__) == promisekit.__all__
@@ -37,6 +38,19 @@ def test_version() -> None:
 
 def test_py_typed_is_shipped() -> None:
     assert (Path(promisekit.__file__).parent / "py.typed").exists()
+
+
+def test_domain_classes_load_on_first_use() -> None:
+    code = (
+        "import sys, promisekit; "
+        "before = sorted(m for m in sys.modules if m.startswith('promisekit')); "
+        "cls = promisekit.Promise; "
+        "print(before, 'promisekit.promise' in sys.modules, cls.__module__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == "['promisekit', 'promisekit.errors'] True promisekit.promise"
 
 
 def test_import_is_light() -> None:

@@ -25,10 +25,9 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any as _Any
+import typing as _typing
+from importlib import import_module as _import_module
 
-from promisekit.calendar import BusinessCalendar, holidays_from_package
-from promisekit.delivery import Delivery, Outcome, Shortfall, Status, assess
 from promisekit.errors import (
     InconsistentRecordError,
     InsufficientDataError,
@@ -42,10 +41,34 @@ from promisekit.errors import (
     PromiseKitWarning,
     UnknownTimeZoneError,
 )
-from promisekit.promise import Promise, Revision, Terms
+
+if _typing.TYPE_CHECKING:
+    from promisekit.calendar import BusinessCalendar, holidays_from_package
+    from promisekit.delivery import Delivery, Outcome, Shortfall, Status, assess
+    from promisekit.promise import Promise, Revision, Terms
+
+# The domain classes load on first use (PEP 562), so ``import promisekit`` costs little
+# beyond the errors module; ``promisekit.Promise`` imports ``promisekit.promise`` then.
+_LAZY: dict[str, str] = {
+    "BusinessCalendar": "promisekit.calendar",
+    "holidays_from_package": "promisekit.calendar",
+    "Delivery": "promisekit.delivery",
+    "Outcome": "promisekit.delivery",
+    "Shortfall": "promisekit.delivery",
+    "Status": "promisekit.delivery",
+    "assess": "promisekit.delivery",
+    "Promise": "promisekit.promise",
+    "Revision": "promisekit.promise",
+    "Terms": "promisekit.promise",
+}
 
 
-def __getattr__(name: str) -> _Any:
+def __getattr__(name: str) -> _typing.Any:
+    module_name = _LAZY.get(name)
+    if module_name is not None:
+        value = getattr(_import_module(module_name), name)
+        globals()[name] = value  # later look-ups skip this function
+        return value
     # ``__version__`` is looked up lazily: importlib.metadata costs more to import
     # than the rest of the package.
     if name == "__version__":
@@ -56,6 +79,10 @@ def __getattr__(name: str) -> _Any:
         except PackageNotFoundError:  # pragma: no cover - running from a source tree
             return "0.0.0+unknown"
     raise AttributeError(f"module 'promisekit' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 
 __all__ = [

@@ -170,8 +170,7 @@ def check_finite(field: str, value: Any, *, minimum: float | None = None) -> flo
         number = float(value)
     except OverflowError:
         raise InvalidValueError(
-            f"{field!r} must be a finite number (got an integer of about "
-            f"{int(int(value).bit_length() * 0.30103) + 1} digits, too large for a float)"
+            f"{field!r} must be a finite number (got {describe(value)}, too large for a float)"
         ) from None
     if not math.isfinite(number):
         raise InvalidValueError(f"{field!r} must be a finite number (got {describe(value)})")
