@@ -38,9 +38,10 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from promisekit import __version__
+from promisekit._validation import describe, load_zone
 from promisekit.calendar import BusinessCalendar
 from promisekit.datasets import callback_centre, montreal_calendar
 from promisekit.delivery import Delivery, assess
@@ -204,7 +205,9 @@ def parse_duration(text: str) -> timedelta:
         return timedelta(minutes=int(text))
     match = _DURATION.fullmatch(text)
     if not text or match is None:
-        raise UsageError(f"'--window' must be a duration like 60m, 2h, 1h30m or 3d (got {text!r})")
+        raise UsageError(
+            f"'--window' must be a duration like 60m, 2h, 1h30m or 3d (got {describe(text)})"
+        )
     days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
 
@@ -214,10 +217,14 @@ def _probability(name: str, *, allow_one: bool) -> Any:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number (got {text!r})") from None
+            raise argparse.ArgumentTypeError(
+                f"{name} must be a number (got {describe(text)})"
+            ) from None
         if not (0.0 < value < 1.0 or (allow_one and value == 1.0)):
             bound = "1]" if allow_one else "1)"
-            raise argparse.ArgumentTypeError(f"{name} must be in (0, {bound} (got {text!r})")
+            raise argparse.ArgumentTypeError(
+                f"{name} must be in (0, {bound} (got {describe(text)})"
+            )
         return value
 
     return parse
@@ -227,10 +234,10 @@ def _zone(tz: str | None) -> ZoneInfo | None:
     if tz is None:
         return None
     try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
+        return load_zone(tz, field="--tz")
+    except PromiseKitError:
         raise UsageError(
-            f"'--tz' must be an IANA time zone like America/Toronto (got {tz!r})"
+            f"'--tz' must be an IANA time zone like America/Toronto (got {describe(tz)})"
         ) from None
 
 
@@ -343,7 +350,7 @@ class _Export:
                     HistoryRecord(promise.made_at, outcome.completed_at, segment=promise.kind)
                 )
         if not records:
-            what = "promise" if kind is None else f"{kind!r} promise"
+            what = "promise" if kind is None else f"{describe(kind)} promise"
             raise InsufficientDataError(f"the history has no completed {what}")
         return records
 
@@ -376,7 +383,8 @@ def _load(
             if progress is not None:
                 progress.clear()
             print(
-                f"{path}: skipped: promise {promise_id!r} has events but no promise_made row",
+                f"{path}: skipped: promise {describe(promise_id)} has events but no "
+                f"promise_made row",
                 file=sys.stderr,
             )
             continue
@@ -483,12 +491,13 @@ def _quote(args: argparse.Namespace) -> int:
         start = datetime.fromisoformat(args.start)
     except ValueError:
         raise UsageError(
-            f"'--start' must be an ISO 8601 date-time like 2026-03-10T13:30 (got {args.start!r})"
+            f"'--start' must be an ISO 8601 date-time like 2026-03-10T13:30 (got "
+            f"{describe(args.start)})"
         ) from None
     if start.tzinfo is None:
         if zone is None:
             raise UsageError(
-                f"'--start' has no UTC offset (got {args.start!r}): add one or give --tz"
+                f"'--start' has no UTC offset (got {describe(args.start)}): add one or give --tz"
             )
         start = start.replace(tzinfo=zone)
     calendar = _calendar(args)

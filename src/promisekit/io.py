@@ -64,13 +64,15 @@ import re
 import sys
 import types
 import typing
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from decimal import Decimal
 from typing import IO, Any, Literal, TypeAlias
 
 import attrs
 
+from promisekit import _json
+from promisekit._validation import describe
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
@@ -167,7 +169,7 @@ class RowError:
         if self.field is not None:
             where += f", field {self.field!r}"
             if self.column is not None and self.column != self.field:
-                where += f" (column {self.column!r})"
+                where += f" (column {describe(self.column)})"
         return f"{where}: {self.reason}"
 
 
@@ -212,12 +214,14 @@ def _str_table(value: object, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, Mapping):
         raise InvalidTypeError(
-            f"{where} must be a table of strings (got {type(value).__name__} {value!r})"
+            f"{where} must be a table of strings (got {type(value).__name__} {describe(value)})"
         )
     out: dict[str, str] = {}
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            raise InvalidTypeError(f"{where} must map strings to strings (got {key!r} = {item!r})")
+            raise InvalidTypeError(
+                f"{where} must map strings to strings (got {describe(key)} = {describe(item)})"
+            )
         out[key] = item
     return out
 
@@ -229,7 +233,8 @@ def _convert_columns(value: object) -> Mapping[str, str]:
         _check_field(field, "'columns'")
         if column in seen:
             raise InvalidValueError(
-                f"'columns' maps column {column!r} to two fields ({seen[column]!r} and {field!r})"
+                f"'columns' maps column {describe(column)} to two fields "
+                f"({describe(seen[column])} and {field!r})"
             )
         seen[column] = field
     return types.MappingProxyType(columns)
@@ -245,12 +250,13 @@ def _convert_constants(value: object) -> Mapping[str, str]:
 def _convert_ignore(value: object) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Iterable):
         raise InvalidTypeError(
-            f"'ignore' must be a list of column names (got {type(value).__name__} {value!r})"
+            f"'ignore' must be a list of column names (got {type(value).__name__} "
+            f"{describe(value)})"
         )
     out = tuple(value)
     for item in out:
         if not isinstance(item, str):
-            raise InvalidTypeError(f"'ignore' must contain column names (got {item!r})")
+            raise InvalidTypeError(f"'ignore' must contain column names (got {describe(item)})")
     return out
 
 
@@ -259,7 +265,7 @@ def _convert_tz(value: object) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidTypeError(
-            f"'tz' must be an IANA zone name (got {type(value).__name__} {value!r})"
+            f"'tz' must be an IANA zone name (got {type(value).__name__} {describe(value)})"
         )
     _zone("tz", value)
     return value
@@ -374,6 +380,11 @@ def load_mapping(path: str | os.PathLike[str]) -> ColumnMapping:
         ) from None
     except toml.TOMLDecodeError as exc:
         raise SchemaError(f"{os.fspath(path)!r} is not valid TOML: {exc}", path=None) from None
+    except (ValueError, RecursionError) as exc:
+        # tomllib lets int() refuse a number of more than 4300 digits, and recurses on
+        # nested arrays and tables.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number is too long"
+        raise SchemaError(f"{os.fspath(path)!r} is not valid TOML: {reason}", path=None) from None
     unknown = sorted(set(data) - {"tz", "columns", "constants", "ignore"})
     if unknown:
         raise SchemaError(
@@ -409,11 +420,11 @@ def _resolve_mapping(
     else:
         raise InvalidTypeError(
             f"'mapping' must be a dict of field to column, a ColumnMapping or a TOML path "
-            f"(got {type(mapping).__name__} {mapping!r})"
+            f"(got {type(mapping).__name__} {describe(mapping)})"
         )
     if tz is not None and resolved.tz is not None and _zone("tz", tz) != _zone("tz", resolved.tz):
         raise InvalidValueError(
-            f"'tz' ({tz!s}) contradicts the mapping's tz ({resolved.tz!r}); give one"
+            f"'tz' ({tz!s}) contradicts the mapping's tz ({describe(resolved.tz)}); give one"
         )
     zone = tz if tz is not None else resolved.tz
     return resolved, None if zone is None else _zone("tz", zone)
@@ -457,13 +468,13 @@ def _lines(source: Source) -> Iterator[str]:
         for index, line in enumerate(source):
             if not isinstance(line, str):
                 raise InvalidTypeError(
-                    f"'source' must yield text lines (got {type(line).__name__} {line!r})"
+                    f"'source' must yield text lines (got {type(line).__name__} {describe(line)})"
                 )
             yield line[1:] if index == 0 and line.startswith("\ufeff") else line
         return
     raise InvalidTypeError(
         f"'source' must be a path, a file object or an iterable of lines "
-        f"(got {type(source).__name__} {source!r})"
+        f"(got {type(source).__name__} {describe(source)})"
     )
 
 
@@ -480,6 +491,13 @@ def _bad_text(text: str) -> bool:
 def _shown(text: str) -> str:
     shown = text if len(text) <= 60 else text[:57] + "..."
     return repr(shown)
+
+
+def _text(value: object) -> str:
+    """A value as text for :func:`_shown`: strings, decimals and floats as themselves."""
+    if isinstance(value, (str, Decimal, float)):
+        return str(value)
+    return describe(value)
 
 
 class _RowBuilder:
@@ -538,7 +556,7 @@ class _RowBuilder:
         if cls is None:
             fail(
                 "type",
-                f"unknown event type {_shown(str(kind))} (expected one of "
+                f"unknown event type {_shown(_text(kind))} (expected one of "
                 f"{', '.join(EVENT_TYPES)})",
             )
             return errors
@@ -551,7 +569,10 @@ class _RowBuilder:
                 continue
             base = field.partition(".")[0]
             if base not in hints:
-                fail(field, f"a {kind} event has no field {field!r} (got {_shown(str(value))})")
+                fail(
+                    field,
+                    f"a {kind} event has no field {describe(field)} (got {_shown(_text(value))})",
+                )
                 continue
             try:
                 if field.startswith("terms."):
@@ -627,12 +648,13 @@ def _terms_object(value: Any, text: bool, zone: tzinfo | None) -> dict[str, Any]
     if text:
         value = _json_object(value, "terms")
     if not isinstance(value, dict):
-        raise InvalidTypeError(f"'terms' must be an object (got {_shown(str(value))})")
+        raise InvalidTypeError(f"'terms' must be an object (got {_shown(_text(value))})")
     out = {}
     for key, item in value.items():
         if key not in _TERMS_HINTS:
             raise InvalidValueError(
-                f"'terms' has an unknown field {key!r} (expected {', '.join(_TERMS_FIELDS)})"
+                f"'terms' has an unknown field {describe(key)} (expected "
+                f"{', '.join(_TERMS_FIELDS)})"
             )
         if item is not None:
             out[key] = _parse_value(_TERMS_HINTS[key], item, f"terms.{key}", False, zone)
@@ -641,8 +663,10 @@ def _terms_object(value: Any, text: bool, zone: tzinfo | None) -> dict[str, Any]
 
 def _json_object(value: str, field: str) -> Any:
     try:
-        return json.loads(value, parse_float=Decimal)
-    except (ValueError, RecursionError):
+        return _json.decode(value, parse_float=Decimal)
+    except _json.DuplicateKeyError as exc:
+        raise InvalidValueError(f"{field!r}: {exc}") from None
+    except _json.JSONSyntaxError:
         raise InvalidValueError(
             f"{field!r} must be a JSON object in the cell (got {_shown(value)})"
         ) from None
@@ -654,8 +678,7 @@ def _metadata_object(value: Any, text: bool) -> dict[str, str]:
     if not isinstance(value, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in value.items()
     ):
-        shown = _shown(json.dumps(value, default=str))
-        raise InvalidTypeError(f"'metadata' must be an object of strings (got {shown})")
+        raise InvalidTypeError(f"'metadata' must be an object of strings (got {describe(value)})")
     return value
 
 
@@ -675,11 +698,11 @@ def _parse_value(tp: Any, value: Any, field: str, text: bool, zone: tzinfo | Non
     """Parse a CSV cell (``text``) or a JSON value for a field of type ``tp`` (unwrapped)."""
     if tp is str:
         if not isinstance(value, str):
-            raise InvalidTypeError(f"{field!r} must be a string (got {_shown(str(value))})")
+            raise InvalidTypeError(f"{field!r} must be a string (got {_shown(_text(value))})")
         return value
     if tp is datetime:
         if not isinstance(value, str):
-            raise InvalidTypeError(f"{field!r} must be a timestamp string (got {value!r})")
+            raise InvalidTypeError(f"{field!r} must be a timestamp string (got {describe(value)})")
         return parse_datetime(value, field=field, tz=zone)
     if tp is Decimal:
         if isinstance(value, Decimal):
@@ -707,9 +730,9 @@ def _parse_float(value: Any, field: str, text: bool) -> float:
         except OverflowError:
             raise InvalidValueError(f"{field!r} is too large a number") from None
     else:
-        raise InvalidTypeError(f"{field!r} must be a number (got {_shown(repr(value))})")
+        raise InvalidTypeError(f"{field!r} must be a number (got {_shown(describe(value))})")
     if number != number or number in (float("inf"), float("-inf")):
-        raise InvalidValueError(f"{field!r} must be a finite number (got {_shown(str(value))})")
+        raise InvalidValueError(f"{field!r} must be a finite number (got {_shown(_text(value))})")
     return number
 
 
@@ -722,7 +745,7 @@ def _parse_int(value: Any, field: str, text: bool) -> int:
         return int(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    raise InvalidTypeError(f"{field!r} must be a whole number (got {_shown(repr(value))})")
+    raise InvalidTypeError(f"{field!r} must be a whole number (got {_shown(describe(value))})")
 
 
 def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | RowError]:
@@ -735,7 +758,9 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         raise SchemaError(f"line 1: the CSV header cannot be read: {exc}", path=None) from None
     bad = [column for column in header if _bad_text(column)]
     if bad:
-        raise SchemaError(f"line 1: the CSV header has invalid UTF-8 in {bad[0]!r}", path=None)
+        raise SchemaError(
+            f"line 1: the CSV header has invalid UTF-8 in {describe(bad[0])}", path=None
+        )
     duplicates = sorted({c for c in header if header.count(c) > 1})
     if duplicates:
         raise SchemaError(f"line 1: the CSV header repeats columns {duplicates}", path=None)
@@ -789,17 +814,16 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
         if _bad_text(line):
             yield RowError(number, None, "invalid UTF-8 in the line")
             continue
-        try:
-            data = json.loads(line, parse_float=Decimal, parse_constant=_no_constant)
-        except (ValueError, RecursionError) as exc:
-            reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-            yield RowError(number, None, f"not valid JSON: {reason}")
+        data = _decode_line(number, line, builder, Decimal)
+        if isinstance(data, RowError):
+            yield data
             continue
         if not isinstance(data, dict):
             yield RowError(number, None, f"expected a JSON object (got {type(data).__name__})")
             continue
         if "schema" in data:
-            yield _document(number, data)
+            # A promisekit document: read again with float numbers for the strict reader.
+            yield _document(number, _decode_line(number, line, builder, None))
             continue
         cells: dict[str, tuple[Any, str]] = {}
         bad_key = None
@@ -818,7 +842,7 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
             yield RowError(
                 number,
                 None,
-                f"unknown or repeated key {bad_key!r}: map it to an event field or list it "
+                f"unknown or repeated key {describe(bad_key)}: map it to an event field or list it "
                 f"in the mapping's ignore",
                 bad_key,
             )
@@ -830,28 +854,28 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
             yield result
 
 
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _document(number: int, data: dict[str, Any]) -> Event | RowError:
-    # Decimals parsed from floats go back to floats for the strict document reader.
+def _decode_line(
+    number: int, line: str, builder: _RowBuilder, parse_float: Callable[[str], Any] | None
+) -> Any:
+    """The JSON value of one line, or a :class:`RowError` (bad JSON, a repeated key…)."""
     try:
-        return from_dict(_floats(data), Event)
+        return _json.decode(line, parse_float=parse_float)
+    except _json.DuplicateKeyError as exc:
+        return RowError(number, builder.column_field(exc.key), str(exc), exc.key)
+    except _json.JSONSyntaxError as exc:
+        where = "" if exc.colno is None else f" (column {exc.colno})"
+        return RowError(number, None, f"not valid JSON: {exc.reason}{where}")
+
+
+def _document(number: int, data: Any) -> Event | RowError:
+    if isinstance(data, RowError):
+        return data
+    try:
+        return from_dict(data, Event)
     except SchemaError as exc:
         path = exc.path or "$"
         field = path[2:].split(".")[0].split("[")[0] or None
         return RowError(number, field, str(exc))
-
-
-def _floats(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, dict):
-        return {k: _floats(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_floats(v) for v in value]
-    return value
 
 
 def iter_rows(
@@ -901,9 +925,11 @@ def iter_rows(
     .. versionadded:: 0.1.0
     """
     if format not in ("csv", "jsonl"):
-        raise InvalidValueError(f"'format' must be 'csv' or 'jsonl' (got {format!r})")
+        raise InvalidValueError(f"'format' must be 'csv' or 'jsonl' (got {describe(format)})")
     if not isinstance(unescape_formulas, bool):
-        raise InvalidTypeError(f"'unescape_formulas' must be a bool (got {unescape_formulas!r})")
+        raise InvalidTypeError(
+            f"'unescape_formulas' must be a bool (got {describe(unescape_formulas)})"
+        )
     resolved, zone = _resolve_mapping(mapping, tz)
     builder = _RowBuilder(resolved, zone, unescape_formulas and format == "csv")
     lines = _lines(source)
@@ -1039,7 +1065,8 @@ def _open_for_writing(dest: str | os.PathLike[str] | IO[str]) -> tuple[IO[str], 
         return open(dest, "w", encoding="utf-8", newline=""), True
     if not hasattr(dest, "write"):
         raise InvalidTypeError(
-            f"'dest' must be a path or a text file object (got {type(dest).__name__} {dest!r})"
+            f"'dest' must be a path or a text file object (got {type(dest).__name__} "
+            f"{describe(dest)})"
         )
     return dest, False
 

@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str
+from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
 from promisekit.delivery import Delivery, Outcome, assess
 from promisekit.errors import (
     InconsistentRecordError,
@@ -144,10 +144,10 @@ def _convert_cost(value: Decimal | int | float | str | None) -> Decimal | None:
 def _check_count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be an int (got {type(value).__name__} {value!r})"
+            f"{attribute.name!r} must be an int (got {type(value).__name__} {describe(value)})"
         )
     if value < 0:
-        raise InvalidValueError(f"{attribute.name!r} must be >= 0 (got {value!r})")
+        raise InvalidValueError(f"{attribute.name!r} must be >= 0 (got {describe(value)})")
 
 
 # --------------------------------------------------------------------------- events
@@ -328,7 +328,7 @@ class PromiseMade(Event):
         """
         if not isinstance(promise, Promise):
             raise InvalidTypeError(
-                f"'promise' must be a Promise (got {type(promise).__name__} {promise!r})"
+                f"'promise' must be a Promise (got {type(promise).__name__} {describe(promise)})"
             )
         if promise.revisions:
             raise InvalidValueError(
@@ -582,7 +582,7 @@ def _show(value: Any) -> str:
     if isinstance(value, datetime):
         key = getattr(value.tzinfo, "key", None)
         return value.isoformat() + (f"[{key}]" if key else "")
-    return repr(value)
+    return describe(value)
 
 
 def _conflict(recorded: Event, given: Event) -> InconsistentRecordError:
@@ -597,7 +597,7 @@ def _conflict(recorded: Event, given: Event) -> InconsistentRecordError:
         ]
         detail = "differs in " + ", ".join(differing)
     return InconsistentRecordError(
-        f"event id {recorded.id!r} is already recorded with a different payload: {detail}; "
+        f"event id {describe(recorded.id)} is already recorded with a different payload: {detail}; "
         f"an event id must always carry the same event"
     )
 
@@ -606,7 +606,7 @@ def _check_event(value: object, where: str = "'event'") -> Event:
     if not isinstance(value, Event):
         raise InvalidTypeError(
             f"{where} must be a ledger Event such as PromiseMade "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     return value
 
@@ -848,13 +848,13 @@ def _ignore_reason(
 ) -> str | None:
     """Why ``event`` cannot be applied to the state built so far, or ``None`` if it can."""
     if isinstance(event, PromiseMade):
-        return f"the promise was already made by event {made.id!r} at {_fmt(made.at)}"
+        return f"the promise was already made by event {describe(made.id)} at {_fmt(made.at)}"
     if cancellation is not None and isinstance(
         event, (PromiseRevised, PromisePaused, PromiseResumed, DeliveryRecorded, PromiseCancelled)
     ):
         return (
             f"happened after the promise was cancelled at {_fmt(cancellation.at)} "
-            f"(event {cancellation.id!r})"
+            f"(event {describe(cancellation.id)})"
         )
     paused = bool(pauses) and pauses[-1].end is None
     if isinstance(event, PromisePaused) and paused:
@@ -881,12 +881,12 @@ def _replay_sorted(
                 limits.append(f"known at {_fmt(known_at)}")
             raise UnknownPromiseError(
                 promise_id,
-                f"promise {promise_id!r} had not been made as of {' and '.join(limits)} "
+                f"promise {describe(promise_id)} had not been made as of {' and '.join(limits)} "
                 f"(no promise_made event up to then)",
             )
         raise UnknownPromiseError(
             promise_id,
-            f"promise {promise_id!r} has {len(events)} event(s) but no promise_made event",
+            f"promise {describe(promise_id)} has {len(events)} event(s) but no promise_made event",
         )
     made = events[start]
     assert isinstance(made, PromiseMade)
@@ -897,7 +897,7 @@ def _replay_sorted(
             event=early,
             reason=(
                 f"happened at {_fmt(early.at)}, before the promise was made at "
-                f"{_fmt(made.at)} (event {made.id!r})"
+                f"{_fmt(made.at)} (event {describe(made.id)})"
             ),
         )
         for early in events[:start]
@@ -1006,15 +1006,17 @@ def replay(
     check_non_empty_str("promise_id", promise_id)
     if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
         raise InvalidTypeError(
-            f"'events' must be an iterable of Event (got {type(events).__name__} {events!r})"
+            f"'events' must be an iterable of Event (got {type(events).__name__} "
+            f"{describe(events)})"
         )
     unique: dict[str, Event] = {}
     for index, item in enumerate(events):
         event = _check_event(item, f"'events[{index}]'")
         if event.promise_id != promise_id:
             raise InconsistentRecordError(
-                f"'events' must all be about promise {promise_id!r} (got event {event.id!r} "
-                f"about promise {event.promise_id!r})"
+                f"'events' must all be about promise {describe(promise_id)} (got event "
+                f"{describe(event.id)} "
+                f"about promise {describe(event.promise_id)})"
             )
         seen = unique.get(event.id)
         if seen is None:
@@ -1079,7 +1081,8 @@ def _check_batch(events: Iterable[Event]) -> list[Event]:
     """Check the types of a batch and that it does not contradict itself; drop repeats."""
     if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
         raise InvalidTypeError(
-            f"'events' must be an iterable of Event (got {type(events).__name__} {events!r})"
+            f"'events' must be an iterable of Event (got {type(events).__name__} "
+            f"{describe(events)})"
         )
     batch: dict[str, Event] = {}
     for index, item in enumerate(events):
@@ -1245,7 +1248,7 @@ class PromiseLedger:
         bucket = self._by_promise.get(promise_id)
         if bucket is None:
             raise UnknownPromiseError(
-                promise_id, f"promise {promise_id!r} has no event in the ledger"
+                promise_id, f"promise {describe(promise_id)} has no event in the ledger"
             )
         return _replay_sorted(promise_id, _select(bucket, at, known_at), at, known_at)
 

@@ -71,18 +71,18 @@ from collections.abc import Callable, Collection, Iterator, Mapping
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar, overload
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from promisekit._validation import check_aware
+from promisekit import _json
+from promisekit._validation import check_aware, check_in_range, describe, load_zone
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
     MissingDependencyError,
     NaiveDatetimeError,
     PromiseKitError,
-    UnknownTimeZoneError,
 )
 from promisekit.ledger import EVENT_TYPES, Event
 
@@ -167,18 +167,14 @@ def _describe(value: object) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, (int, float)):
-        text = repr(value)
-        if len(text) > 40:
-            text = text[:20] + "…" + text[-10:]
-        return f"number {text}"
+        return f"number {describe(value)}"
     if isinstance(value, str):
-        text = value if len(value) <= 60 else value[:57] + "..."
-        return f"string {text!r}"
+        return f"string {describe(value)}"
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "an array"
-    return f"{type(value).__name__} {value!r}"
+    return f"{type(value).__name__} {describe(value)}"
 
 
 # =========================================================================== text forms
@@ -207,12 +203,7 @@ def _zone_named(field: str, name: str) -> tzinfo:
         offset = _parse_offset(field, name)
         zone = timezone(offset) if offset else timezone.utc
     else:
-        try:
-            zone = ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError, OSError):
-            raise UnknownTimeZoneError(
-                f"{field!r} must name an IANA time zone such as 'America/Toronto' (got {name!r})"
-            ) from None
+        zone = load_zone(name, field=field)
     if len(_ZONES) < 1024:
         _ZONES[name] = zone
     return zone
@@ -233,13 +224,13 @@ def _compute_offset(field: str, text: str) -> timedelta:
         return timedelta(0)
     match = _OFFSET_RE.fullmatch(text)
     if match is None:  # pragma: no cover - the caller's regex only lets offsets through
-        raise InvalidValueError(f"{field!r} has a malformed UTC offset (got {text!r})")
+        raise InvalidValueError(f"{field!r} has a malformed UTC offset (got {describe(text)})")
     hours, minutes = int(match["h"]), int(match["m"] or 0)
     seconds = int(match["s"] or 0)
     micros = int((match["us"] or "0").ljust(6, "0"))
     if hours > 23 or minutes > 59 or seconds > 59:
         raise InvalidValueError(
-            f"{field!r} must have a UTC offset between -23:59 and +23:59 (got {text!r})"
+            f"{field!r} must have a UTC offset between -23:59 and +23:59 (got {describe(text)})"
         )
     delta = timedelta(hours=hours, minutes=minutes, seconds=seconds, microseconds=micros)
     return -delta if match["sign"] == "-" else delta
@@ -251,7 +242,7 @@ def _coerce_zone(field: str, tz: str | tzinfo) -> tzinfo:
     if isinstance(tz, str):
         return _zone_named(field, tz)
     raise InvalidTypeError(
-        f"{field!r} must be an IANA zone name or a tzinfo (got {type(tz).__name__} {tz!r})"
+        f"{field!r} must be an IANA zone name or a tzinfo (got {type(tz).__name__} {describe(tz)})"
     )
 
 
@@ -262,15 +253,16 @@ def _localize(field: str, wall: datetime, zone: tzinfo, text: str) -> datetime:
     if first.utcoffset() == second.utcoffset():
         return first
     name = getattr(zone, "key", None) or str(zone)
+    check_in_range(field, first)
     back = first.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
     if back != wall:
         raise InvalidValueError(
             f"{field!r} is a local time that does not exist in {name} (skipped by a "
-            f"daylight-saving change): {text!r}; give the UTC offset"
+            f"daylight-saving change): {describe(text)}; give the UTC offset"
         )
     raise InvalidValueError(
         f"{field!r} is an ambiguous local time in {name} (it happens twice at a "
-        f"daylight-saving change): {text!r}; give the UTC offset"
+        f"daylight-saving change): {describe(text)}; give the UTC offset"
     )
 
 
@@ -299,7 +291,8 @@ def parse_datetime(text: str, *, field: str = "value", tz: str | tzinfo | None =
 
     Raises:
         InvalidTypeError: ``text`` is not a string.
-        InvalidValueError: The text is not such a timestamp, or a date is impossible.
+        InvalidValueError: The text is not such a timestamp, a date is impossible, or
+            its UTC instant is before 0001-01-01 or after 9999-12-31.
         NaiveDatetimeError: No offset, no zone and no ``tz``.
         UnknownTimeZoneError: The zone is unknown.
 
@@ -309,15 +302,19 @@ def parse_datetime(text: str, *, field: str = "value", tz: str | tzinfo | None =
 
     .. versionadded:: 0.1.0
     """
+    return check_in_range(field, _parse_datetime(text, field, tz))
+
+
+def _parse_datetime(text: str, field: str, tz: str | tzinfo | None) -> datetime:
     if not isinstance(text, str):
         raise InvalidTypeError(
-            f"{field!r} must be a timestamp string (got {type(text).__name__} {text!r})"
+            f"{field!r} must be a timestamp string (got {type(text).__name__} {describe(text)})"
         )
     match = _DATETIME_RE.fullmatch(text)
     if match is None:
         raise InvalidValueError(
             f"{field!r} must be an ISO 8601 / RFC 3339 timestamp such as "
-            f"'2026-03-10T09:00:00-04:00' (got {text[:80]!r})"
+            f"'2026-03-10T09:00:00-04:00' (got {describe(text)})"
         )
     try:
         wall = datetime(
@@ -331,7 +328,7 @@ def parse_datetime(text: str, *, field: str = "value", tz: str | tzinfo | None =
         )
     except ValueError as exc:
         raise InvalidValueError(
-            f"{field!r} is not a valid date and time: {exc} (got {text!r})"
+            f"{field!r} is not a valid date and time: {exc} (got {describe(text)})"
         ) from None
     offset_text, zone_text = match["offset"], match["zone"]
     zone = None if zone_text is None else _zone_named(field, zone_text)
@@ -356,7 +353,7 @@ def parse_datetime(text: str, *, field: str = "value", tz: str | tzinfo | None =
     expected = wall.replace(tzinfo=zone).utcoffset()
     raise InvalidValueError(
         f"{field!r} has offset {offset_text} that {zone_text} never has at "
-        f"{wall.isoformat()} (expected {_fmt_offset(expected)}) (got {text!r})"
+        f"{wall.isoformat()} (expected {_fmt_offset(expected)}) (got {describe(text)})"
     )
 
 
@@ -395,7 +392,7 @@ def format_datetime(value: datetime, *, field: str = "value") -> str:
         if zone.key is None:
             raise InvalidTypeError(
                 f"{field!r} has a ZoneInfo without a key (loaded from a file), which "
-                f"cannot be written by name (got {value!r})"
+                f"cannot be written by name (got {describe(value)})"
             )
         return f"{value.isoformat()}[{zone.key}]"
     if type(zone) is timezone:
@@ -403,8 +400,8 @@ def format_datetime(value: datetime, *, field: str = "value") -> str:
         if zone.tzname(None) != timezone(offset).tzname(None):
             raise InvalidTypeError(
                 f"{field!r} has a datetime.timezone with a custom name "
-                f"{zone.tzname(None)!r}, which the JSON form cannot keep; use a "
-                f"zoneinfo.ZoneInfo or an unnamed timezone (got {value!r})"
+                f"{describe(zone.tzname(None))}, which the JSON form cannot keep; use a "
+                f"zoneinfo.ZoneInfo or an unnamed timezone (got {describe(value)})"
             )
         return value.isoformat()
     raise InvalidTypeError(
@@ -438,7 +435,7 @@ def format_duration(value: timedelta, *, field: str = "value") -> str:
     """
     if not isinstance(value, timedelta):
         raise InvalidTypeError(
-            f"{field!r} must be a timedelta (got {type(value).__name__} {value!r})"
+            f"{field!r} must be a timedelta (got {type(value).__name__} {describe(value)})"
         )
     sign = "-" if value < timedelta(0) else ""
     total = -value if sign else value
@@ -476,7 +473,8 @@ def parse_duration(text: str, *, field: str = "value") -> timedelta:
     """
     if not isinstance(text, str):
         raise InvalidTypeError(
-            f"{field!r} must be an ISO 8601 duration string (got {type(text).__name__} {text!r})"
+            f"{field!r} must be an ISO 8601 duration string (got {type(text).__name__} "
+            f"{describe(text)})"
         )
     match = _DURATION_RE.fullmatch(text)
     if match is None or not any(
@@ -484,7 +482,7 @@ def parse_duration(text: str, *, field: str = "value") -> timedelta:
     ):
         raise InvalidValueError(
             f"{field!r} must be an ISO 8601 duration such as 'PT1H30M' or '-P1DT2S' "
-            f"(got {text[:80]!r})"
+            f"(got {describe(text)})"
         )
     try:
         delta = timedelta(
@@ -495,7 +493,9 @@ def parse_duration(text: str, *, field: str = "value") -> timedelta:
             microseconds=int((match["fraction"] or "0").ljust(6, "0")),
         )
     except OverflowError:
-        raise InvalidValueError(f"{field!r} is too long a duration (got {text[:80]!r})") from None
+        raise InvalidValueError(
+            f"{field!r} is too long a duration (got {describe(text)})"
+        ) from None
     return -delta if match["sign"] == "-" else delta
 
 
@@ -525,12 +525,14 @@ def parse_decimal(text: str, *, field: str = "value") -> Decimal:
         )
     if len(text) > 1000 or _DECIMAL_RE.fullmatch(text) is None:
         raise InvalidValueError(
-            f'{field!r} must be a decimal number such as "19.99" (got {text[:80]!r})'
+            f'{field!r} must be a decimal number such as "19.99" (got {describe(text)})'
         )
     try:
         return Decimal(text)
     except (decimal.InvalidOperation, ValueError):  # pragma: no cover - the regex guards
-        raise InvalidValueError(f"{field!r} must be a decimal number (got {text[:80]!r})") from None
+        raise InvalidValueError(
+            f"{field!r} must be a decimal number (got {describe(text)})"
+        ) from None
 
 
 def format_decimal(value: Decimal, *, field: str = "value") -> str:
@@ -544,10 +546,10 @@ def format_decimal(value: Decimal, *, field: str = "value") -> str:
     """
     if not isinstance(value, Decimal):
         raise InvalidTypeError(
-            f"{field!r} must be a Decimal (got {type(value).__name__} {value!r})"
+            f"{field!r} must be a Decimal (got {type(value).__name__} {describe(value)})"
         )
     if not value.is_finite():
-        raise InvalidValueError(f"{field!r} must be a finite Decimal (got {value!r})")
+        raise InvalidValueError(f"{field!r} must be a finite Decimal (got {describe(value)})")
     return str(value)
 
 
@@ -562,7 +564,9 @@ def _parse_date(text: object, field: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError as exc:
-        raise InvalidValueError(f"{field!r} is not a valid date: {exc} (got {text!r})") from None
+        raise InvalidValueError(
+            f"{field!r} is not a valid date: {exc} (got {describe(text)})"
+        ) from None
 
 
 # =========================================================================== registry
@@ -641,14 +645,14 @@ def register_type(
     .. versionadded:: 0.1.0
     """
     if not isinstance(cls, type):
-        raise InvalidTypeError(f"'cls' must be a class (got {type(cls).__name__} {cls!r})")
+        raise InvalidTypeError(f"'cls' must be a class (got {type(cls).__name__} {describe(cls)})")
     if not isinstance(name, str) or _NAME_RE.fullmatch(name) is None:
         raise InvalidValueError(
             f"'name' must be lowercase letters, digits and '_', starting with a letter "
-            f"(got {name!r})"
+            f"(got {describe(name)})"
         )
     if name in _ENVELOPE:
-        raise InvalidValueError(f"'name' must not be {name!r} (a reserved key)")
+        raise InvalidValueError(f"'name' must not be {describe(name)} (a reserved key)")
     custom = unstructure is not None or structure is not None
     if custom and (unstructure is None or structure is None):
         raise InvalidTypeError("'unstructure' and 'structure' must be given together")
@@ -657,7 +661,9 @@ def register_type(
             f"'cls' must be an attrs class when no hooks are given (got {cls.__name__})"
         )
     if base is not None and not (isinstance(base, type) and issubclass(cls, base)):
-        raise InvalidTypeError(f"'base' must be a base class of {cls.__name__} (got {base!r})")
+        raise InvalidTypeError(
+            f"'base' must be a base class of {cls.__name__} (got {describe(base)})"
+        )
     if not custom:
         reserved = {name for name, _, _ in _field_types(cls)} & set(_ENVELOPE)
         if reserved:
@@ -676,7 +682,7 @@ def register_type(
         taken = _BY_NAME.get(name)
         if taken is not None and taken.cls is not cls:
             raise InvalidValueError(
-                f"'name' {name!r} is already registered for {taken.cls.__qualname__}"
+                f"'name' {describe(name)} is already registered for {taken.cls.__qualname__}"
             )
         old = _BY_CLASS.get(cls)
         if old is not None and old.name != name:
@@ -748,7 +754,8 @@ def _strict_str(value: object, _: object = None) -> str:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise InvalidValueError(
-                f"expected valid Unicode text (got a string with a lone surrogate: {value!r})"
+                f"expected valid Unicode text (got a string with a lone surrogate: "
+                f"{describe(value)})"
             ) from None
     return value
 
@@ -818,7 +825,7 @@ def _structure_str_mapping(value: object, _: object = None) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(item, str):
             raise InvalidTypeError(
-                f"expected an object of strings (got {_describe(item)} for key {key!r})"
+                f"expected an object of strings (got {_describe(item)} for key {describe(key)})"
             )
         out[_strict_str(key)] = _strict_str(item)
     return out
@@ -1006,12 +1013,13 @@ def _calendar_from_dict(data: dict[str, Any]) -> Any:
         for key, day in value.items():
             if not isinstance(day, list) or not all(isinstance(iv, str) for iv in day):
                 raise InvalidTypeError(
-                    f"'{name}' entry {key!r} must be an array of \"HH:MM-HH:MM\" strings "
+                    f"'{name}' entry {describe(key)} must be an array of \"HH:MM-HH:MM\" strings "
                     f"(got {_describe(day)})"
                 )
     tz = data["tz"]
     if not isinstance(tz, str):
         raise InvalidTypeError(f"'tz' must be an IANA zone name (got {_describe(tz)})")
+    load_zone(tz, field="tz")
     return BusinessCalendar(
         tz,
         hours=hours,
@@ -1175,7 +1183,7 @@ def _unknown_keys(
             continue
         if extra is None:
             raise SchemaError(
-                f"unknown field {key!r} (expected only {', '.join(sorted(known))}); "
+                f"unknown field {describe(key)} (expected only {', '.join(sorted(known))}); "
                 f"pass unknown='keep' to accept and keep unknown fields",
                 path=path,
             )
@@ -1252,7 +1260,7 @@ class Decoded(Generic[T]):
 
 def _check_keep(unknown: object) -> bool:
     if unknown not in ("error", "keep"):
-        raise InvalidValueError(f"'unknown' must be 'error' or 'keep' (got {unknown!r})")
+        raise InvalidValueError(f"'unknown' must be 'error' or 'keep' (got {describe(unknown)})")
     return unknown == "keep"
 
 
@@ -1269,7 +1277,7 @@ def _check_schema(data: dict[str, Any], keep: bool) -> str:
     if version < 1 or (version > SCHEMA_VERSION and not keep):
         newer = " (a newer version)" if version > SCHEMA_VERSION else ""
         raise SchemaError(
-            f"unsupported schema version {schema!r}{newer}: this promisekit reads up to "
+            f"unsupported schema version {describe(schema)}{newer}: this promisekit reads up to "
             f"{SCHEMA!r}; upgrade promisekit, or pass unknown='keep' to read it best-effort",
             path="$.schema",
         )
@@ -1296,7 +1304,7 @@ def _target(data: dict[str, Any], cls: type[Any]) -> _Spec:
             + ", ".join(repr(n) for n in sorted(_BASES.get(cls, {})))
         )
         raise SchemaError(
-            f"expected {wanted} for {cls.__name__} (got type {name!r})", path="$.type"
+            f"expected {wanted} for {cls.__name__} (got type {describe(name)})", path="$.type"
         )
     return spec
 
@@ -1339,7 +1347,7 @@ def from_dict(
     if not isinstance(cls, type) or (_spec_for_class(cls) is None and cls not in _BASES):
         raise InvalidTypeError(
             f"'cls' must be a registered document class such as Promise or Event "
-            f"(got {cls!r}); see register_type"
+            f"(got {describe(cls)}); see register_type"
         )
     if not isinstance(data, Mapping):
         raise SchemaError(f"expected a document object (got {_describe(data)})")
@@ -1363,7 +1371,8 @@ def _structure(body: dict[str, Any], spec: _Spec, extra: dict[str, Any] | None) 
     except SchemaError:
         raise
     except BaseValidationError as exc:
-        raise _schema_error(exc) from None
+        error = _schema_error(exc)
+        raise error from error.__cause__
     except PromiseKitError as exc:
         raise SchemaError(str(exc)) from exc
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
@@ -1399,10 +1408,6 @@ def to_dict(value: object) -> dict[str, Any]:
     return {"schema": SCHEMA, "type": spec.name, **body}
 
 
-def _reject_constant(name: str) -> Any:
-    raise InvalidValueError(f"{name} is not valid JSON (numbers must be finite)")
-
-
 def to_json(value: object, *, indent: int | None = None) -> str:
     """Write a value as a JSON document (UTF-8-safe text, no NaN or infinity literals).
 
@@ -1430,12 +1435,9 @@ def to_json(value: object, *, indent: int | None = None) -> str:
         except UnicodeEncodeError as exc:
             raise SchemaError(
                 f"cannot write a string that is not valid Unicode (a lone surrogate near "
-                f"{text[max(exc.start - 20, 0) : exc.end + 5]!r})"
+                f"{describe(text[max(exc.start - 20, 0) : exc.end + 5])})"
             ) from None
     return text
-
-
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
 def _loads(text: str | bytes | bytearray) -> Any:
@@ -1448,18 +1450,12 @@ def _loads(text: str | bytes | bytearray) -> Any:
             ) from None
     if not isinstance(text, str):
         raise InvalidTypeError(
-            f"'text' must be JSON text (str or bytes) (got {type(text).__name__} {text!r})"
+            f"'text' must be JSON text (str or bytes) (got {type(text).__name__} {describe(text)})"
         )
     try:
-        return _DECODER.decode(text)
-    except json.JSONDecodeError as exc:
-        raise SchemaError(
-            f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except PromiseKitError as exc:
+        return _json.decode(text)
+    except PromiseKitError as exc:  # not JSON, a repeated key, too deep
         raise SchemaError(str(exc)) from None
-    except (ValueError, RecursionError) as exc:
-        raise SchemaError(f"not valid JSON: {exc}") from None
 
 
 @overload
@@ -1552,7 +1548,9 @@ def _type_schema(tp: Any, name: str, defs: dict[str, Any]) -> dict[str, Any]:
             defs[title] = {}
             defs[title] = _object_schema(tp, defs, envelope=None)
         return {"$ref": f"#/$defs/{title}"}
-    raise InvalidTypeError(f"no JSON Schema for field {name!r} of type {tp!r}")  # pragma: no cover
+    raise InvalidTypeError(
+        f"no JSON Schema for field {name!r} of type {describe(tp)}"
+    )  # pragma: no cover
 
 
 def _summary(cls: type[Any]) -> str:

@@ -44,7 +44,7 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str
+from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
 from promisekit.ledger import (
     Event,
@@ -138,7 +138,7 @@ class SQLiteLedger:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidTypeError(
-                f"'path' must be a file path (got {type(path).__name__} {path!r})"
+                f"'path' must be a file path (got {type(path).__name__} {describe(path)})"
             )
         wait = check_finite("timeout", timeout, minimum=0)
         self._path = os.fspath(path)
@@ -159,7 +159,9 @@ class SQLiteLedger:
             conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal" and self._path != ":memory:":
-                raise StoreError(f"cannot use WAL mode on the store {self._path!r} (got {mode!r})")
+                raise StoreError(
+                    f"cannot use WAL mode on the store {self._path!r} (got {describe(mode)})"
+                )
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -182,10 +184,10 @@ class SQLiteLedger:
         version = str(stored[0])
         number = version.rpartition("/")[2]
         if not version.startswith("promisekit/") or not number.isdigit():
-            raise StoreError(f"the store {self._path!r} has an unknown schema {version!r}")
+            raise StoreError(f"the store {self._path!r} has an unknown schema {describe(version)}")
         if int(number) > SCHEMA_VERSION:
             raise StoreError(
-                f"the store {self._path!r} was written with schema {version!r}, newer than "
+                f"the store {self._path!r} was written with schema {describe(version)}, newer than "
                 f"this promisekit's {SCHEMA!r}; upgrade promisekit"
             )
 
@@ -296,7 +298,8 @@ class SQLiteLedger:
         """
         if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
             raise InvalidTypeError(
-                f"'events' must be an iterable of Event (got {type(events).__name__} {events!r})"
+                f"'events' must be an iterable of Event (got {type(events).__name__} "
+                f"{describe(events)})"
             )
         conn = self._db()
         added = 0
@@ -355,7 +358,8 @@ class SQLiteLedger:
                     recorded = from_json(document, Event)
                 except PromiseKitError:  # pragma: no cover - the store holds valid documents
                     raise InconsistentRecordError(
-                        f"event id {event.id!r} is already recorded with a different payload"
+                        f"event id {describe(event.id)} is already recorded with a different "
+                        f"payload"
                     ) from None
                 raise _conflict(recorded, event)
 
@@ -424,7 +428,8 @@ class SQLiteLedger:
         rows = self._query("SELECT document FROM events WHERE promise_id = ?", (promise_id,))
         if not rows:
             raise UnknownPromiseError(
-                promise_id, f"promise {promise_id!r} has no event in the store {self._path!r}"
+                promise_id,
+                f"promise {describe(promise_id)} has no event in the store {self._path!r}",
             )
         events = [self._decode(row[0]) for row in rows]
         return _replay_sorted(promise_id, _select(events, at, known_at), at, known_at)
