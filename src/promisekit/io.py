@@ -72,6 +72,7 @@ from typing import IO, Any, Literal, TypeAlias
 import attrs
 
 from promisekit import _json
+from promisekit._serialize_codecs import _coerce_zone
 from promisekit._validation import describe
 from promisekit.errors import (
     InvalidTypeError,
@@ -83,7 +84,6 @@ from promisekit.ledger import EVENT_TYPES, Event
 from promisekit.promise import Terms
 from promisekit.serialize import (
     SchemaError,
-    _coerce_zone,
     format_datetime,
     from_dict,
     parse_datetime,
