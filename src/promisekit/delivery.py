@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from promisekit._validation import aware as _aware
-from promisekit._validation import check_aware, check_finite, describe
+from promisekit._validation import (
+    check_aware,
+    check_finite,
+    describe,
+    optional_cost,
+    optional_quality,
+    optional_quantity,
+)
 from promisekit._validation import fmt_instant as _fmt
 from promisekit._validation import non_empty_str as _non_empty_str
 from promisekit._validation import optional_aware as _optional_aware
@@ -44,18 +51,6 @@ _EXACT = decimal.Context(
 
 
 # --------------------------------------------------------------------------- Delivery
-
-
-def _convert_quantity(value: float | None) -> float | None:
-    return None if value is None else check_finite("quantity", value, minimum=0)
-
-
-def _convert_quality(value: float | None) -> float | None:
-    return None if value is None else check_finite("quality", value)
-
-
-def _convert_cost(value: Decimal | int | float | str | None) -> Decimal | None:
-    return None if value is None else _to_decimal("cost", value, minimum=Decimal(0))
 
 
 @attrs.frozen
@@ -92,9 +87,9 @@ class Delivery:
 
     promise_id: str = attrs.field(validator=_non_empty_str)
     at: datetime = attrs.field(validator=_aware)
-    quantity: float | None = attrs.field(default=None, kw_only=True, converter=_convert_quantity)
-    quality: float | None = attrs.field(default=None, kw_only=True, converter=_convert_quality)
-    cost: Decimal | None = attrs.field(default=None, kw_only=True, converter=_convert_cost)
+    quantity: float | None = attrs.field(default=None, kw_only=True, converter=optional_quantity)
+    quality: float | None = attrs.field(default=None, kw_only=True, converter=optional_quality)
+    cost: Decimal | None = attrs.field(default=None, kw_only=True, converter=optional_cost)
     id: str | None = attrs.field(default=None, kw_only=True, validator=_optional_str)
     note: str | None = attrs.field(default=None, kw_only=True, validator=_optional_str)
 
@@ -142,7 +137,12 @@ def _check_gap(field: str, value: object) -> float:
         raise InvalidTypeError(
             f"{field!r} must be a number (got {type(value).__name__} {describe(value)})"
         )
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidValueError(
+            f"{field!r} must be a number that fits a float (got {describe(value)})"
+        ) from None
     if math.isnan(number) or number < 0:
         raise InvalidValueError(f"{field!r} must be a number >= 0 (got {describe(value)})")
     return number
@@ -154,10 +154,6 @@ def _convert_gap_quantity(value: float | None) -> float | None:
 
 def _convert_gap_quality(value: float | None) -> float | None:
     return None if value is None else _check_gap("quality", value)
-
-
-def _convert_gap_cost(value: Decimal | int | float | str | None) -> Decimal | None:
-    return None if value is None else _to_decimal("cost", value, minimum=Decimal(0))
 
 
 @attrs.frozen(kw_only=True)
@@ -179,7 +175,7 @@ class Shortfall:
 
     quantity: float | None = attrs.field(default=None, converter=_convert_gap_quantity)
     quality: float | None = attrs.field(default=None, converter=_convert_gap_quality)
-    cost: Decimal | None = attrs.field(default=None, converter=_convert_gap_cost)
+    cost: Decimal | None = attrs.field(default=None, converter=optional_cost)
 
     @property
     def unmet(self) -> tuple[str, ...]:

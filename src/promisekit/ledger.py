@@ -62,7 +62,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
+from promisekit._validation import (
+    check_aware,
+    check_non_empty_str,
+    describe,
+    optional_cost,
+    optional_quality,
+    optional_quantity,
+)
 from promisekit.delivery import Delivery, Outcome, assess
 from promisekit.errors import (
     InconsistentRecordError,
@@ -80,7 +87,6 @@ from promisekit.promise import (
     _optional_aware,
     _optional_str,
     _optional_terms,
-    _to_decimal,
     _utc,
 )
 
@@ -127,18 +133,6 @@ class UnknownPromiseError(InvalidValueError, LookupError):
 
 
 # --------------------------------------------------------------------------- validators
-
-
-def _convert_quantity(value: float | None) -> float | None:
-    return None if value is None else check_finite("quantity", value, minimum=0)
-
-
-def _convert_quality(value: float | None) -> float | None:
-    return None if value is None else check_finite("quality", value)
-
-
-def _convert_cost(value: Decimal | int | float | str | None) -> Decimal | None:
-    return None if value is None else _to_decimal("cost", value, minimum=Decimal(0))
 
 
 def _check_count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
@@ -454,9 +448,9 @@ class DeliveryRecorded(Event):
 
     event_type: ClassVar[str] = "delivery_recorded"
 
-    quantity: float | None = attrs.field(default=None, converter=_convert_quantity)
-    quality: float | None = attrs.field(default=None, converter=_convert_quality)
-    cost: Decimal | None = attrs.field(default=None, converter=_convert_cost)
+    quantity: float | None = attrs.field(default=None, converter=optional_quantity)
+    quality: float | None = attrs.field(default=None, converter=optional_quality)
+    cost: Decimal | None = attrs.field(default=None, converter=optional_cost)
     note: str | None = attrs.field(default=None, validator=_optional_str)
 
     def delivery(self) -> Delivery:

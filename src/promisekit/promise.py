@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from promisekit import _validation
-from promisekit._validation import check_finite, describe
+from promisekit._validation import describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 
 __all__ = ["Promise", "Revision", "Terms"]
@@ -42,14 +42,6 @@ _to_decimal = _validation.to_decimal
 
 
 # --------------------------------------------------------------------------- Terms
-
-
-def _convert_quantity(value: float | None) -> float | None:
-    return None if value is None else check_finite("quantity", value, minimum=0)
-
-
-def _convert_quality(value: float | None) -> float | None:
-    return None if value is None else check_finite("quality", value)
 
 
 def _convert_max_cost(value: Decimal | int | float | str | None) -> Decimal | None:
@@ -98,9 +90,9 @@ class Terms:
     .. versionadded:: 0.1.0
     """
 
-    quantity: float | None = attrs.field(default=None, converter=_convert_quantity)
+    quantity: float | None = attrs.field(default=None, converter=_validation.optional_quantity)
     unit: str | None = attrs.field(default=None, validator=_optional_str)
-    quality: float | None = attrs.field(default=None, converter=_convert_quality)
+    quality: float | None = attrs.field(default=None, converter=_validation.optional_quality)
     max_cost: Decimal | None = attrs.field(default=None, converter=_convert_max_cost)
     currency: str | None = attrs.field(default=None, validator=_optional_str)
 
