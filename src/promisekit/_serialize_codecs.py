@@ -11,7 +11,6 @@ import decimal
 import re
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from promisekit._validation import check_aware, check_in_range, describe, load_zone
@@ -20,9 +19,6 @@ from promisekit.errors import (
     InvalidValueError,
     NaiveDatetimeError,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 def _describe(value: object) -> str:

@@ -9,7 +9,7 @@ import types
 import typing
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -19,10 +19,6 @@ from promisekit.errors import (
     InvalidTypeError,
 )
 from promisekit.ledger import EVENT_TYPES
-
-if TYPE_CHECKING:
-    pass
-
 
 # =========================================================================== JSON Schema
 

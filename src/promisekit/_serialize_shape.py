@@ -12,7 +12,7 @@ import typing
 from collections.abc import Collection, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
@@ -30,9 +30,6 @@ from promisekit._validation import describe
 from promisekit.errors import (
     PromiseKitError,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @attrs.frozen

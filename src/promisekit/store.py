@@ -44,17 +44,16 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
-from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
-from promisekit.ledger import (
-    Event,
+from promisekit._ledger_events import Event, _check_event, _conflict
+from promisekit._ledger_state import (
     PromiseState,
     UnknownPromiseError,
-    _check_event,
-    _conflict,
     _replay_sorted,
     _select,
+    _StateSource,
 )
+from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
+from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
 from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
 
 __all__ = ["SQLiteLedger", "StoreError"]
@@ -118,7 +117,7 @@ def _same_document(stored: str, given: str) -> bool:
         return False
 
 
-class SQLiteLedger:
+class SQLiteLedger(_StateSource):
     """A persistent, multi-process :class:`~promisekit.ledger.PromiseLedger` in SQLite.
 
     Args:
@@ -469,23 +468,8 @@ class SQLiteLedger:
         if current is not None:
             yield _replay_sorted(current, _select(bucket, at, None), at, None)
 
-    def open_promises(self, now: datetime) -> tuple[PromiseState, ...]:
-        """The states at ``now`` of every promise made by then, not cancelled, not complete.
-
-        Args:
-            now: The instant (aware).
-
-        Returns:
-            The open promises' states (replayed up to ``now``), sorted by promise id.
-
-        Raises:
-            NaiveDatetimeError: ``now`` has no time zone.
-            StoreError: The database cannot be read.
-
-        .. versionadded:: 0.1.0
-        """
-        check_aware("now", now)
-        return tuple(state for state in self.states(at=now) if state.is_open(now))
+    def _made_states(self, at: datetime) -> Iterator[PromiseState]:
+        return self.states(at=at)
 
     def history(self, promise_id: str | None = None) -> tuple[Event, ...]:
         """Every stored event (of one promise, or of all), in replay order.
