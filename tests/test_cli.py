@@ -441,3 +441,13 @@ def test_demo_without_the_plot_extra(
     assert "pip install 'promisekit[analysis,plot]'" in out
     assert "promises kept" in out
     assert not (tmp_path / "promisekit-report.html").exists()
+
+
+@pytest.mark.parametrize("name", ["America", "Europe/"])
+def test_report_tz_that_is_a_zone_directory(
+    export: Path, capsys: pytest.CaptureFixture[str], name: str
+) -> None:
+    assert main(["report", str(export), "--tz", name]) == 2
+    err = capsys.readouterr().err
+    assert "promisekit report: error: '--tz' must be an IANA time zone" in err
+    assert repr(name) in err

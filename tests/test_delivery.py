@@ -757,3 +757,9 @@ def test_docs_examples_run() -> None:
     namespace: dict[str, Any] = {"__name__": "docs_promises"}
     for index, block in enumerate(blocks):
         exec(compile(block, f"{DOCS.name}[block {index}]", "exec"), namespace)
+
+
+def test_shortfall_refuses_an_integer_too_large_for_a_float() -> None:
+    # Issue 11: float() of such an integer raised OverflowError.
+    with pytest.raises(InvalidValueError, match=r"'quantity' must be a number that fits a float"):
+        Shortfall(quantity=10**5000)

@@ -636,3 +636,127 @@ def test_resumed_rows_need_no_extra_columns() -> None:
         )
     )
     assert result.records == (PromiseResumed(id="R1", promise_id="P1", at=T0, recorded_at=T0),)
+
+
+# --------------------------------------------------------------------------- issue 11
+
+_NOTIFIED = (
+    '{"type": "customer_notified", "id": "E-1", "promise_id": "P-1", '
+    '"at": "2026-03-10T09:00:00Z", "recorded_at": "2026-03-10T09:00:00Z"'
+)
+
+
+def test_jsonl_repeated_key_is_a_row_error() -> None:
+    error = one_error(load_jsonl([_NOTIFIED + ', "at": "2026-03-11T09:00:00Z"}\n']))
+    assert (error.line, error.field, error.column) == (1, "at", "at")
+    assert "duplicate key 'at'" in error.reason
+
+
+def test_jsonl_repeated_key_in_a_document_is_a_row_error() -> None:
+    line = _NOTIFIED.replace("{", '{"schema": "promisekit/1", ', 1) + ', "id": "E-2"}\n'
+    error = one_error(load_jsonl([line]))
+    assert error.field == "id"
+    assert "duplicate key 'id'" in error.reason
+
+
+def test_jsonl_repeated_nested_key_is_a_row_error() -> None:
+    line = _NOTIFIED.replace("customer_notified", "promise_made") + (
+        ', "customer_id": "C", "kind": "k", "due": "2026-03-10T10:00:00Z", '
+        '"terms": {"quantity": 1, "quantity": 2}}\n'
+    )
+    error = one_error(load_jsonl([line]))
+    assert "duplicate key 'quantity'" in error.reason
+
+
+def test_csv_metadata_cell_with_a_repeated_key() -> None:
+    text = (
+        "type,id,promise_id,at,recorded_at,customer_id,kind,due,metadata\n"
+        "promise_made,E-1,P-1,2026-03-10T09:00Z,2026-03-10T09:00Z,C,k,2026-03-10T10:00Z,"
+        '"{""a"": ""1"", ""a"": ""2""}"\n'
+    )
+    error = one_error(load_csv(io.StringIO(text)))
+    assert (error.line, error.field) == (2, "metadata")
+    assert "duplicate key 'a'" in error.reason
+
+
+def test_jsonl_instant_outside_the_utc_range_is_a_row_error() -> None:
+    line = (
+        '{"type": "promise_made", "id": "E-1", "promise_id": "P-1", '
+        '"at": "9999-12-31T23:30:00-01:00", "recorded_at": "2026-03-10T09:00:00Z", '
+        '"customer_id": "C", "kind": "k", "due": "9999-12-31T23:30:00-01:00"}\n'
+    )
+    result = load_jsonl([line])
+    assert not result.records
+    assert {error.field for error in result.errors} == {"at", "due"}
+    assert all("outside the range of representable" in e.reason for e in result.errors)
+
+
+def test_csv_instant_outside_the_utc_range_is_a_row_error() -> None:
+    text = (
+        "type,id,promise_id,at,recorded_at\n"
+        "customer_notified,E-1,P-1,0001-01-01T00:30:00+01:00,2026-03-10T09:00Z\n"
+    )
+    error = one_error(load_csv(io.StringIO(text)))
+    assert (error.line, error.field) == (2, "at")
+    assert "outside the range of representable instants" in error.reason
+
+
+def test_csv_local_time_outside_the_utc_range_with_tz() -> None:
+    text = (
+        "type,id,promise_id,at,recorded_at\n"
+        "customer_notified,E-1,P-1,0001-01-01T00:30,2026-03-10T09:00Z\n"
+    )
+    error = one_error(load_csv(io.StringIO(text), tz="Asia/Tokyo"))
+    assert error.field == "at"
+    assert "outside the range" in error.reason
+
+
+@pytest.mark.parametrize("depth", [600, 2000, 100_000])
+def test_jsonl_deeply_nested_lines_are_row_errors(depth: int) -> None:
+    nested = "[" * depth + "]" * depth
+    lines = [
+        '{"schema": "promisekit/1", "x": ' + nested + "}\n",
+        '{"type": "customer_notified", "x": ' + nested + "}\n",
+    ]
+    result = load_jsonl(lines)
+    assert result.bad_lines == (1, 2)
+    assert not result.records
+
+
+def test_jsonl_huge_numbers_are_row_errors() -> None:
+    lines = [
+        _NOTIFIED.replace('"E-1"', str(10**4000)) + "}\n",
+        _NOTIFIED + ', "quantity": ' + "9" * 5000 + "}\n",
+    ]
+    first, second = load_jsonl(lines).errors
+    assert first.field == "id"
+    assert "must be a string" in first.reason
+    assert "4001 digits" in first.reason
+    assert second.line == 2
+    assert "too many digits" in second.reason
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"tz = " + b"9" * 5000 + b"\n", "is not valid TOML: a number is too long"),
+        (b"tz = " + b"[" * 5000 + b"]" * 5000 + b"\n", "is not valid TOML"),
+    ],
+)
+def test_toml_mapping_with_values_the_parser_cannot_hold(
+    tmp_path: Path, content: bytes, words: str
+) -> None:
+    path = tmp_path / "mapping.toml"
+    path.write_bytes(content)
+    with pytest.raises(SchemaError) as info:
+        load_mapping(path)
+    assert str(path) in str(info.value)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("name", ["America", "Europe/"])
+def test_mapping_tz_that_is_a_zone_directory(name: str) -> None:
+    with pytest.raises(UnknownTimeZoneError, match="'tz' must be an IANA time-zone name"):
+        ColumnMapping(tz=name)
+    with pytest.raises(UnknownTimeZoneError):
+        load_csv(io.StringIO("type\n"), tz=name)

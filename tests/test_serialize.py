@@ -571,7 +571,7 @@ _DELETE = object()
         ({"due": "tomorrow"}, "$.due", "'due' must be an ISO 8601"),
         ({"due": "2026-03-10T08:00:00Z"}, "$", "'due' must not be before 'at'"),
         ({"due": None}, "$.due", "must be a timestamp string (got NoneType None)"),
-        ({"at": "2026-03-10T09:00Z[Mars/Olympus]"}, "$.at", "IANA time zone"),
+        ({"at": "2026-03-10T09:00Z[Mars/Olympus]"}, "$.at", "IANA time-zone name"),
     ],
 )
 def test_strict_reading_errors(changes: dict[str, Any], path: str, words: str) -> None:

@@ -163,6 +163,16 @@ def test_bad_items_write_nothing(store: SQLiteLedger) -> None:
     with pytest.raises(KeyboardInterrupt):
         store.append_many(exploding())
     assert len(store) == 0
+
+
+def test_a_batch_with_one_event_that_cannot_be_written_writes_nothing(store: SQLiteLedger) -> None:
+    # Issue 11: the bad event is the last of a batch larger than one insert chunk.
+    good = [notified(f"N-{i}") for i in range(2500)]
+    bad = made(id="E-9", at=datetime(2026, 3, 10, tzinfo=timezone(H, "CET")), due=T0 + H)
+    with pytest.raises(InvalidTypeError, match="custom name"):
+        store.append_many([*good, bad])
+    assert len(store) == 0
+    assert store.integrity_check() == "ok"
     assert store.append(notified("N-6"))
 
 

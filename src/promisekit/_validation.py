@@ -33,6 +33,9 @@ __all__ = [
     "load_zone",
     "non_empty_str",
     "optional_aware",
+    "optional_cost",
+    "optional_quality",
+    "optional_quantity",
     "optional_str",
     "to_decimal",
     "to_timedelta",
@@ -280,3 +283,22 @@ def tuple_of(kind: type[_T], field: str, value: object) -> tuple[_T, ...]:
                 f"(got {type(item).__name__} {describe(item)} at index {index})"
             )
     return items
+
+
+# --------------------------------------------------------------------------- shared converters
+# The quantity, quality and cost fields of terms, deliveries and delivery events.
+
+
+def optional_quantity(value: float | None) -> float | None:
+    """Attrs converter of a ``quantity``: ``None``, or a finite number ``>= 0`` as a float."""
+    return None if value is None else check_finite("quantity", value, minimum=0)
+
+
+def optional_quality(value: float | None) -> float | None:
+    """Attrs converter of a ``quality``: ``None``, or a finite number as a float."""
+    return None if value is None else check_finite("quality", value)
+
+
+def optional_cost(value: Decimal | int | float | str | None) -> Decimal | None:
+    """Attrs converter of a ``cost``: ``None``, or a finite :class:`~decimal.Decimal` ``>= 0``."""
+    return None if value is None else to_decimal("cost", value, minimum=Decimal(0))

@@ -20,8 +20,8 @@ Bad rows are reported on stderr with their line numbers and skipped. Exit codes:
 0 success, 1 a promisekit error (unreadable file, no usable promise…), 2 a usage
 error.
 
-This is the only module allowed to read the wall clock; ``demo`` does not need
-to, since the sample history carries its own "now".
+This module (with its private ``_cli_*`` helpers) is the only one allowed to read
+the clock; ``demo`` does not need to, since the sample history carries its own "now".
 
 .. versionadded:: 0.1.0
 """
@@ -30,27 +30,30 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
-import re
 import sys
-import time
-from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from promisekit import __version__
-from promisekit.calendar import BusinessCalendar
-from promisekit.datasets import callback_centre, montreal_calendar
-from promisekit.delivery import Delivery, assess
-from promisekit.errors import InsufficientDataError, PromiseKitError
-from promisekit.ledger import PromiseLedger, UnknownPromiseError
-from promisekit.promise import Promise
-
-if TYPE_CHECKING:
-    from promisekit.analysis import PromiseBook
-    from promisekit.buffering import HistoryRecord
+from promisekit._cli_export import _calendar, _load, _summary, _write_html
+from promisekit._cli_format import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_USAGE,
+    UsageError,
+    _probability,
+    _Progress,
+    _when,
+    _zone,
+    format_duration,
+    format_table,
+    parse_duration,
+)
+from promisekit._validation import describe
+from promisekit.datasets import callback_centre
+from promisekit.delivery import assess
+from promisekit.errors import PromiseKitError
 
 __all__ = [
     "UsageError",
@@ -60,57 +63,6 @@ __all__ = [
     "main",
     "parse_duration",
 ]
-
-EXIT_OK = 0
-EXIT_ERROR = 1
-EXIT_USAGE = 2
-
-
-def format_duration(delta: timedelta | None) -> str:
-    """Format a signed duration compactly: ``+1h05m``, ``-12m``, ``+2d3h``, ``0m``.
-
-    Seconds are rounded towards zero to the minute; ``None`` prints as ``-``.
-
-    Example:
-        >>> format_duration(timedelta(minutes=-12))
-        '-12m'
-
-    .. versionadded:: 0.1.0
-    """
-    if delta is None:
-        return "-"
-    total = int(delta.total_seconds())
-    sign = "-" if total < 0 else "+"
-    minutes = abs(total) // 60
-    if minutes == 0:
-        return "0m"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, minutes = divmod(rest, 60)
-    if days:
-        return f"{sign}{days}d{hours}h" if hours else f"{sign}{days}d"
-    if hours:
-        return f"{sign}{hours}h{minutes:02d}m"
-    return f"{sign}{minutes}m"
-
-
-def format_table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    """Align ``rows`` under ``headers`` as a plain-text table (columns separated by 2 spaces).
-
-    .. versionadded:: 0.1.0
-    """
-    widths = [len(h) for h in headers]
-    for row in rows:
-        for i, cell in enumerate(row):
-            widths[i] = max(widths[i], len(cell))
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
-    lines.append("  ".join("-" * w for w in widths))
-    for row in rows:
-        lines.append("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    return "\n".join(lines)
-
-
-def _when(moment: datetime | None) -> str:
-    return "-" if moment is None else moment.strftime("%a %d %b %H:%M")
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -181,268 +133,6 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-# --------------------------------------------------------------------------- CRM exports
-
-
-class UsageError(Exception):
-    """A bad option value found after parsing (exit code 2)."""
-
-
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``"60m"``, ``"2h"``, ``"1h30m"``, ``"3d"``, ``"90s"`` (a bare number is minutes).
-
-    Raises:
-        UsageError: the text is not such a duration.
-
-    .. versionadded:: 0.1.0
-    """
-    text = text.strip()
-    if text.isdigit():
-        return timedelta(minutes=int(text))
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
-        raise UsageError(f"'--window' must be a duration like 60m, 2h, 1h30m or 3d (got {text!r})")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-
-
-def _probability(name: str, *, allow_one: bool) -> Any:
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{name} must be a number (got {text!r})") from None
-        if not (0.0 < value < 1.0 or (allow_one and value == 1.0)):
-            bound = "1]" if allow_one else "1)"
-            raise argparse.ArgumentTypeError(f"{name} must be in (0, {bound} (got {text!r})")
-        return value
-
-    return parse
-
-
-def _zone(tz: str | None) -> ZoneInfo | None:
-    if tz is None:
-        return None
-    try:
-        return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(
-            f"'--tz' must be an IANA time zone like America/Toronto (got {tz!r})"
-        ) from None
-
-
-def _calendar(args: argparse.Namespace) -> BusinessCalendar | None:
-    _zone(args.tz)
-    if args.calendar == "montreal":
-        return montreal_calendar()
-    if args.calendar == "always":
-        return BusinessCalendar.always_open(args.tz or "UTC")
-    return None
-
-
-class _Progress:
-    """A one-line progress indicator, redrawn in place (``\\r``) on a terminal.
-
-    Disabled unless ``stream`` is a TTY (``enabled=None``), so nothing is written to a
-    pipe, a file or a test's captured stderr. Redrawn at most once per ``interval``
-    seconds (and for the last item), and only once ``delay`` seconds have passed since
-    it was created, so a quick run shows nothing. :meth:`close` erases the line.
-    """
-
-    _WIDTH = 20
-
-    def __init__(
-        self,
-        stream: TextIO,
-        *,
-        enabled: bool | None = None,
-        interval: float = 0.1,
-        delay: float = 0.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if enabled is None:
-            isatty = getattr(stream, "isatty", None)
-            enabled = bool(isatty()) if callable(isatty) else False
-        self._stream = stream
-        self._enabled = enabled
-        self._interval = interval
-        self._clock = clock
-        self._start = clock()
-        self._delay = delay
-        self._last: float | None = None
-        self._width = 0
-
-    @property
-    def enabled(self) -> bool:
-        """Whether anything is ever written."""
-        return self._enabled
-
-    def update(self, label: str, done: int, total: int) -> None:
-        """Show ``label done/total [bar] pct`` (rate-limited)."""
-        if not self._enabled or total <= 0:
-            return
-        now = self._clock()
-        if now - self._start < self._delay:
-            return
-        last = self._last
-        if last is not None and now - last < self._interval and done < total:
-            return
-        self._last = now
-        share = min(max(done / total, 0.0), 1.0)
-        filled = int(share * self._WIDTH)
-        bar = "#" * filled + "." * (self._WIDTH - filled)
-        line = f"{label} {done}/{total} [{bar}] {share:4.0%}"
-        pad = " " * max(0, self._width - len(line))
-        self._stream.write(f"\r{line}{pad}")
-        self._stream.flush()
-        self._width = len(line)
-
-    def clear(self) -> None:
-        """Erase the line (the next :meth:`update` draws it again)."""
-        if self._width:
-            self._stream.write("\r" + " " * self._width + "\r")
-            self._stream.flush()
-            self._width = 0
-            self._last = None
-
-    close = clear
-
-
-class _Export:
-    """The promises of a CRM export, replayed from its events."""
-
-    def __init__(self, promises: list[Promise], deliveries: list[Delivery], now: datetime) -> None:
-        self.promises = promises
-        self.deliveries = deliveries
-        self.now = now
-
-    def book(self, calendar: BusinessCalendar | None) -> PromiseBook:
-        from promisekit.analysis import PromiseBook
-
-        return PromiseBook.from_records(
-            self.promises, self.deliveries, now=self.now, calendar=calendar
-        )
-
-    def history(self, kind: str | None) -> list[HistoryRecord]:
-        """Made-to-completed records of the completed promises (of ``kind``)."""
-        from promisekit.buffering import HistoryRecord
-
-        by_id: dict[str, list[Delivery]] = {p.id: [] for p in self.promises}
-        for delivery in self.deliveries:
-            by_id[delivery.promise_id].append(delivery)
-        records = []
-        for promise in self.promises:
-            if kind is not None and promise.kind != kind:
-                continue
-            outcome = assess(promise, by_id[promise.id], now=self.now)
-            if outcome.completed_at is not None:
-                records.append(
-                    HistoryRecord(promise.made_at, outcome.completed_at, segment=promise.kind)
-                )
-        if not records:
-            what = "promise" if kind is None else f"{kind!r} promise"
-            raise InsufficientDataError(f"the history has no completed {what}")
-        return records
-
-
-def _load(
-    path: str, mapping: str | None, tz: str | None, progress: _Progress | None = None
-) -> _Export:
-    """Read a CSV / JSON Lines export; bad rows go to stderr with their line numbers."""
-    from promisekit import io
-
-    _zone(tz)
-    reader = io.load_jsonl if Path(path).suffix.lower() in (".jsonl", ".ndjson") else io.load_csv
-    try:
-        result = reader(path, mapping=mapping, tz=tz)
-    except OSError as exc:
-        raise _ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
-    for error in result.errors:
-        print(f"{path}: skipped {error}", file=sys.stderr)
-    ledger = PromiseLedger()
-    ledger.append_many(result.records)
-    promises: list[Promise] = []
-    deliveries: list[Delivery] = []
-    ids = ledger.promise_ids()
-    for index, promise_id in enumerate(ids):
-        if progress is not None:
-            progress.update("replaying promises", index + 1, len(ids))
-        try:
-            state = ledger.state(promise_id)
-        except UnknownPromiseError:
-            if progress is not None:
-                progress.clear()
-            print(
-                f"{path}: skipped: promise {promise_id!r} has events but no promise_made row",
-                file=sys.stderr,
-            )
-            continue
-        if state.cancelled:
-            continue
-        promises.append(state.promise)
-        deliveries.extend(state.deliveries)
-    if progress is not None:
-        progress.clear()
-    if not promises:
-        raise InsufficientDataError(f"{path} has no usable promise")
-    now = max(event.at for event in result.records)
-    if result.errors:
-        print(
-            f"{path}: {len(result.bad_lines)} of {result.rows} rows skipped",
-            file=sys.stderr,
-        )
-    return _Export(promises, deliveries, now)
-
-
-class _ReadError(PromiseKitError):
-    """A file cannot be read or written."""
-
-
-def _summary(book: PromiseBook) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
-    from promisekit.analysis._report import summary_rows
-
-    headers = ["by", "group", "promises", "open", "kept", "late", "short", "keep rate"]
-    headers += ["late p50", "late p90", "late p95", "median response"]
-    durations = ["lateness_p50", "lateness_p90", "lateness_p95", "median_response"]
-    rows: list[list[str]] = []
-    records: list[dict[str, Any]] = []
-    for row in summary_rows(book):
-        rate = float(row["keep_rate"])
-        micros: dict[str, int | None] = {key: row[key] for key in durations}
-        rows.append(
-            [str(row["by"]), str(row["group"])]
-            + [str(row[key]) for key in ("promises", "open", "kept", "late", "short")]
-            + ["-" if math.isnan(rate) else f"{rate:.1%}"]
-            + [format_duration(_delta(micros[key])) for key in durations]
-        )
-        record: dict[str, Any] = {"by": str(row["by"]), "group": str(row["group"])}
-        for key in ("promises", "open", "kept", "late", "short", "overdue"):
-            record[key] = int(row[key])
-        record["keep_rate"] = None if math.isnan(rate) else rate
-        for key, value in micros.items():
-            record[f"{key}_seconds"] = None if value is None else value / 1e6
-        records.append(record)
-    return headers, rows, records
-
-
-def _delta(micros: int | None) -> timedelta | None:
-    return None if micros is None else timedelta(microseconds=micros)
-
-
-def _write_html(book: PromiseBook, out: str, title: str, *, to_stderr: bool = False) -> None:
-    from promisekit.analysis._report import html_report
-
-    page = html_report(book, title=title)
-    try:
-        Path(out).write_text(page, encoding="utf-8")
-    except OSError as exc:
-        raise _ReadError(f"cannot write {out}: {exc.strerror or exc}") from None
-    print(f"HTML report written to {out}", file=sys.stderr if to_stderr else sys.stdout)
-
-
 def _report(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, delay=0.3)
     export = _load(args.file, args.mapping, args.tz, progress)
@@ -483,12 +173,13 @@ def _quote(args: argparse.Namespace) -> int:
         start = datetime.fromisoformat(args.start)
     except ValueError:
         raise UsageError(
-            f"'--start' must be an ISO 8601 date-time like 2026-03-10T13:30 (got {args.start!r})"
+            f"'--start' must be an ISO 8601 date-time like 2026-03-10T13:30 (got "
+            f"{describe(args.start)})"
         ) from None
     if start.tzinfo is None:
         if zone is None:
             raise UsageError(
-                f"'--start' has no UTC offset (got {args.start!r}): add one or give --tz"
+                f"'--start' has no UTC offset (got {describe(args.start)}): add one or give --tz"
             )
         start = start.replace(tzinfo=zone)
     calendar = _calendar(args)

@@ -22,7 +22,14 @@ from typing import TYPE_CHECKING
 import attrs
 
 from promisekit._validation import aware as _aware
-from promisekit._validation import check_aware, check_finite
+from promisekit._validation import (
+    check_aware,
+    check_finite,
+    describe,
+    optional_cost,
+    optional_quality,
+    optional_quantity,
+)
 from promisekit._validation import fmt_instant as _fmt
 from promisekit._validation import non_empty_str as _non_empty_str
 from promisekit._validation import optional_aware as _optional_aware
@@ -44,18 +51,6 @@ _EXACT = decimal.Context(
 
 
 # --------------------------------------------------------------------------- Delivery
-
-
-def _convert_quantity(value: float | None) -> float | None:
-    return None if value is None else check_finite("quantity", value, minimum=0)
-
-
-def _convert_quality(value: float | None) -> float | None:
-    return None if value is None else check_finite("quality", value)
-
-
-def _convert_cost(value: Decimal | int | float | str | None) -> Decimal | None:
-    return None if value is None else _to_decimal("cost", value, minimum=Decimal(0))
 
 
 @attrs.frozen
@@ -92,9 +87,9 @@ class Delivery:
 
     promise_id: str = attrs.field(validator=_non_empty_str)
     at: datetime = attrs.field(validator=_aware)
-    quantity: float | None = attrs.field(default=None, kw_only=True, converter=_convert_quantity)
-    quality: float | None = attrs.field(default=None, kw_only=True, converter=_convert_quality)
-    cost: Decimal | None = attrs.field(default=None, kw_only=True, converter=_convert_cost)
+    quantity: float | None = attrs.field(default=None, kw_only=True, converter=optional_quantity)
+    quality: float | None = attrs.field(default=None, kw_only=True, converter=optional_quality)
+    cost: Decimal | None = attrs.field(default=None, kw_only=True, converter=optional_cost)
     id: str | None = attrs.field(default=None, kw_only=True, validator=_optional_str)
     note: str | None = attrs.field(default=None, kw_only=True, validator=_optional_str)
 
@@ -139,10 +134,17 @@ _OPEN = frozenset({Status.PENDING, Status.OVERDUE})
 def _check_gap(field: str, value: object) -> float:
     """Return ``value`` as a float if it is a number ``>= 0`` (infinity allowed, not NaN)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidTypeError(f"{field!r} must be a number (got {type(value).__name__} {value!r})")
-    number = float(value)
+        raise InvalidTypeError(
+            f"{field!r} must be a number (got {type(value).__name__} {describe(value)})"
+        )
+    try:
+        number = float(value)
+    except OverflowError:
+        raise InvalidValueError(
+            f"{field!r} must be a number that fits a float (got {describe(value)})"
+        ) from None
     if math.isnan(number) or number < 0:
-        raise InvalidValueError(f"{field!r} must be a number >= 0 (got {value!r})")
+        raise InvalidValueError(f"{field!r} must be a number >= 0 (got {describe(value)})")
     return number
 
 
@@ -152,10 +154,6 @@ def _convert_gap_quantity(value: float | None) -> float | None:
 
 def _convert_gap_quality(value: float | None) -> float | None:
     return None if value is None else _check_gap("quality", value)
-
-
-def _convert_gap_cost(value: Decimal | int | float | str | None) -> Decimal | None:
-    return None if value is None else _to_decimal("cost", value, minimum=Decimal(0))
 
 
 @attrs.frozen(kw_only=True)
@@ -177,7 +175,7 @@ class Shortfall:
 
     quantity: float | None = attrs.field(default=None, converter=_convert_gap_quantity)
     quality: float | None = attrs.field(default=None, converter=_convert_gap_quality)
-    cost: Decimal | None = attrs.field(default=None, converter=_convert_gap_cost)
+    cost: Decimal | None = attrs.field(default=None, converter=optional_cost)
 
     @property
     def unmet(self) -> tuple[str, ...]:
@@ -206,22 +204,24 @@ class Shortfall:
 
 def _check_revision(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"'revision' must be an int (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'revision' must be an int (got {type(value).__name__} {describe(value)})"
+        )
     if value < 0:
-        raise InvalidValueError(f"'revision' must be >= 0 (got {value!r})")
+        raise InvalidValueError(f"'revision' must be >= 0 (got {describe(value)})")
 
 
 def _check_status(instance: object, attribute: attrs.Attribute[Status], value: object) -> None:
     if not isinstance(value, Status):
         raise InvalidTypeError(
-            f"'status' must be a Status member (got {type(value).__name__} {value!r})"
+            f"'status' must be a Status member (got {type(value).__name__} {describe(value)})"
         )
 
 
 def _check_bool(instance: object, attribute: attrs.Attribute[bool], value: object) -> None:
     if not isinstance(value, bool):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a bool (got {type(value).__name__} {value!r})"
+            f"{attribute.name!r} must be a bool (got {type(value).__name__} {describe(value)})"
         )
 
 
@@ -230,7 +230,8 @@ def _optional_timedelta(
 ) -> None:
     if value is not None and not isinstance(value, timedelta):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a timedelta or None (got {type(value).__name__} {value!r})"
+            f"{attribute.name!r} must be a timedelta or None (got {type(value).__name__} "
+            f"{describe(value)})"
         )
 
 
@@ -239,7 +240,8 @@ def _check_shortfall(
 ) -> None:
     if not isinstance(value, Shortfall):
         raise InvalidTypeError(
-            f"'shortfall' must be a Shortfall instance (got {type(value).__name__} {value!r})"
+            f"'shortfall' must be a Shortfall instance (got {type(value).__name__} "
+            f"{describe(value)})"
         )
 
 
@@ -313,26 +315,26 @@ class Outcome:
         if self.kept != (status is Status.KEPT):
             raise InvalidValueError(
                 f"'kept' must be True exactly when 'status' is KEPT "
-                f"(got kept={self.kept!r} with status {status.name})"
+                f"(got kept={describe(self.kept)} with status {status.name})"
             )
         is_open = status in _OPEN
         if (self.completed_at is None) != is_open:
             expected = "None" if is_open else "a datetime"
             raise InvalidValueError(
                 f"'completed_at' must be {expected} when 'status' is {status.name} "
-                f"(got {self.completed_at!r})"
+                f"(got {describe(self.completed_at)})"
             )
         pending = status is Status.PENDING
         if (self.lateness is None) != pending:
             expected = "None" if pending else "a timedelta"
             raise InvalidValueError(
                 f"'lateness' must be {expected} when 'status' is {status.name} "
-                f"(got {self.lateness!r})"
+                f"(got {describe(self.lateness)})"
             )
         if pending and self.business_lateness is not None:
             raise InvalidValueError(
                 f"'business_lateness' must be None when 'status' is PENDING "
-                f"(got {self.business_lateness!r})"
+                f"(got {describe(self.business_lateness)})"
             )
 
     @property
@@ -368,14 +370,14 @@ def _to_float(value: Fraction) -> float:
 
 
 def _label(delivery: Delivery, index: int) -> str:
-    return f"delivery {delivery.id!r}" if delivery.id is not None else f"delivery #{index}"
+    return f"delivery {describe(delivery.id)}" if delivery.id is not None else f"delivery #{index}"
 
 
 def _checked_deliveries(promise: Promise, deliveries: Iterable[Delivery]) -> list[Delivery]:
     if isinstance(deliveries, (str, bytes, Delivery)) or not isinstance(deliveries, Iterable):
         raise InvalidTypeError(
             f"'deliveries' must be an iterable of Delivery "
-            f"(got {type(deliveries).__name__} {deliveries!r})"
+            f"(got {type(deliveries).__name__} {describe(deliveries)})"
         )
     records = list(deliveries)
     made_at = _utc(promise.made_at)
@@ -383,12 +385,12 @@ def _checked_deliveries(promise: Promise, deliveries: Iterable[Delivery]) -> lis
         if not isinstance(delivery, Delivery):
             raise InvalidTypeError(
                 f"'deliveries' must contain only Delivery instances "
-                f"(got {type(delivery).__name__} {delivery!r} at index {index})"
+                f"(got {type(delivery).__name__} {describe(delivery)} at index {index})"
             )
         if delivery.promise_id != promise.id:
             raise InconsistentRecordError(
-                f"'deliveries' must all be for promise {promise.id!r} "
-                f"(got {_label(delivery, index)} for promise {delivery.promise_id!r})"
+                f"'deliveries' must all be for promise {describe(promise.id)} "
+                f"(got {_label(delivery, index)} for promise {describe(delivery.promise_id)})"
             )
         if _utc(delivery.at) < made_at:
             raise InconsistentRecordError(
@@ -406,7 +408,7 @@ def _calendar_between(calendar: object) -> Callable[[datetime, datetime], timede
     if not callable(between):
         raise InvalidTypeError(
             f"'calendar' must be a BusinessCalendar (or have a between(a, b) method) "
-            f"(got {type(calendar).__name__} {calendar!r})"
+            f"(got {type(calendar).__name__} {describe(calendar)})"
         )
     result: Callable[[datetime, datetime], timedelta] = between
     return result
@@ -471,7 +473,7 @@ def assess(
     """
     if not isinstance(promise, Promise):
         raise InvalidTypeError(
-            f"'promise' must be a Promise (got {type(promise).__name__} {promise!r})"
+            f"'promise' must be a Promise (got {type(promise).__name__} {describe(promise)})"
         )
     check_aware("now", now)
     now_utc = _utc(now)

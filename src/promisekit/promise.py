@@ -21,7 +21,7 @@ from typing import Any
 import attrs
 
 from promisekit import _validation
-from promisekit._validation import check_finite
+from promisekit._validation import describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 
 __all__ = ["Promise", "Revision", "Terms"]
@@ -42,14 +42,6 @@ _to_decimal = _validation.to_decimal
 
 
 # --------------------------------------------------------------------------- Terms
-
-
-def _convert_quantity(value: float | None) -> float | None:
-    return None if value is None else check_finite("quantity", value, minimum=0)
-
-
-def _convert_quality(value: float | None) -> float | None:
-    return None if value is None else check_finite("quality", value)
 
 
 def _convert_max_cost(value: Decimal | int | float | str | None) -> Decimal | None:
@@ -98,22 +90,24 @@ class Terms:
     .. versionadded:: 0.1.0
     """
 
-    quantity: float | None = attrs.field(default=None, converter=_convert_quantity)
+    quantity: float | None = attrs.field(default=None, converter=_validation.optional_quantity)
     unit: str | None = attrs.field(default=None, validator=_optional_str)
-    quality: float | None = attrs.field(default=None, converter=_convert_quality)
+    quality: float | None = attrs.field(default=None, converter=_validation.optional_quality)
     max_cost: Decimal | None = attrs.field(default=None, converter=_convert_max_cost)
     currency: str | None = attrs.field(default=None, validator=_optional_str)
 
     @unit.validator
     def _check_unit(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
         if value is not None and self.quantity is None:
-            raise InvalidValueError(f"'unit' must be None when 'quantity' is None (got {value!r})")
+            raise InvalidValueError(
+                f"'unit' must be None when 'quantity' is None (got {describe(value)})"
+            )
 
     @currency.validator
     def _check_currency(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
         if value is not None and self.max_cost is None:
             raise InvalidValueError(
-                f"'currency' must be None when 'max_cost' is None (got {value!r})"
+                f"'currency' must be None when 'max_cost' is None (got {describe(value)})"
             )
 
     @property
@@ -132,9 +126,11 @@ def _check_revision_number(
     instance: object, attribute: attrs.Attribute[int], value: object
 ) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"'number' must be an int (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'number' must be an int (got {type(value).__name__} {describe(value)})"
+        )
     if value < 1:
-        raise InvalidValueError(f"'number' must be >= 1 (got {value!r})")
+        raise InvalidValueError(f"'number' must be >= 1 (got {describe(value)})")
 
 
 @attrs.frozen(kw_only=True)
@@ -204,18 +200,19 @@ def _convert_metadata(value: Mapping[str, str] | None) -> Mapping[str, str]:
         return MappingProxyType({})
     if not isinstance(value, Mapping):
         raise InvalidTypeError(
-            f"'metadata' must be a mapping of str to str (got {type(value).__name__} {value!r})"
+            f"'metadata' must be a mapping of str to str (got {type(value).__name__} "
+            f"{describe(value)})"
         )
     copy = dict(value)
     for key, item in copy.items():
         if not isinstance(key, str):
             raise InvalidTypeError(
-                f"'metadata' keys must be strings (got {type(key).__name__} {key!r})"
+                f"'metadata' keys must be strings (got {type(key).__name__} {describe(key)})"
             )
         if not isinstance(item, str):
             raise InvalidTypeError(
                 f"'metadata' values must be strings "
-                f"(got {type(item).__name__} {item!r} for key {key!r})"
+                f"(got {type(item).__name__} {describe(item)} for key {describe(key)})"
             )
     return MappingProxyType(copy)
 
@@ -227,7 +224,8 @@ def _convert_revisions(value: Iterable[Revision]) -> tuple[Revision, ...]:
 def _optional_terms(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, Terms):
         raise InvalidTypeError(
-            f"'terms' must be a Terms instance or None (got {type(value).__name__} {value!r})"
+            f"'terms' must be a Terms instance or None (got {type(value).__name__} "
+            f"{describe(value)})"
         )
 
 
@@ -369,7 +367,7 @@ class Promise:
     def _check_supersedes(self, attribute: attrs.Attribute[str | None], value: str | None) -> None:
         if value is not None and value == self.id:
             raise InvalidValueError(
-                f"'supersedes' must be the id of another promise (got {value!r}, "
+                f"'supersedes' must be the id of another promise (got {describe(value)}, "
                 f"the promise's own id)"
             )
 

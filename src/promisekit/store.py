@@ -44,17 +44,16 @@ from datetime import datetime, timezone
 from types import TracebackType
 from typing import Any
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str
-from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
-from promisekit.ledger import (
-    Event,
+from promisekit._ledger_events import Event, _check_event, _conflict
+from promisekit._ledger_state import (
     PromiseState,
     UnknownPromiseError,
-    _check_event,
-    _conflict,
     _replay_sorted,
     _select,
+    _StateSource,
 )
+from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
+from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
 from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
 
 __all__ = ["SQLiteLedger", "StoreError"]
@@ -118,7 +117,7 @@ def _same_document(stored: str, given: str) -> bool:
         return False
 
 
-class SQLiteLedger:
+class SQLiteLedger(_StateSource):
     """A persistent, multi-process :class:`~promisekit.ledger.PromiseLedger` in SQLite.
 
     Args:
@@ -138,7 +137,7 @@ class SQLiteLedger:
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidTypeError(
-                f"'path' must be a file path (got {type(path).__name__} {path!r})"
+                f"'path' must be a file path (got {type(path).__name__} {describe(path)})"
             )
         wait = check_finite("timeout", timeout, minimum=0)
         self._path = os.fspath(path)
@@ -159,7 +158,9 @@ class SQLiteLedger:
             conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
             mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
             if mode != "wal" and self._path != ":memory:":
-                raise StoreError(f"cannot use WAL mode on the store {self._path!r} (got {mode!r})")
+                raise StoreError(
+                    f"cannot use WAL mode on the store {self._path!r} (got {describe(mode)})"
+                )
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -182,10 +183,10 @@ class SQLiteLedger:
         version = str(stored[0])
         number = version.rpartition("/")[2]
         if not version.startswith("promisekit/") or not number.isdigit():
-            raise StoreError(f"the store {self._path!r} has an unknown schema {version!r}")
+            raise StoreError(f"the store {self._path!r} has an unknown schema {describe(version)}")
         if int(number) > SCHEMA_VERSION:
             raise StoreError(
-                f"the store {self._path!r} was written with schema {version!r}, newer than "
+                f"the store {self._path!r} was written with schema {describe(version)}, newer than "
                 f"this promisekit's {SCHEMA!r}; upgrade promisekit"
             )
 
@@ -296,7 +297,8 @@ class SQLiteLedger:
         """
         if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
             raise InvalidTypeError(
-                f"'events' must be an iterable of Event (got {type(events).__name__} {events!r})"
+                f"'events' must be an iterable of Event (got {type(events).__name__} "
+                f"{describe(events)})"
             )
         conn = self._db()
         added = 0
@@ -355,7 +357,8 @@ class SQLiteLedger:
                     recorded = from_json(document, Event)
                 except PromiseKitError:  # pragma: no cover - the store holds valid documents
                     raise InconsistentRecordError(
-                        f"event id {event.id!r} is already recorded with a different payload"
+                        f"event id {describe(event.id)} is already recorded with a different "
+                        f"payload"
                     ) from None
                 raise _conflict(recorded, event)
 
@@ -424,7 +427,8 @@ class SQLiteLedger:
         rows = self._query("SELECT document FROM events WHERE promise_id = ?", (promise_id,))
         if not rows:
             raise UnknownPromiseError(
-                promise_id, f"promise {promise_id!r} has no event in the store {self._path!r}"
+                promise_id,
+                f"promise {describe(promise_id)} has no event in the store {self._path!r}",
             )
         events = [self._decode(row[0]) for row in rows]
         return _replay_sorted(promise_id, _select(events, at, known_at), at, known_at)
@@ -464,23 +468,8 @@ class SQLiteLedger:
         if current is not None:
             yield _replay_sorted(current, _select(bucket, at, None), at, None)
 
-    def open_promises(self, now: datetime) -> tuple[PromiseState, ...]:
-        """The states at ``now`` of every promise made by then, not cancelled, not complete.
-
-        Args:
-            now: The instant (aware).
-
-        Returns:
-            The open promises' states (replayed up to ``now``), sorted by promise id.
-
-        Raises:
-            NaiveDatetimeError: ``now`` has no time zone.
-            StoreError: The database cannot be read.
-
-        .. versionadded:: 0.1.0
-        """
-        check_aware("now", now)
-        return tuple(state for state in self.states(at=now) if state.is_open(now))
+    def _made_states(self, at: datetime) -> Iterator[PromiseState]:
+        return self.states(at=at)
 
     def history(self, promise_id: str | None = None) -> tuple[Event, ...]:
         """Every stored event (of one promise, or of all), in replay order.

@@ -1,0 +1,168 @@
+"""What the ``promisekit`` commands do with a CRM export: read it, summarize it.
+
+Private to :mod:`promisekit.cli`: reading an export into promises and deliveries
+(bad rows to stderr), the summary rows and the HTML report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from promisekit import io
+from promisekit._cli_format import _Progress, _zone, format_duration
+from promisekit._validation import describe
+from promisekit.calendar import BusinessCalendar
+from promisekit.datasets import montreal_calendar
+from promisekit.delivery import Delivery, assess
+from promisekit.errors import InsufficientDataError, PromiseKitError
+from promisekit.ledger import PromiseLedger, UnknownPromiseError
+from promisekit.promise import Promise
+
+if TYPE_CHECKING:
+    from promisekit.analysis import PromiseBook
+    from promisekit.buffering import HistoryRecord
+
+
+def _calendar(args: argparse.Namespace) -> BusinessCalendar | None:
+    _zone(args.tz)
+    if args.calendar == "montreal":
+        return montreal_calendar()
+    if args.calendar == "always":
+        return BusinessCalendar.always_open(args.tz or "UTC")
+    return None
+
+
+class _Export:
+    """The promises of a CRM export, replayed from its events."""
+
+    def __init__(self, promises: list[Promise], deliveries: list[Delivery], now: datetime) -> None:
+        self.promises = promises
+        self.deliveries = deliveries
+        self.now = now
+
+    def book(self, calendar: BusinessCalendar | None) -> PromiseBook:
+        from promisekit.analysis import PromiseBook
+
+        return PromiseBook.from_records(
+            self.promises, self.deliveries, now=self.now, calendar=calendar
+        )
+
+    def history(self, kind: str | None) -> list[HistoryRecord]:
+        """Made-to-completed records of the completed promises (of ``kind``)."""
+        from promisekit.buffering import HistoryRecord
+
+        by_id: dict[str, list[Delivery]] = {p.id: [] for p in self.promises}
+        for delivery in self.deliveries:
+            by_id[delivery.promise_id].append(delivery)
+        records = []
+        for promise in self.promises:
+            if kind is not None and promise.kind != kind:
+                continue
+            outcome = assess(promise, by_id[promise.id], now=self.now)
+            if outcome.completed_at is not None:
+                records.append(
+                    HistoryRecord(promise.made_at, outcome.completed_at, segment=promise.kind)
+                )
+        if not records:
+            what = "promise" if kind is None else f"{describe(kind)} promise"
+            raise InsufficientDataError(f"the history has no completed {what}")
+        return records
+
+
+def _load(
+    path: str, mapping: str | None, tz: str | None, progress: _Progress | None = None
+) -> _Export:
+    """Read a CSV / JSON Lines export; bad rows go to stderr with their line numbers."""
+    _zone(tz)
+    reader = io.load_jsonl if Path(path).suffix.lower() in (".jsonl", ".ndjson") else io.load_csv
+    try:
+        result = reader(path, mapping=mapping, tz=tz)
+    except OSError as exc:
+        raise _ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
+    for error in result.errors:
+        print(f"{path}: skipped {error}", file=sys.stderr)
+    ledger = PromiseLedger()
+    ledger.append_many(result.records)
+    promises: list[Promise] = []
+    deliveries: list[Delivery] = []
+    ids = ledger.promise_ids()
+    for index, promise_id in enumerate(ids):
+        if progress is not None:
+            progress.update("replaying promises", index + 1, len(ids))
+        try:
+            state = ledger.state(promise_id)
+        except UnknownPromiseError:
+            if progress is not None:
+                progress.clear()
+            print(
+                f"{path}: skipped: promise {describe(promise_id)} has events but no "
+                f"promise_made row",
+                file=sys.stderr,
+            )
+            continue
+        if state.cancelled:
+            continue
+        promises.append(state.promise)
+        deliveries.extend(state.deliveries)
+    if progress is not None:
+        progress.clear()
+    if not promises:
+        raise InsufficientDataError(f"{path} has no usable promise")
+    now = max(event.at for event in result.records)
+    if result.errors:
+        print(
+            f"{path}: {len(result.bad_lines)} of {result.rows} rows skipped",
+            file=sys.stderr,
+        )
+    return _Export(promises, deliveries, now)
+
+
+class _ReadError(PromiseKitError):
+    """A file cannot be read or written."""
+
+
+def _summary(book: PromiseBook) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
+    from promisekit.analysis._report import summary_rows
+
+    headers = ["by", "group", "promises", "open", "kept", "late", "short", "keep rate"]
+    headers += ["late p50", "late p90", "late p95", "median response"]
+    durations = ["lateness_p50", "lateness_p90", "lateness_p95", "median_response"]
+    rows: list[list[str]] = []
+    records: list[dict[str, Any]] = []
+    for row in summary_rows(book):
+        rate = float(row["keep_rate"])
+        micros: dict[str, int | None] = {key: row[key] for key in durations}
+        rows.append(
+            [str(row["by"]), str(row["group"])]
+            + [str(row[key]) for key in ("promises", "open", "kept", "late", "short")]
+            + ["-" if math.isnan(rate) else f"{rate:.1%}"]
+            + [format_duration(_delta(micros[key])) for key in durations]
+        )
+        record: dict[str, Any] = {"by": str(row["by"]), "group": str(row["group"])}
+        for key in ("promises", "open", "kept", "late", "short", "overdue"):
+            record[key] = int(row[key])
+        record["keep_rate"] = None if math.isnan(rate) else rate
+        for key, value in micros.items():
+            record[f"{key}_seconds"] = None if value is None else value / 1e6
+        records.append(record)
+    return headers, rows, records
+
+
+def _delta(micros: int | None) -> timedelta | None:
+    return None if micros is None else timedelta(microseconds=micros)
+
+
+def _write_html(book: PromiseBook, out: str, title: str, *, to_stderr: bool = False) -> None:
+    from promisekit.analysis._report import html_report
+
+    page = html_report(book, title=title)
+    try:
+        Path(out).write_text(page, encoding="utf-8")
+    except OSError as exc:
+        raise _ReadError(f"cannot write {out}: {exc.strerror or exc}") from None
+    print(f"HTML report written to {out}", file=sys.stderr if to_stderr else sys.stdout)
