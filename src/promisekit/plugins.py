@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from promisekit._validation import describe
 from promisekit.errors import InvalidTypeError, InvalidValueError, PromiseKitError
 
 if TYPE_CHECKING:
@@ -226,16 +227,20 @@ def _canonical(distribution: str) -> str:
 def _check_group(group: object) -> str:
     if not isinstance(group, str):
         raise InvalidTypeError(
-            f"'group' must be a plugin group name (got {type(group).__name__} {group!r})"
+            f"'group' must be a plugin group name (got {type(group).__name__} {describe(group)})"
         )
     if group not in GROUPS:
-        raise InvalidValueError(f"'group' must be one of {', '.join(GROUPS)} (got {group!r})")
+        raise InvalidValueError(
+            f"'group' must be one of {', '.join(GROUPS)} (got {describe(group)})"
+        )
     return group
 
 
 def _check_name_type(name: object) -> str:
     if not isinstance(name, str):
-        raise InvalidTypeError(f"'name' must be a plugin name (got {type(name).__name__} {name!r})")
+        raise InvalidTypeError(
+            f"'name' must be a plugin name (got {type(name).__name__} {describe(name)})"
+        )
     return name
 
 
@@ -276,7 +281,7 @@ def _parse_blocked(items: Iterable[str], source: str) -> set[tuple[str, str | No
         if not isinstance(raw, str):
             raise InvalidTypeError(
                 f"{source} must hold strings such as 'dist[name]' "
-                f"(got {type(raw).__name__} {raw!r})"
+                f"(got {type(raw).__name__} {describe(raw)})"
             )
         item = raw.strip()
         if not item:
@@ -285,7 +290,7 @@ def _parse_blocked(items: Iterable[str], source: str) -> set[tuple[str, str | No
         if match is None:
             raise InvalidValueError(
                 f"{source} must list plugins as 'distribution[name]' or 'distribution', "
-                f"separated by commas (got {item!r})"
+                f"separated by commas (got {describe(item)})"
             )
         blocked.add((_canonical(match.group(1)), match.group(2)))
     return blocked
@@ -298,7 +303,7 @@ def _blocked(blocked: Iterable[str] | str | None) -> set[tuple[str, str | None]]
         if not isinstance(items, Iterable):
             raise InvalidTypeError(
                 f"'blocked' must be an iterable of 'dist[name]' strings "
-                f"(got {type(blocked).__name__} {blocked!r})"
+                f"(got {type(blocked).__name__} {describe(blocked)})"
             )
         result |= _parse_blocked(items, "'blocked'")
     return result
@@ -335,7 +340,7 @@ def _kind(obj: object) -> str:
     name = getattr(obj, "__qualname__", None)
     if callable(obj) and isinstance(name, str):
         return f"the {type(obj).__name__} {getattr(obj, '__module__', '?')}.{name}"
-    return f"a {type(obj).__name__} ({obj!r})"
+    return f"a {type(obj).__name__} ({describe(obj)})"
 
 
 def _check_model(obj: object) -> str | None:
@@ -498,7 +503,8 @@ def load(group: str, name: str, *, blocked: Iterable[str] | str | None = None) -
     if len({_canonical(info.distribution or "") for info, _ in enabled}) > 1:
         labels = ", ".join(f'"{info.label}" ({info.value})' for info, _ in enabled)
         raise PluginError(
-            f"plugin name {name!r} in {group} is declared by several distributions: {labels}; "
+            f"plugin name {describe(name)} in {group} is declared by several "
+            f"distributions: {labels}; "
             f'uninstall one, or block one with {BLOCKED_ENV}="{enabled[-1][0].label}"',
             group,
             name,
@@ -547,7 +553,7 @@ def _not_found(
         )
     known = ", ".join(available(group, blocked=blocked)) or "none"
     return PluginError(
-        f"no plugin named {name!r} in {group} (available: {known})", group, name, None
+        f"no plugin named {describe(name)} in {group} (available: {known})", group, name, None
     )
 
 
@@ -581,11 +587,11 @@ def register(group: str, name: str, obj: Any, *, replace: bool = False) -> None:
     if _NAME.fullmatch(name) is None:
         raise InvalidValueError(
             f"'name' must be lowercase letters, digits and '_', starting with a letter "
-            f"(got {name!r})"
+            f"(got {describe(name)})"
         )
     problem = _CHECKS[group](obj)
     if problem is not None:
-        raise InvalidTypeError(f"cannot register {name!r} in {group}: {problem}")
+        raise InvalidTypeError(f"cannot register {describe(name)} in {group}: {problem}")
     if not replace:
         taken = [
             info
@@ -594,7 +600,7 @@ def register(group: str, name: str, obj: Any, *, replace: bool = False) -> None:
         ]
         if taken:
             raise InvalidValueError(
-                f'plugin name {name!r} is already taken in {group} by "{taken[0].label}" '
+                f'plugin name {describe(name)} is already taken in {group} by "{taken[0].label}" '
                 f"(pass replace=True to replace it)"
             )
     with _LOCK:
@@ -614,6 +620,6 @@ def unregister(group: str, name: str) -> None:
     with _LOCK:
         if _REGISTERED[group].pop(name, _MISSING) is _MISSING:
             raise InvalidValueError(
-                f"no plugin registered under {name!r} in {group} (entry points cannot be "
+                f"no plugin registered under {describe(name)} in {group} (entry points cannot be "
                 f"unregistered: block them with {BLOCKED_ENV} or 'blocked=')"
             )

@@ -42,6 +42,7 @@ from typing import Any
 
 import attrs
 
+from promisekit._validation import describe
 from promisekit.errors import InvalidValueError, MissingDependencyError, PromiseKitError
 from promisekit.escalation._actions import (
     Action,
@@ -52,7 +53,7 @@ from promisekit.escalation._actions import (
     NotifyOwner,
     ProposeRevision,
 )
-from promisekit.escalation._engine import EscalationPolicy, Rule
+from promisekit.escalation._engine import MAX_LEVEL, MAX_LIMIT, EscalationPolicy, Rule
 from promisekit.escalation._time import parse_duration
 from promisekit.escalation._triggers import (
     LEVEL_NAMES,
@@ -108,7 +109,7 @@ class PolicyConfigError(InvalidValueError):
         self.field = field
         where = []
         if rule is not None:
-            where.append(f"rule {rule!r}")
+            where.append(f"rule {describe(rule)}")
         if field is not None:
             where.append(f"field {field!r}")
         prefix = ", ".join(where)
@@ -124,7 +125,7 @@ def _check_registry_name(kind: str, name: object) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidValueError(
             f"a {kind} name must be lowercase letters, digits and '_', starting with a "
-            f"letter (got {name!r})"
+            f"letter (got {describe(name)})"
         )
     return name
 
@@ -154,12 +155,12 @@ class Registry:
         """
         _check_registry_name("trigger", name)
         if name in _KEYWORDS:
-            raise InvalidValueError(f"{name!r} is a keyword of the condition language")
+            raise InvalidValueError(f"{describe(name)} is a keyword of the condition language")
         if not callable(factory):
-            raise InvalidValueError(f"the factory of trigger {name!r} must be callable")
+            raise InvalidValueError(f"the factory of trigger {describe(name)} must be callable")
         if name in self.triggers and not replace:
             raise InvalidValueError(
-                f"trigger {name!r} is already registered (pass replace=True to replace it)"
+                f"trigger {describe(name)} is already registered (pass replace=True to replace it)"
             )
         self.triggers[name] = factory
 
@@ -173,10 +174,10 @@ class Registry:
         """
         _check_registry_name("action", name)
         if not callable(factory):
-            raise InvalidValueError(f"the factory of action {name!r} must be callable")
+            raise InvalidValueError(f"the factory of action {describe(name)} must be callable")
         if name in self.actions and not replace:
             raise InvalidValueError(
-                f"action {name!r} is already registered (pass replace=True to replace it)"
+                f"action {describe(name)} is already registered (pass replace=True to replace it)"
             )
         self.actions[name] = factory
 
@@ -201,17 +202,17 @@ def _plugin(group: str, name: str) -> Any:
 def _percent(name: str, value: str | None) -> float:
     if value is None or not value.endswith("%"):
         raise InvalidValueError(
-            f"{name!r} needs a percentage such as '50%' (got {value or 'nothing'!r})"
+            f"{describe(name)} needs a percentage such as '50%' (got {value or 'nothing'!r})"
         )
     try:
         number = float(value[:-1])
     except ValueError:
         raise InvalidValueError(
-            f"{name!r} needs a percentage such as '50%' (got {value!r})"
+            f"{describe(name)} needs a percentage such as '50%' (got {describe(value)})"
         ) from None
     if not 0 < number <= 100:
         raise InvalidValueError(
-            f"{name!r} needs a percentage above 0% and at most 100% (got {value!r})"
+            f"{describe(name)} needs a percentage above 0% and at most 100% (got {describe(value)})"
         )
     return number / 100
 
@@ -219,7 +220,10 @@ def _percent(name: str, value: str | None) -> float:
 def _duration(name: str, value: str | None) -> Any:
     if value is None:
         raise InvalidValueError(f"{name!r} needs a duration such as '2h' (got nothing)")
-    return parse_duration(value)
+    try:
+        return parse_duration(value)
+    except InvalidValueError as exc:
+        raise InvalidValueError(f"{name!r}: {exc}") from None
 
 
 def _ops(name: str, op: str | None, allowed: tuple[str, ...], bare: bool = False) -> None:
@@ -228,14 +232,16 @@ def _ops(name: str, op: str | None, allowed: tuple[str, ...], bare: bool = False
     if op not in allowed:
         got = "no comparison" if op is None else repr(op)
         raise InvalidValueError(
-            f"{name!r} must be compared with {' or '.join(repr(a) for a in allowed)} (got {got})"
+            f"{describe(name)} must be compared with "
+            f"{' or '.join(repr(a) for a in allowed)} (got {got})"
         )
 
 
 def _binding(name: str, bindings: Mapping[str, Any], key: str) -> Any:
     if key not in bindings:
         raise InvalidValueError(
-            f"{name!r} needs the binding {key!r}: pass bindings={{{key!r}: ...}} when loading "
+            f"{describe(name)} needs the binding {describe(key)}: pass "
+            f"bindings={{{describe(key)}: ...}} when loading "
             f"the policy (got bindings for {sorted(set(bindings) - {'compensation'}) or 'nothing'})"
         )
     return bindings[key]
@@ -271,7 +277,7 @@ def _buffer_zone(op: str | None, value: str | None, bindings: Mapping[str, Any])
     _ops("buffer_zone", op, (">=",))
     if value not in ("green", "yellow", "red"):
         raise InvalidValueError(
-            f"'buffer_zone' must be compared with green, yellow or red (got {value!r})"
+            f"'buffer_zone' must be compared with green, yellow or red (got {describe(value)})"
         )
     return BufferZone(value)
 
@@ -280,8 +286,8 @@ def _revised(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> 
     _ops("revised", op, (">=", ">"), bare=True)
     if op is None:
         return Revised(1)
-    if value is None or not value.isdigit():
-        raise InvalidValueError(f"'revised' needs a whole number of times (got {value!r})")
+    if value is None or not value.isdigit() or len(value) > 6:
+        raise InvalidValueError(f"'revised' needs a whole number of times (got {describe(value)})")
     times = int(value) + (1 if op == ">" else 0)
     if times < 1:
         raise InvalidValueError(f"'revised' needs at least 1 revision (got {op} {value})")
@@ -293,7 +299,7 @@ def _satisfaction(op: str | None, value: str | None, bindings: Mapping[str, Any]
     if value not in LEVEL_NAMES:
         raise InvalidValueError(
             f"'satisfaction' must be compared with a level: {', '.join(LEVEL_NAMES)} "
-            f"(got {value!r})"
+            f"(got {describe(value)})"
         )
     level = LEVEL_NAMES.index(value) + 1 - (1 if op == "<" else 0)
     if level < 1:
@@ -344,7 +350,8 @@ def _compensate(argument: str | None, bindings: Mapping[str, Any]) -> Action:
             amount = Decimal(argument)
         except ArithmeticError:
             raise InvalidValueError(
-                f"'compensate' needs an amount such as 'compensate:10.00' (got {argument!r})"
+                "'compensate' needs an amount such as 'compensate:10.00' (got "
+                f"{describe(argument)})"
             ) from None
     else:
         amount = _binding("compensate", bindings, "compensation_policy")
@@ -422,7 +429,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
             raise InvalidValueError(
                 f"unexpected character {text[position:].lstrip()[:1]!r} at position "
                 f"{len(text[:position]) + len(text[position:]) - len(text[position:].lstrip())} "
-                f"in {text!r}"
+                f"in {describe(text)}"
             )
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind), match.start(kind)))
@@ -430,11 +437,16 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
     return tokens
 
 
+#: How deeply ``not`` and parentheses may nest in a condition.
+MAX_NESTING = 100
+
+
 class _Parser:
     def __init__(self, text: str, registry: Registry, bindings: Mapping[str, Any]) -> None:
         self.text = text
         self.tokens = _tokenize(text)
         self.index = 0
+        self.depth = 0
         self.registry = registry
         self.bindings = bindings
 
@@ -444,15 +456,16 @@ class _Parser:
     def take(self) -> tuple[str, str, int]:
         token = self.peek()
         if token is None:
-            raise InvalidValueError(f"the condition {self.text!r} ends too early")
+            raise InvalidValueError(f"the condition {describe(self.text)} ends too early")
         self.index += 1
         return token
 
     def error(self, token: tuple[str, str, int] | None, expected: str) -> InvalidValueError:
         if token is None:
-            return InvalidValueError(f"expected {expected} at the end of {self.text!r}")
+            return InvalidValueError(f"expected {expected} at the end of {describe(self.text)}")
         return InvalidValueError(
-            f"expected {expected} at position {token[2]} of {self.text!r} (got {token[1]!r})"
+            f"expected {expected} at position {token[2]} of {describe(self.text)} (got "
+            f"{describe(token[1])})"
         )
 
     def parse(self) -> Trigger:
@@ -482,10 +495,23 @@ class _Parser:
             parts.append(self.parse_not())
         return parts[0] if len(parts) == 1 else AllOf(*parts)
 
+    def nest(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            token = self.peek()
+            where = "the end" if token is None else f"position {token[2]}"
+            raise InvalidValueError(
+                f"the condition nests 'not' and parentheses more than {MAX_NESTING} deep "
+                f"(at {where} of {describe(self.text)}); write it more simply"
+            )
+
     def parse_not(self) -> Trigger:
         if self.is_word("not"):
             self.take()
-            return Not(self.parse_not())
+            self.nest()
+            inner = self.parse_not()
+            self.depth -= 1
+            return Not(inner)
         return self.parse_atom()
 
     def parse_atom(self) -> Trigger:
@@ -495,11 +521,13 @@ class _Parser:
         kind, text, _ = token
         if kind == "paren" and text == "(":
             self.take()
+            self.nest()
             inner = self.parse_or()
             closing = self.peek()
             if closing is None or closing[1] != ")":
                 raise self.error(closing, "')'")
             self.take()
+            self.depth -= 1
             return inner
         if kind != "word" or text.lower() in _KEYWORDS:
             raise self.error(token, "a trigger name")
@@ -508,7 +536,7 @@ class _Parser:
         factory = self.registry.triggers.get(name) or _plugin("promisekit.triggers", name)
         if factory is None:
             known = ", ".join(sorted(self.registry.triggers))
-            raise InvalidValueError(f"unknown trigger {text!r} (expected one of: {known})")
+            raise InvalidValueError(f"unknown trigger {describe(text)} (expected one of: {known})")
         op: str | None = None
         value: str | None = None
         following = self.peek()
@@ -520,17 +548,18 @@ class _Parser:
                 or operand[0] not in ("value", "word")
                 or (operand[0] == "word" and operand[1].lower() in _KEYWORDS)
             ):
-                raise self.error(operand, f"a value after {name!r} {op!r}")
+                raise self.error(operand, f"a value after {describe(name)} {op!r}")
             value = self.take()[1].lower() if operand[0] == "word" else self.take()[1]
         try:
             trigger = factory(op, value, self.bindings)
         except PromiseKitError:
             raise
         except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"{name!r}: {exc}") from exc
+            raise InvalidValueError(f"{describe(name)}: {exc}") from exc
         if not isinstance(trigger, Trigger):
             raise InvalidValueError(
-                f"the factory of trigger {name!r} returned {type(trigger).__name__}, not a Trigger"
+                f"the factory of trigger {describe(name)} returned "
+                f"{type(trigger).__name__}, not a Trigger"
             )
         return trigger
 
@@ -551,7 +580,7 @@ def parse_condition(
     """
     if not isinstance(text, str):
         raise InvalidValueError(
-            f"a condition must be a string (got {type(text).__name__} {text!r})"
+            f"a condition must be a string (got {type(text).__name__} {describe(text)})"
         )
     return _Parser(text, registry or DEFAULT_REGISTRY, bindings or {}).parse()
 
@@ -566,7 +595,7 @@ def _action(text: object, registry: Registry, bindings: Mapping[str, Any], rule:
     if not isinstance(text, str) or not text.strip():
         raise PolicyConfigError(
             f"each action must be a non-empty string such as 'notify_owner' or "
-            f"'escalate:manager' (got {type(text).__name__} {text!r})",
+            f"'escalate:manager' (got {type(text).__name__} {describe(text)})",
             rule=rule,
             field="do",
         )
@@ -576,15 +605,16 @@ def _action(text: object, registry: Registry, bindings: Mapping[str, Any], rule:
     if factory is None:
         known = ", ".join(sorted(registry.actions))
         raise PolicyConfigError(
-            f"unknown action {name!r} (expected one of: {known})", rule=rule, field="do"
+            f"unknown action {describe(name)} (expected one of: {known})", rule=rule, field="do"
         )
     try:
         action = factory(argument.strip() or None, bindings)
     except (PromiseKitError, TypeError, ValueError) as exc:
-        raise PolicyConfigError(f"{text!r}: {exc}", rule=rule, field="do") from exc
+        raise PolicyConfigError(f"{describe(text)}: {exc}", rule=rule, field="do") from exc
     if not isinstance(action, Action):
         raise PolicyConfigError(
-            f"the factory of action {name!r} returned {type(action).__name__}, not an Action",
+            f"the factory of action {describe(name)} returned {type(action).__name__}, "
+            "not an Action",
             rule=rule,
             field="do",
         )
@@ -601,13 +631,14 @@ def _rule(
     label = f"#{index + 1}"
     if not isinstance(data, Mapping):
         raise PolicyConfigError(
-            f"must be a table with 'name', 'when' and 'do' (got {type(data).__name__} {data!r})",
+            f"must be a table with 'name', 'when' and 'do' (got {type(data).__name__} "
+            f"{describe(data)})",
             rule=label,
         )
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PolicyConfigError(
-            f"must be a non-empty string (got {name!r})", rule=label, field="name"
+            f"must be a non-empty string (got {describe(name)})", rule=label, field="name"
         )
     unknown = sorted(set(data) - _RULE_KEYS)
     if unknown:
@@ -624,7 +655,7 @@ def _rule(
         )
     if not isinstance(when, str):
         raise PolicyConfigError(
-            f"must be a string condition (got {type(when).__name__} {when!r})",
+            f"must be a string condition (got {type(when).__name__} {describe(when)})",
             rule=name,
             field="when",
         )
@@ -637,20 +668,22 @@ def _rule(
         do = [do]
     if not isinstance(do, list) or not do:
         raise PolicyConfigError(
-            f"must be a non-empty list of actions such as ['notify_owner'] (got {do!r})",
+            f"must be a non-empty list of actions such as ['notify_owner'] (got {describe(do)})",
             rule=name,
             field="do",
         )
     actions = [_action(item, registry, bindings, name) for item in do]
     level = data.get("level", 1)
-    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= MAX_LEVEL:
         raise PolicyConfigError(
-            f"must be a whole number >= 1 (got {level!r})", rule=name, field="level"
+            f"must be a whole number >= 1 and <= {MAX_LEVEL} (got {describe(level)})",
+            rule=name,
+            field="level",
         )
     if previous_level is not None and level < previous_level:
         raise PolicyConfigError(
             f"levels must not decrease along the policy: expected >= {previous_level} "
-            f"(the previous rule's level), got {level}",
+            f"(the previous rule's level), got {describe(level)}",
             rule=name,
             field="level",
         )
@@ -659,7 +692,7 @@ def _rule(
     if every is not None:
         if not isinstance(every, str):
             raise PolicyConfigError(
-                f"must be a duration string such as '4h' (got {every!r})",
+                f"must be a duration string such as '4h' (got {describe(every)})",
                 rule=name,
                 field="every",
             )
@@ -669,12 +702,16 @@ def _rule(
             raise PolicyConfigError(str(exc), rule=name, field="every") from exc
         if not every_td:
             raise PolicyConfigError(
-                f"must be a positive duration (got {every!r})", rule=name, field="every"
+                f"must be a positive duration (got {describe(every)})", rule=name, field="every"
             )
     limit = data.get("limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT
+    ):
         raise PolicyConfigError(
-            f"must be a whole number >= 1 (got {limit!r})", rule=name, field="limit"
+            f"must be a whole number >= 1 and <= {MAX_LIMIT} (got {describe(limit)})",
+            rule=name,
+            field="limit",
         )
     if limit is not None and every is None:
         raise PolicyConfigError(
@@ -713,10 +750,10 @@ def policy_from_dict(
     """
     registry = registry or DEFAULT_REGISTRY
     if not isinstance(registry, Registry):
-        raise PolicyConfigError(f"must be a Registry (got {registry!r})", field="registry")
+        raise PolicyConfigError(f"must be a Registry (got {describe(registry)})", field="registry")
     if not isinstance(data, Mapping):
         raise PolicyConfigError(
-            f"a policy must be a table (got {type(data).__name__} {data!r})", field="policy"
+            f"a policy must be a table (got {type(data).__name__} {describe(data)})", field="policy"
         )
     unknown = sorted(set(data) - _POLICY_KEYS)
     if unknown:
@@ -730,13 +767,21 @@ def policy_from_dict(
     if compensation is not None:
         if not isinstance(compensation, Mapping):
             raise PolicyConfigError(
-                f"must be a table of caps (got {compensation!r})", field="compensation"
+                f"must be a table of caps (got {describe(compensation)})", field="compensation"
             )
-        context["compensation"] = dict(compensation)
+        caps = dict(compensation)
+        period = caps.get("period")
+        if isinstance(period, str):
+            try:
+                caps["period"] = parse_duration(period)
+            except PromiseKitError as exc:
+                raise PolicyConfigError(f"'period': {exc}", field="compensation") from exc
+        context["compensation"] = caps
     rules_data = data.get("rules")
     if not isinstance(rules_data, list) or not rules_data:
         raise PolicyConfigError(
-            f"must be a non-empty list of rule tables ([[rules]] in TOML) (got {rules_data!r})",
+            "must be a non-empty list of rule tables ([[rules]] in TOML) (got "
+            f"{describe(rules_data)})",
             field="rules",
         )
     rules: list[Rule] = []
@@ -753,7 +798,9 @@ def policy_from_dict(
     description = data.get("description")
     for field, value in (("name", name), ("description", description)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise PolicyConfigError(f"must be a non-empty string (got {value!r})", field=field)
+            raise PolicyConfigError(
+                f"must be a non-empty string (got {describe(value)})", field=field
+            )
     return EscalationPolicy(rules, name=name, description=description)
 
 
@@ -773,6 +820,8 @@ def _load_toml(text: str) -> dict[str, Any]:
         result: dict[str, Any] = parser.loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError subclasses ValueError
         raise PolicyConfigError(f"not valid TOML: {exc}", field="toml") from exc
+    except RecursionError:
+        raise PolicyConfigError("not valid TOML: nested too deeply", field="toml") from None
     return result
 
 
@@ -806,7 +855,7 @@ def policy_from_toml(
         text = source
     else:
         raise PolicyConfigError(
-            f"must be TOML text or a path (got {type(source).__name__} {source!r})",
+            f"must be TOML text or a path (got {type(source).__name__} {describe(source)})",
             field="source",
         )
     return policy_from_dict(_load_toml(text), bindings=bindings, registry=registry)
@@ -838,7 +887,7 @@ def ready_policy(name: str, *, bindings: Mapping[str, Any] | None = None) -> Esc
     names = ready_policies()
     if name not in names:
         raise PolicyConfigError(
-            f"unknown ready policy {name!r} (expected one of: {', '.join(names)})",
+            f"unknown ready policy {describe(name)} (expected one of: {', '.join(names)})",
             field="name",
         )
     text = (resources.files("promisekit.escalation") / "policies" / f"{name}.toml").read_text(

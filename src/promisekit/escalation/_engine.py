@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_non_empty_str
+from promisekit._validation import check_aware, check_non_empty_str, describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 from promisekit.escalation._actions import (
     Action,
@@ -46,6 +46,10 @@ __all__ = [
 ]
 
 _UTC = timezone.utc
+#: The highest rule level (levels are the rungs of an escalation ladder).
+MAX_LEVEL = 1000
+#: The most firings a repeating rule may be limited to.
+MAX_LIMIT = 1_000_000
 
 
 # --------------------------------------------------------------------------- Rule
@@ -57,7 +61,9 @@ def _check_name(instance: object, attribute: attrs.Attribute[Any], value: object
 
 def _check_when(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, Trigger):
-        raise InvalidTypeError(f"'when' must be a Trigger (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'when' must be a Trigger (got {type(value).__name__} {describe(value)})"
+        )
 
 
 def _convert_actions(value: Any) -> tuple[Action, ...]:
@@ -66,7 +72,7 @@ def _convert_actions(value: Any) -> tuple[Action, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidTypeError(
             f"'actions' must be an Action or an iterable of Action "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     actions = tuple(value)
     if not actions:
@@ -75,16 +81,18 @@ def _convert_actions(value: Any) -> tuple[Action, ...]:
         if not isinstance(item, Action):
             raise InvalidTypeError(
                 f"'actions' must contain only Action instances "
-                f"(got {type(item).__name__} {item!r} at index {index})"
+                f"(got {type(item).__name__} {describe(item)} at index {index})"
             )
     return actions
 
 
 def _check_level(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"'level' must be an int (got {type(value).__name__} {value!r})")
-    if value < 1:
-        raise InvalidValueError(f"'level' must be >= 1 (got {value!r})")
+        raise InvalidTypeError(
+            f"'level' must be an int (got {type(value).__name__} {describe(value)})"
+        )
+    if not 1 <= value <= MAX_LEVEL:
+        raise InvalidValueError(f"'level' must be >= 1 and <= {MAX_LEVEL} (got {describe(value)})")
 
 
 def _check_every(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -92,7 +100,7 @@ def _check_every(instance: object, attribute: attrs.Attribute[Any], value: objec
         return
     if not isinstance(value, timedelta):
         raise InvalidTypeError(
-            f"'every' must be a timedelta or None (got {type(value).__name__} {value!r})"
+            f"'every' must be a timedelta or None (got {type(value).__name__} {describe(value)})"
         )
     if value <= timedelta(0):
         raise InvalidValueError(f"'every' must be a positive duration (got {value})")
@@ -102,13 +110,15 @@ def _check_limit(instance: Rule, attribute: attrs.Attribute[Any], value: object)
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"'limit' must be an int (got {type(value).__name__} {value!r})")
-    if value < 1:
-        raise InvalidValueError(f"'limit' must be >= 1 (got {value!r})")
+        raise InvalidTypeError(
+            f"'limit' must be an int (got {type(value).__name__} {describe(value)})"
+        )
+    if not 1 <= value <= MAX_LIMIT:
+        raise InvalidValueError(f"'limit' must be >= 1 and <= {MAX_LIMIT} (got {describe(value)})")
     if instance.every is None:
         raise InvalidValueError(
             f"'limit' needs 'every' (a rule without 'every' fires once per revision) "
-            f"(got limit={value!r})"
+            f"(got limit={describe(value)})"
         )
 
 
@@ -330,7 +340,7 @@ def _convert_rules(value: Any) -> tuple[Rule, ...]:
         return (value,)
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
         raise InvalidTypeError(
-            f"'rules' must be an iterable of Rule (got {type(value).__name__} {value!r})"
+            f"'rules' must be an iterable of Rule (got {type(value).__name__} {describe(value)})"
         )
     rules = tuple(value)
     if not rules:
@@ -341,17 +351,19 @@ def _convert_rules(value: Any) -> tuple[Rule, ...]:
         if not isinstance(rule, Rule):
             raise InvalidTypeError(
                 f"'rules' must contain only Rule instances "
-                f"(got {type(rule).__name__} {rule!r} at index {index})"
+                f"(got {type(rule).__name__} {describe(rule)} at index {index})"
             )
         if rule.name in names:
             raise InvalidValueError(
-                f"'rules' must have unique names (got {rule.name!r} twice, again at index {index})"
+                f"'rules' must have unique names (got {describe(rule.name)} twice, again "
+                f"at index {index})"
             )
         names.add(rule.name)
         if previous is not None and rule.level < previous.level:
             raise InvalidValueError(
-                f"'rules' must be ordered by level: rule {rule.name!r} has level "
-                f"{rule.level}, below {previous.level} of the previous rule {previous.name!r} "
+                f"'rules' must be ordered by level: rule {describe(rule.name)} has level "
+                f"{rule.level}, below {previous.level} of the previous rule "
+                f"{describe(previous.name)} "
                 f"(expected >= {previous.level})"
             )
         previous = rule
@@ -489,7 +501,7 @@ class EscalationPolicy:
         """
         if not isinstance(track, TrackedPromise):
             raise InvalidTypeError(
-                f"'track' must be a TrackedPromise (got {type(track).__name__} {track!r})"
+                f"'track' must be a TrackedPromise (got {type(track).__name__} {describe(track)})"
             )
         now_us = to_us(check_aware("now", now))
         promise_id = track.promise.id
@@ -500,12 +512,13 @@ class EscalationPolicy:
             if not isinstance(memory, EscalationMemory):
                 raise InvalidTypeError(
                     f"'memory' must be an EscalationMemory or None "
-                    f"(got {type(memory).__name__} {memory!r})"
+                    f"(got {type(memory).__name__} {describe(memory)})"
                 )
             if memory.promise_id != promise_id:
                 raise InconsistentRecordError(
-                    f"'memory' belongs to promise {memory.promise_id!r}, not to the evaluated "
-                    f"promise {promise_id!r}"
+                    f"'memory' belongs to promise {describe(memory.promise_id)}, not to "
+                    "the evaluated "
+                    f"promise {describe(promise_id)}"
                 )
             watermark, fired_items, pending = (
                 memory.evaluated_until,
@@ -545,7 +558,8 @@ class EscalationPolicy:
 def _is_grant(value: object) -> bool:
     if not isinstance(value, Grant):
         raise InvalidTypeError(
-            f"'granted' must contain only Grant records (got {type(value).__name__} {value!r})"
+            f"'granted' must contain only Grant records (got {type(value).__name__} "
+            f"{describe(value)})"
         )
     return True
 
@@ -749,7 +763,7 @@ def _proposal(
             check_aware("proposed due", proposed)
             if to_us(proposed) < moment:
                 raise InvalidValueError(
-                    f"the revision proposer of rule {rule.name!r} must return a date not "
+                    f"the revision proposer of rule {describe(rule.name)} must return a date not "
                     f"before the firing instant {triggered.isoformat(' ')} "
                     f"(got {proposed.isoformat(' ')})"
                 )

@@ -18,7 +18,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware
+from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._actions import Compensate, NotifyCustomer
 from promisekit.escalation._engine import Escalation
@@ -107,17 +107,20 @@ def format_money(amount: Decimal, currency: str | None = None, locale: str = "en
 def _check_template(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a string.Template text (got {type(value).__name__})"
+            f"{describe(attribute.name)} must be a string.Template text (got "
+            f"{type(value).__name__})"
         )
     try:
         string.Template(value).substitute(_SAMPLE)
     except KeyError as exc:
         raise InvalidValueError(
-            f"{attribute.name!r} uses the unknown field ${exc.args[0]} "
+            f"{describe(attribute.name)} uses the unknown field ${exc.args[0]} "
             f"(expected some of: {', '.join('$' + name for name in sorted(_SAMPLE))})"
         ) from None
     except ValueError as exc:
-        raise InvalidValueError(f"{attribute.name!r} is not a valid template: {exc}") from None
+        raise InvalidValueError(
+            f"{describe(attribute.name)} is not a valid template: {exc}"
+        ) from None
 
 
 _SAMPLE = dict.fromkeys(
@@ -288,8 +291,8 @@ def draft_notice(
         raise InvalidTypeError(f"'track' must be a TrackedPromise (got {type(track).__name__})")
     if escalation.promise_id != track.promise.id:
         raise InvalidValueError(
-            f"the escalation is for promise {escalation.promise_id!r}, not for the track's "
-            f"promise {track.promise.id!r}"
+            f"the escalation is for promise {describe(escalation.promise_id)}, not for the track's "
+            f"promise {describe(track.promise.id)}"
         )
     action = escalation.action
     if isinstance(action, NotifyCustomer):
@@ -299,7 +302,7 @@ def draft_notice(
     else:
         raise InvalidValueError(
             f"only customer-facing escalations have a notice (got {action.describe()!r} "
-            f"of rule {escalation.rule!r})"
+            f"of rule {describe(escalation.rule)})"
         )
     lang = _convert_locale(locale if locale is not None else track.locale)
     zone = tz if tz is not None else track.customer_zone
@@ -309,7 +312,7 @@ def draft_notice(
             if not isinstance(template, NoticeTemplate):
                 raise InvalidTypeError(
                     f"'templates' values must be NoticeTemplate (got {type(template).__name__} "
-                    f"for {key!r})"
+                    f"for {describe(key)})"
                 )
             table[(_convert_locale(key[0]), key[1])] = template
     template = table[(lang, kind)]

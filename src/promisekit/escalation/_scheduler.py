@@ -13,7 +13,7 @@ import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from promisekit._validation import check_aware
+from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._engine import (
     Escalation,
@@ -98,7 +98,8 @@ class Escalator:
     def __init__(self, policy: EscalationPolicy, *, granted: Iterable[Grant] = ()) -> None:
         if not isinstance(policy, EscalationPolicy):
             raise InvalidTypeError(
-                f"'policy' must be an EscalationPolicy (got {type(policy).__name__} {policy!r})"
+                f"'policy' must be an EscalationPolicy (got {type(policy).__name__} "
+                f"{describe(policy)})"
             )
         self._policy = policy
         self._entries: dict[str, _Entry] = {}
@@ -146,19 +147,20 @@ class Escalator:
         """
         if not isinstance(track, TrackedPromise):
             raise InvalidTypeError(
-                f"'track' must be a TrackedPromise (got {type(track).__name__} {track!r})"
+                f"'track' must be a TrackedPromise (got {type(track).__name__} {describe(track)})"
             )
         promise_id = track.promise.id
         if promise_id in self._entries:
             raise InvalidValueError(
-                f"promise {promise_id!r} is already in the book; use update() to replace it"
+                f"promise {describe(promise_id)} is already in the book; use update() to replace it"
             )
         if memory is None:
             entry = _Entry(track, None, (), ())
         else:
             if memory.promise_id != promise_id:
                 raise InvalidValueError(
-                    f"'memory' belongs to promise {memory.promise_id!r}, not {promise_id!r}"
+                    f"'memory' belongs to promise {describe(memory.promise_id)}, not "
+                    f"{describe(promise_id)}"
                 )
             fired = {(n, r): (c, last) for n, r, c, last in memory.fired}
             entry = _Entry(track, memory.evaluated_until, _pack(fired), memory.pending)
@@ -176,7 +178,7 @@ class Escalator:
         promise_id = track.promise.id
         entry = self._entries.get(promise_id)
         if entry is None:
-            raise InvalidValueError(f"promise {promise_id!r} is not in the book; use add()")
+            raise InvalidValueError(f"promise {describe(promise_id)} is not in the book; use add()")
         entry.track = track
         self._schedule(promise_id, entry)
 
@@ -196,7 +198,7 @@ class Escalator:
         """
         entry = self._entries.get(promise_id)
         if entry is None:
-            raise InvalidValueError(f"promise {promise_id!r} is not in the book")
+            raise InvalidValueError(f"promise {describe(promise_id)} is not in the book")
         fired = _unpack(entry.fired)
         return EscalationMemory(
             promise_id,

@@ -19,18 +19,20 @@ from __future__ import annotations
 from bisect import bisect_right
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str, tuple_of
-from promisekit.calendar import BusinessCalendar
-from promisekit.errors import (
-    InconsistentRecordError,
-    InvalidTypeError,
-    InvalidValueError,
-    UnknownTimeZoneError,
+from promisekit._validation import (
+    check_aware,
+    check_finite,
+    check_non_empty_str,
+    describe,
+    load_zone,
+    tuple_of,
 )
+from promisekit.calendar import BusinessCalendar
+from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 from promisekit.escalation._time import INF, from_us, td_us, to_us
 from promisekit.promise import Promise
 
@@ -76,19 +78,21 @@ def _optional_str(instance: object, attribute: attrs.Attribute[Any], value: obje
 def _optional_calendar(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, BusinessCalendar):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a BusinessCalendar or None "
-            f"(got {type(value).__name__} {value!r})"
+            f"{describe(attribute.name)} must be a BusinessCalendar or None "
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 
 def _convert_locale(value: object) -> str:
     if not isinstance(value, str):
-        raise InvalidTypeError(f"'locale' must be a string (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'locale' must be a string (got {type(value).__name__} {describe(value)})"
+        )
     key = value.strip().replace("_", "-").lower()
     if key not in _LOCALE_ALIASES:
         raise InvalidValueError(
             f"'locale' must be one of {', '.join(LOCALES)} (or an alias such as 'fr', "
-            f"'en-US') (got {value!r})"
+            f"'en-US') (got {describe(value)})"
         )
     return _LOCALE_ALIASES[key]
 
@@ -96,20 +100,7 @@ def _convert_locale(value: object) -> str:
 def _convert_tz(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, ZoneInfo):
-        return value.key
-    if not isinstance(value, str):
-        raise InvalidTypeError(
-            f"'customer_tz' must be an IANA zone name or a ZoneInfo "
-            f"(got {type(value).__name__} {value!r})"
-        )
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UnknownTimeZoneError(
-            f"'customer_tz' must be an IANA time zone such as 'America/Montreal' (got {value!r})"
-        ) from None
-    return value
+    return load_zone(value, field="customer_tz").key
 
 
 # --------------------------------------------------------------------------- events
@@ -158,7 +149,7 @@ class CustomerUpdate:
 def _convert_fraction(value: object) -> float:
     number = check_finite("fraction", value, minimum=0)
     if number > 1:
-        raise InvalidValueError(f"'fraction' must be between 0 and 1 (got {value!r})")
+        raise InvalidValueError(f"'fraction' must be between 0 and 1 (got {describe(value)})")
     return number
 
 
@@ -189,6 +180,18 @@ def _convert_updates(value: object) -> tuple[CustomerUpdate, ...]:
 def _convert_progress(value: object) -> tuple[ProgressReport, ...]:
     items: tuple[ProgressReport, ...] = tuple_of(ProgressReport, "progress", value)
     return tuple(sorted(items, key=lambda item: to_us(item.at)))
+
+
+def _convert_past_targets(value: object) -> tuple[datetime | None, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+        raise InvalidTypeError(
+            f"'past_targets' must be a tuple of aware datetimes or None "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
+    for index, item in enumerate(value):
+        if item is not None:
+            check_aware(f"past_targets[{index}]", item)
+    return tuple(value)
 
 
 class LedgerStateLike(Protocol):
@@ -226,6 +229,11 @@ class TrackedPromise:
         updates: Customer updates (any order; kept sorted). A revision also counts as
             an update (the new date was announced), and so does making the promise.
         progress: Progress reports (kept sorted); used by :class:`BufferZone`.
+        past_targets: The internal target of each earlier revision, by revision number
+            (``past_targets[0]`` is the original promise's), ``None`` where it had none;
+            the current revision's is ``promise.target``. :meth:`revise` keeps it, so
+            :class:`BufferZone` judges each revision by its own target and due. Missing
+            entries (a promise revised elsewhere) count as "no target".
         completed_at: When the promise was completed or cancelled, or ``None``. No rule
             fires from then on.
         locale: Language of customer notices: ``"en"`` or ``"fr-CA"`` (aliases such as
@@ -251,13 +259,16 @@ class TrackedPromise:
     completed_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
     locale: str = attrs.field(default="en", converter=_convert_locale)
     customer_tz: str | None = attrs.field(default=None, converter=_convert_tz)
+    past_targets: tuple[datetime | None, ...] = attrs.field(
+        default=(), converter=_convert_past_targets
+    )
     _cache: list[Any] = attrs.field(init=False, factory=list, eq=False, repr=False, hash=False)
 
     @promise.validator
     def _check_promise(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, Promise):
             raise InvalidTypeError(
-                f"'promise' must be a Promise (got {type(value).__name__} {value!r})"
+                f"'promise' must be a Promise (got {type(value).__name__} {describe(value)})"
             )
 
     def __attrs_post_init__(self) -> None:
@@ -288,14 +299,44 @@ class TrackedPromise:
                 if to_us(item.at) < made:
                     raise InconsistentRecordError(
                         f"{field!r} must not be before the promise's 'made_at' "
-                        f"({self.promise.made_at.isoformat(' ')}) (got {item!r})"
+                        f"({self.promise.made_at.isoformat(' ')}) (got {describe(item)})"
                     )
+        self._check_past_targets()
         if self.completed_at is not None and to_us(self.completed_at) < made:
             raise InconsistentRecordError(
                 f"'completed_at' must not be before the promise's 'made_at' "
                 f"({self.promise.made_at.isoformat(' ')}) "
                 f"(got {self.completed_at.isoformat(' ')})"
             )
+
+    def _check_past_targets(self) -> None:
+        promise = self.promise
+        if len(self.past_targets) > promise.revision:
+            raise InconsistentRecordError(
+                f"'past_targets' must have at most one target per earlier revision "
+                f"({promise.revision}) (got {len(self.past_targets)})"
+            )
+        made = to_us(promise.made_at)
+        for number, target in enumerate(self.past_targets):
+            if target is None:
+                continue
+            due = promise.revisions[number].previous_due
+            if not made <= to_us(target) <= to_us(due):
+                raise InconsistentRecordError(
+                    f"'past_targets[{number}]' must be between the promise's 'made_at' "
+                    f"({promise.made_at.isoformat(' ')}) and the due of revision {number} "
+                    f"({due.isoformat(' ')}) (got {target.isoformat(' ')})"
+                )
+
+    def target_at(self, revision: int) -> datetime | None:
+        """The internal target of ``revision`` (0 = original), or ``None`` (none, or unknown).
+
+        .. versionadded:: 0.1.0
+        """
+        current = self.promise.revision
+        if revision == current:
+            return self.promise.target
+        return self.past_targets[revision] if revision < len(self.past_targets) else None
 
     # ----------------------------------------------------------------- adapters
 
@@ -327,6 +368,7 @@ class TrackedPromise:
         if closed is None:
             closed = getattr(state, "cancelled_at", None)
         return cls(
+            past_targets=_past_targets_of(state),
             promise=state.promise,
             calendar=calendar,
             contact_hours=contact_hours,
@@ -406,8 +448,10 @@ class TrackedPromise:
 
         .. versionadded:: 0.1.0
         """
-        promise = self.promise.revise(due=due, at=at, reason=reason, target=target)
-        return attrs.evolve(self, promise=promise)
+        current = self.promise
+        promise = current.revise(due=due, at=at, reason=reason, target=target)
+        known = self.past_targets + (None,) * (current.revision - len(self.past_targets))
+        return attrs.evolve(self, promise=promise, past_targets=(*known, current.target))
 
     def complete(self, at: datetime) -> TrackedPromise:
         """Return a copy completed (or cancelled) at ``at``: no rule fires from then on.
@@ -488,17 +532,44 @@ class TrackedPromise:
         """
         if isinstance(revision, bool) or not isinstance(revision, int):
             raise InvalidTypeError(
-                f"'revision' must be an int (got {type(revision).__name__} {revision!r})"
+                f"'revision' must be an int (got {type(revision).__name__} {describe(revision)})"
             )
         current = self.promise
         if not 0 <= revision <= current.revision:
             raise InvalidValueError(
-                f"'revision' must be between 0 and {current.revision} (got {revision})"
+                f"'revision' must be between 0 and {current.revision} (got {describe(revision)})"
             )
         if revision == current.revision:
             return current
         due = current.revisions[revision].previous_due
-        return attrs.evolve(current, due=due, target=None, revisions=current.revisions[:revision])
+        return attrs.evolve(
+            current,
+            due=due,
+            target=self.target_at(revision),
+            revisions=current.revisions[:revision],
+        )
+
+
+def _past_targets_of(state: object) -> tuple[datetime | None, ...]:
+    """The targets of the earlier revisions, read from a ledger state's events (duck-typed).
+
+    ``state.made.target`` is revision 0's; each later applied event with ``due`` and
+    ``target`` (a revision) gives the next. Unknown when they do not line up.
+    """
+    promise = getattr(state, "promise", None)
+    made = getattr(state, "made", None)
+    if not isinstance(promise, Promise) or not promise.revision or made is None:
+        return ()
+    targets: list[datetime | None] = [getattr(made, "target", None)]
+    for event in getattr(state, "events", ()):
+        if event is made or not (hasattr(event, "due") and hasattr(event, "target")):
+            continue
+        targets.append(event.target)
+    if len(targets) != promise.revision + 1 or not all(
+        t is None or isinstance(t, datetime) for t in targets
+    ):
+        return ()
+    return tuple(targets[:-1])
 
 
 # --------------------------------------------------------------------------- timeline
@@ -537,6 +608,7 @@ class Segment:
         "progress",
         "rev_start",
         "revision",
+        "target",
         "track",
         "window",
     )
@@ -550,6 +622,7 @@ class Segment:
     contact: int
     progress: float
     deadline: int
+    target: int | None
 
     def __init__(
         self, track: TrackedPromise, index: int, lo: int, hi: int, row: tuple[Any, ...]
@@ -568,6 +641,7 @@ class Segment:
             self.contact,
             self.progress,
             self.deadline,
+            self.target,
         ) = row
 
     def clock(self, instant: int) -> int:
@@ -646,17 +720,30 @@ class Timeline:
             events.append((to_us(track.completed_at), _CLOSE, None))
         events.sort(key=lambda event: (event[0], event[1]))
         window = span(calendar, made, to_us(promise.original_due))
-        # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline
+        # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline,
+        # target (of the revision in force, µs or None)
         c0, revision, rev_start, contact, progress = 0, 0, made, 0, 0.0
         paused = closed = False
         deadline = to_us(promise.original_due)
+        target = _us_or_none(track.target_at(0))
         starts = [made]
         rows: list[tuple[Any, ...]] = []
         lo = made
         for instant, kind, payload in events:
             if instant > lo:
                 rows.append(
-                    (c0, revision, rev_start, window, paused, closed, contact, progress, deadline)
+                    (
+                        c0,
+                        revision,
+                        rev_start,
+                        window,
+                        paused,
+                        closed,
+                        contact,
+                        progress,
+                        deadline,
+                        target,
+                    )
                 )
                 if not paused:
                     c0 += span(calendar, lo, instant)
@@ -670,6 +757,7 @@ class Timeline:
                 revision = payload.number
                 rev_start = instant
                 deadline = to_us(payload.due)
+                target = _us_or_none(track.target_at(revision))
                 window = c0 + span(calendar, instant, deadline)
                 contact = c0
             elif kind == _UPDATE:
@@ -678,7 +766,9 @@ class Timeline:
                 progress = payload
             else:
                 closed = True
-        rows.append((c0, revision, rev_start, window, paused, closed, contact, progress, deadline))
+        rows.append(
+            (c0, revision, rev_start, window, paused, closed, contact, progress, deadline, target)
+        )
         self.starts = starts
         self.rows = rows
         self.last_event = starts[-1]
@@ -709,6 +799,10 @@ class Timeline:
                 continue
             result.append(Segment(self.track, index, seg_lo, seg_hi, self.rows[index]))
         return result
+
+
+def _us_or_none(moment: datetime | None) -> int | None:
+    return None if moment is None else to_us(moment)
 
 
 def timeline(track: TrackedPromise) -> Timeline:

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite
+from promisekit._validation import check_aware, check_finite, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._time import (
     INF,
@@ -222,14 +222,15 @@ class Trigger:
 def _check_trigger(op: str, value: object) -> None:
     if not isinstance(value, Trigger):
         raise InvalidTypeError(
-            f"the operands of {op!r} must be triggers (got {type(value).__name__} {value!r})"
+            f"the operands of {op!r} must be triggers (got {type(value).__name__} "
+            f"{describe(value)})"
         )
 
 
 def _check_track(value: object) -> TrackedPromise:
     if not isinstance(value, TrackedPromise):
         raise InvalidTypeError(
-            f"'track' must be a TrackedPromise (got {type(value).__name__} {value!r})"
+            f"'track' must be a TrackedPromise (got {type(value).__name__} {describe(value)})"
         )
     return value
 
@@ -240,7 +241,7 @@ def _unit_fraction(field: str, value: Any, *, allow_zero: bool = False) -> float
     if not low_ok or number > 1:
         interval = "[0, 1]" if allow_zero else "(0, 1]"
         raise InvalidValueError(
-            f"{field!r} must be a fraction in {interval}, i.e. at most 100% (got {value!r})"
+            f"{field!r} must be a fraction in {interval}, i.e. at most 100% (got {describe(value)})"
         )
     return number
 
@@ -377,7 +378,7 @@ def _check_capability(instance: object, attribute: attrs.Attribute[Any], value: 
     if not callable(getattr(value, "cdf", None)):
         raise InvalidTypeError(
             f"'capability' must have a cdf(duration) method, such as a "
-            f"promisekit.buffering capability (got {type(value).__name__} {value!r})"
+            f"promisekit.buffering capability (got {type(value).__name__} {describe(value)})"
         )
 
 
@@ -454,10 +455,14 @@ _ZONES = ("green", "yellow", "red")
 
 def _convert_zone(value: Any) -> str:
     if not isinstance(value, str):
-        raise InvalidTypeError(f"'zone' must be a string (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'zone' must be a string (got {type(value).__name__} {describe(value)})"
+        )
     zone = value.strip().lower()
     if zone not in _ZONES:
-        raise InvalidValueError(f"'zone' must be one of 'green', 'yellow', 'red' (got {value!r})")
+        raise InvalidValueError(
+            f"'zone' must be one of 'green', 'yellow', 'red' (got {describe(value)})"
+        )
     return zone
 
 
@@ -480,8 +485,10 @@ class BufferZone(Trigger):
     ``yellow`` (1/3 by default) and *red* from ``red`` (2/3). ``BufferZone("yellow")`` is
     also true in red; for yellow only write ``BufferZone("yellow") & ~BufferZone("red")``.
 
-    Never true without a ``target`` or with an empty buffer, nor for a revision whose
-    target the promise no longer records (only the latest revision's is known).
+    Each revision is judged by its own plan: the original promise by its original target
+    and due, a revision by the target and due it set (:attr:`TrackedPromise.past_targets`
+    keeps the earlier ones), so recording a revision never changes what was true before
+    it. Never true for a revision without a ``target`` or with an empty buffer.
 
     .. versionadded:: 0.1.0
     """
@@ -494,7 +501,7 @@ class BufferZone(Trigger):
     def _check_red(self, attribute: attrs.Attribute[float], value: float) -> None:
         if not self.yellow < value:
             raise InvalidValueError(
-                f"'red' must be above 'yellow' ({self.yellow!r}) (got {value!r})"
+                f"'red' must be above 'yellow' ({describe(self.yellow)}) (got {describe(value)})"
             )
 
     def __repr__(self) -> str:
@@ -507,10 +514,10 @@ class BufferZone(Trigger):
         return f"buffer_zone >= {self.zone}"
 
     def truth(self, segment: Segment) -> Intervals:
-        promise = segment.track.promise
-        if segment.revision != promise.revision or promise.target is None:
+        target = segment.target
+        if target is None:
             return []
-        buffer = span(segment.track.calendar, to_us(promise.target), to_us(promise.due))
+        buffer = span(segment.track.calendar, target, segment.deadline)
         if buffer <= 0:
             return []
         chain = segment.window - buffer
@@ -524,9 +531,11 @@ class BufferZone(Trigger):
 
 def _check_times(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"'times' must be an int (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'times' must be an int (got {type(value).__name__} {describe(value)})"
+        )
     if value < 1:
-        raise InvalidValueError(f"'times' must be >= 1 (got {value!r})")
+        raise InvalidValueError(f"'times' must be >= 1 (got {describe(value)})")
 
 
 @attrs.frozen
@@ -550,7 +559,7 @@ def _level_value(field: str, value: object) -> int:
     if isinstance(level, bool) or not isinstance(level, int):
         raise InvalidTypeError(
             f"{field!r} must be a satisfaction level (an int 1-5 such as "
-            f"promisekit.satisfaction.Level) (got {type(value).__name__} {value!r})"
+            f"promisekit.satisfaction.Level) (got {type(value).__name__} {describe(value)})"
         )
     return int(level)
 
@@ -558,20 +567,22 @@ def _level_value(field: str, value: object) -> int:
 def _check_level(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     number = _level_value(attribute.name, value)
     if not 1 <= number <= 5:
-        raise InvalidValueError(f"{attribute.name!r} must be between 1 and 5 (got {value!r})")
+        raise InvalidValueError(
+            f"{describe(attribute.name)} must be between 1 and 5 (got {describe(value)})"
+        )
 
 
 def _check_predictor(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not callable(value):
         raise InvalidTypeError(
             f"'predictor' must be callable as predictor(promise, delivered_at) "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 
 def _check_horizon(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise InvalidValueError(f"'horizon' must be a positive timedelta (got {value!r})")
+        raise InvalidValueError(f"'horizon' must be a positive timedelta (got {describe(value)})")
 
 
 @attrs.frozen
