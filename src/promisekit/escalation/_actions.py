@@ -22,7 +22,8 @@ from promisekit._validation import to_decimal as _to_decimal
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._time import from_us, td_us, to_us
-from promisekit.escalation._track import TrackedPromise, reach
+from promisekit.escalation._timeline import reach
+from promisekit.escalation._track import TrackedPromise
 from promisekit.promise import Promise
 
 __all__ = [

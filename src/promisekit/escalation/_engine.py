@@ -29,7 +29,8 @@ from promisekit.escalation._actions import (
     RevisionRequest,
 )
 from promisekit.escalation._time import INF, from_us, td_us, to_us
-from promisekit.escalation._track import Segment, TrackedPromise, timeline
+from promisekit.escalation._timeline import Segment, timeline
+from promisekit.escalation._track import TrackedPromise
 from promisekit.escalation._triggers import Intervals, Trigger, first_in
 
 if TYPE_CHECKING:

@@ -6,17 +6,13 @@ updates, progress reports and completion — plus the calendars that measure tim
 carries its instant, so the state *as of* any instant is known and evaluation at any sequence
 of times replays exactly what a continuous evaluation would have seen.
 
-**The SLA clock.** Elapsed, remaining, overdue and silence are measured on one clock: working
-time of ``calendar`` (real time without one), stopped while the promise is paused. A due date
-announced at instant ``A`` (the promise itself, or a revision) is reached when the clock has
-run ``calendar.between(A, due)`` after ``A`` — so pause time after the announcement extends
-the due date exactly as ``calendar.add`` would, and elapsed history is never lost on a
-revision (the clock keeps counting from ``made_at``).
+These are the records; the timeline built from them (segments, the SLA clock, due dates)
+lives in :mod:`._timeline`, which the clock readings here delegate to. Imports
+:mod:`._timeline` and :mod:`._time` only.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -33,7 +29,8 @@ from promisekit._validation import (
 )
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
-from promisekit.escalation._time import INF, from_us, td_us, to_us
+from promisekit.escalation._time import from_us, to_us
+from promisekit.escalation._timeline import timeline
 from promisekit.promise import Promise
 
 __all__ = [
@@ -493,18 +490,14 @@ class TrackedPromise:
         .. versionadded:: 0.1.0
         """
         instant = to_us(check_aware("at", at))
-        segment = timeline(self).segment_at(instant)
-        if segment is None:
-            return timedelta(0)
-        return timedelta(microseconds=segment.clock(instant))
+        return timedelta(microseconds=timeline(self).clock_at(instant))
 
     def is_paused_at(self, at: datetime) -> bool:
         """Whether the promise is paused at ``at``.
 
         .. versionadded:: 0.1.0
         """
-        segment = timeline(self).segment_at(to_us(check_aware("at", at)))
-        return segment is not None and segment.paused
+        return timeline(self).paused_at(to_us(check_aware("at", at)))
 
     def effective_due(self, at: datetime | None = None) -> datetime:
         """The due date in force at ``at``, extended by the pause time known at ``at``.
@@ -514,16 +507,8 @@ class TrackedPromise:
 
         .. versionadded:: 0.1.0
         """
-        tl = timeline(self)
-        instant = tl.last_event if at is None else to_us(check_aware("at", at))
-        segment = tl.segment_at(max(instant, tl.starts[0]), extend=True)
-        assert segment is not None
-        if segment.paused and segment.c0 < segment.window:
-            # Frozen clock: the due moves with the pause; count it up to ``instant``.
-            moment = max(instant, segment.lo)
-            due = reach(self.calendar, moment, segment.window - segment.c0)
-            return from_us(max(due, segment.deadline), self.zone)
-        return from_us(segment.due(), self.zone)
+        instant = None if at is None else to_us(check_aware("at", at))
+        return from_us(timeline(self).effective_due(instant), self.zone)
 
     def promise_at(self, revision: int) -> Promise:
         """The promise as it stood in ``revision`` (0 = original).
@@ -570,247 +555,3 @@ def _past_targets_of(state: object) -> tuple[datetime | None, ...]:
     ):
         return ()
     return tuple(targets[:-1])
-
-
-# --------------------------------------------------------------------------- timeline
-
-
-def span(calendar: BusinessCalendar | None, a: int, b: int) -> int:
-    """Working time (µs) from instant ``a`` to instant ``b`` (``b - a`` without calendar)."""
-    if calendar is None:
-        return b - a
-    return td_us(calendar.between(from_us(a, _UTC), from_us(b, _UTC)))
-
-
-def reach(calendar: BusinessCalendar | None, start: int, work: int) -> int:
-    """The earliest instant ``t >= start`` with ``work`` µs of working time in ``[start, t]``."""
-    if work <= 0:
-        return start
-    if calendar is None:
-        return start + work
-    if start + work >= INF:
-        return INF
-    return to_us(calendar.add(from_us(start, _UTC), timedelta(microseconds=work)))
-
-
-class Segment:
-    """A span ``[lo, hi)`` of a promise's life during which its recorded state is constant."""
-
-    __slots__ = (
-        "c0",
-        "closed",
-        "contact",
-        "deadline",
-        "hi",
-        "index",
-        "lo",
-        "paused",
-        "progress",
-        "rev_start",
-        "revision",
-        "target",
-        "track",
-        "window",
-    )
-
-    c0: int
-    revision: int
-    rev_start: int
-    window: int
-    paused: bool
-    closed: bool
-    contact: int
-    progress: float
-    deadline: int
-    target: int | None
-
-    def __init__(
-        self, track: TrackedPromise, index: int, lo: int, hi: int, row: tuple[Any, ...]
-    ) -> None:
-        self.track = track
-        self.index = index
-        self.lo = lo
-        self.hi = hi
-        (
-            self.c0,
-            self.revision,
-            self.rev_start,
-            self.window,
-            self.paused,
-            self.closed,
-            self.contact,
-            self.progress,
-            self.deadline,
-            self.target,
-        ) = row
-
-    def clock(self, instant: int) -> int:
-        """The SLA clock (µs since ``made_at``) at ``instant`` within the segment."""
-        if self.paused or instant <= self.lo:
-            return self.c0
-        return self.c0 + span(self.track.calendar, self.lo, instant)
-
-    def reach(self, value: int) -> int:
-        """The first instant ``>= lo`` at which the clock reaches ``value`` (INF: never).
-
-        A value at or past the window is never reached before the due date itself: a due
-        date set outside working hours (08:00 before a 09:00 opening) is not overdue at the
-        previous closing, although no working time separates them.
-        """
-        if value <= self.c0:
-            moment = self.lo
-        elif self.paused:
-            return INF
-        else:
-            moment = reach(self.track.calendar, self.lo, value - self.c0)
-        if value >= self.window and moment < self.deadline:
-            moment = self.deadline
-        return moment
-
-    def due(self) -> int:
-        """The instant the clock reached (or will reach) the window of the revision in force.
-
-        When it was reached in an earlier segment, that earlier instant; while paused before
-        reaching it, ``INF`` (the due date moves with the pause).
-        """
-        window = self.window
-        if self.c0 < window or self.lo <= self.deadline:
-            return self.reach(window)
-        tl = timeline(self.track)
-        rows = tl.rows
-        j = self.index - 1
-        while j >= 0 and rows[j][1] == self.revision and rows[j][0] >= window:
-            j -= 1
-        if j < 0 or rows[j][1] != self.revision:
-            return max(tl.starts[j + 1], self.deadline)
-        return Segment(self.track, j, tl.starts[j], tl.starts[j + 1], rows[j]).reach(window)
-
-    def after(self, value: int) -> list[tuple[int, int]]:
-        """The part of the segment where the clock is ``>= value``, as an interval list."""
-        start = self.reach(value)
-        return [(start, self.hi)] if start < self.hi else []
-
-
-# Order of events at the same instant: a pause ends before another starts.
-_RESUME, _PAUSE, _REVISE, _UPDATE, _PROGRESS, _CLOSE = range(6)
-
-
-class Timeline:
-    """The piecewise-constant state of a tracked promise over time (cached on the track)."""
-
-    __slots__ = ("last_event", "rows", "starts", "track")
-
-    def __init__(self, track: TrackedPromise) -> None:
-        self.track = track
-        promise = track.promise
-        calendar = track.calendar
-        made = to_us(promise.made_at)
-        events: list[tuple[int, int, Any]] = []
-        for pause in track.pauses:
-            events.append((to_us(pause.start), _PAUSE, None))
-            if pause.end is not None:
-                events.append((to_us(pause.end), _RESUME, None))
-        for change in promise.revisions:
-            events.append((to_us(change.at), _REVISE, change))
-        for update in track.updates:
-            events.append((to_us(update.at), _UPDATE, None))
-        for report in track.progress:
-            events.append((to_us(report.at), _PROGRESS, report.fraction))
-        if track.completed_at is not None:
-            events.append((to_us(track.completed_at), _CLOSE, None))
-        events.sort(key=lambda event: (event[0], event[1]))
-        window = span(calendar, made, to_us(promise.original_due))
-        # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline,
-        # target (of the revision in force, µs or None)
-        c0, revision, rev_start, contact, progress = 0, 0, made, 0, 0.0
-        paused = closed = False
-        deadline = to_us(promise.original_due)
-        target = _us_or_none(track.target_at(0))
-        starts = [made]
-        rows: list[tuple[Any, ...]] = []
-        lo = made
-        for instant, kind, payload in events:
-            if instant > lo:
-                rows.append(
-                    (
-                        c0,
-                        revision,
-                        rev_start,
-                        window,
-                        paused,
-                        closed,
-                        contact,
-                        progress,
-                        deadline,
-                        target,
-                    )
-                )
-                if not paused:
-                    c0 += span(calendar, lo, instant)
-                lo = instant
-                starts.append(lo)
-            if kind == _PAUSE:
-                paused = True
-            elif kind == _RESUME:
-                paused = False
-            elif kind == _REVISE:
-                revision = payload.number
-                rev_start = instant
-                deadline = to_us(payload.due)
-                target = _us_or_none(track.target_at(revision))
-                window = c0 + span(calendar, instant, deadline)
-                contact = c0
-            elif kind == _UPDATE:
-                contact = c0
-            elif kind == _PROGRESS:
-                progress = payload
-            else:
-                closed = True
-        rows.append(
-            (c0, revision, rev_start, window, paused, closed, contact, progress, deadline, target)
-        )
-        self.starts = starts
-        self.rows = rows
-        self.last_event = starts[-1]
-
-    def segment_at(self, instant: int, *, extend: bool = False) -> Segment | None:
-        """The segment containing ``instant`` (``None`` before ``made_at``).
-
-        With ``extend``, the segment is taken to last forever (state as of ``instant``).
-        """
-        index = bisect_right(self.starts, instant) - 1
-        if index < 0:
-            return None
-        hi = INF if extend or index + 1 == len(self.starts) else self.starts[index + 1]
-        return Segment(self.track, index, self.starts[index], hi, self.rows[index])
-
-    def segments(self, lo: int, hi: int, *, as_of: int | None = None) -> list[Segment]:
-        """The segments overlapping ``[lo, hi)``; with ``as_of``, ignore later events."""
-        starts = self.starts
-        first = max(bisect_right(starts, lo) - 1, 0)
-        last = len(starts) if as_of is None else bisect_right(starts, as_of)
-        result = []
-        for index in range(first, last):
-            seg_lo = starts[index]
-            if seg_lo >= hi:
-                break
-            seg_hi = INF if index + 1 >= last else starts[index + 1]
-            if seg_hi <= lo:
-                continue
-            result.append(Segment(self.track, index, seg_lo, seg_hi, self.rows[index]))
-        return result
-
-
-def _us_or_none(moment: datetime | None) -> int | None:
-    return None if moment is None else to_us(moment)
-
-
-def timeline(track: TrackedPromise) -> Timeline:
-    """The (cached) timeline of a tracked promise."""
-    cache = track._cache
-    if cache:
-        result: Timeline = cache[0]
-        return result
-    built = Timeline(track)
-    cache.append(built)
-    return built

@@ -31,7 +31,8 @@ from promisekit.escalation._time import (
     td_us,
     to_us,
 )
-from promisekit.escalation._track import Segment, TrackedPromise, span, timeline
+from promisekit.escalation._timeline import Segment, span, timeline
+from promisekit.escalation._track import TrackedPromise
 from promisekit.promise import Promise
 
 __all__ = [
