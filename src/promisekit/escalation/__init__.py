@@ -56,6 +56,15 @@ from promisekit.escalation._actions import (
     RevisionProposer,
     RevisionRequest,
 )
+from promisekit.escalation._clock_triggers import (
+    AtRisk,
+    BufferZone,
+    CapabilityLike,
+    Elapsed,
+    OverdueBy,
+    Remaining,
+    Silence,
+)
 from promisekit.escalation._config import (
     DEFAULT_REGISTRY,
     ActionFactory,
@@ -87,6 +96,12 @@ from promisekit.escalation._notices import (
     format_money,
 )
 from promisekit.escalation._scheduler import Escalator
+from promisekit.escalation._state_triggers import (
+    LEVEL_NAMES,
+    PredictedDissatisfaction,
+    Revised,
+    SatisfactionPredictor,
+)
 from promisekit.escalation._track import (
     LOCALES,
     CustomerUpdate,
@@ -95,23 +110,7 @@ from promisekit.escalation._track import (
     ProgressReport,
     TrackedPromise,
 )
-from promisekit.escalation._triggers import (
-    LEVEL_NAMES,
-    AllOf,
-    AnyOf,
-    AtRisk,
-    BufferZone,
-    CapabilityLike,
-    Elapsed,
-    Not,
-    OverdueBy,
-    PredictedDissatisfaction,
-    Remaining,
-    Revised,
-    SatisfactionPredictor,
-    Silence,
-    Trigger,
-)
+from promisekit.escalation._triggers import AllOf, AnyOf, Not, Trigger
 
 __all__ = [
     "DEFAULT_REGISTRY",

@@ -53,23 +53,18 @@ from promisekit.escalation._actions import (
     NotifyOwner,
     ProposeRevision,
 )
-from promisekit.escalation._engine import MAX_LEVEL, MAX_LIMIT, EscalationPolicy, Rule
-from promisekit.escalation._time import parse_duration
-from promisekit.escalation._triggers import (
-    LEVEL_NAMES,
-    AllOf,
-    AnyOf,
+from promisekit.escalation._clock_triggers import (
     AtRisk,
     BufferZone,
     Elapsed,
-    Not,
     OverdueBy,
-    PredictedDissatisfaction,
     Remaining,
-    Revised,
     Silence,
-    Trigger,
 )
+from promisekit.escalation._engine import MAX_LEVEL, MAX_LIMIT, EscalationPolicy, Rule
+from promisekit.escalation._state_triggers import LEVEL_NAMES, PredictedDissatisfaction, Revised
+from promisekit.escalation._time import parse_duration
+from promisekit.escalation._triggers import AllOf, AnyOf, Not, Trigger
 
 __all__ = [
     "DEFAULT_REGISTRY",

@@ -28,10 +28,11 @@ from promisekit.escalation._actions import (
     ProposeRevision,
     RevisionRequest,
 )
+from promisekit.escalation._intervals import Intervals, first_in
 from promisekit.escalation._time import INF, from_us, td_us, to_us
 from promisekit.escalation._timeline import Segment, timeline
 from promisekit.escalation._track import TrackedPromise
-from promisekit.escalation._triggers import Intervals, Trigger, first_in
+from promisekit.escalation._triggers import Trigger
 
 if TYPE_CHECKING:
     from promisekit.escalation._config import Registry
