@@ -56,6 +56,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from promisekit._plugin_checks import (
+    check_action_factory,
+    check_model,
+    check_policy,
+    check_trigger_factory,
+)
 from promisekit._validation import describe
 from promisekit.errors import InvalidTypeError, InvalidValueError, PromiseKitError
 
@@ -333,78 +339,11 @@ def _with_status(
 
 # --------------------------------------------------------------------------- checks
 
-
-def _kind(obj: object) -> str:
-    if isinstance(obj, type):
-        return f"the class {obj.__module__}.{obj.__qualname__}"
-    name = getattr(obj, "__qualname__", None)
-    if callable(obj) and isinstance(name, str):
-        return f"the {type(obj).__name__} {getattr(obj, '__module__', '?')}.{name}"
-    return f"a {type(obj).__name__} ({describe(obj)})"
-
-
-def _check_model(obj: object) -> str | None:
-    from promisekit.satisfaction import SatisfactionModel
-
-    if isinstance(obj, type):
-        if issubclass(obj, SatisfactionModel):
-            return None
-    elif isinstance(obj, SatisfactionModel):
-        return None
-    return (
-        f"expected a satisfaction model class or instance with score(expectation, outcome) "
-        f"and score_many(pairs), got {_kind(obj)}"
-    )
-
-
-def _check_policy(obj: object) -> str | None:
-    from promisekit.buffering import BufferPolicy
-
-    if (isinstance(obj, type) and issubclass(obj, BufferPolicy)) or isinstance(obj, BufferPolicy):
-        return None
-    return (
-        f"expected a subclass (or an instance) of promisekit.buffering.BufferPolicy, "
-        f"got {_kind(obj)}"
-    )
-
-
-def _check_factory(obj: object, base_name: str, args: tuple[Any, ...], shape: str) -> str | None:
-    import inspect
-
-    from promisekit import escalation
-
-    base = getattr(escalation, base_name)
-    if isinstance(obj, type) and issubclass(obj, base):
-        return (
-            f"expected a factory {shape}, got {_kind(obj)}: register a function that "
-            f"builds a {obj.__name__} instead of the class itself"
-        )
-    if not callable(obj):
-        return f"expected a factory {shape}, got {_kind(obj)}"
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):  # a builtin without a signature: trust it
-        return None
-    try:
-        signature.bind(*args)
-    except TypeError as exc:
-        return f"expected a factory {shape}, got {_kind(obj)} with signature {signature} ({exc})"
-    return None
-
-
-def _check_trigger_factory(obj: object) -> str | None:
-    return _check_factory(obj, "Trigger", ("op", "value", {}), "(op, value, bindings) -> Trigger")
-
-
-def _check_action_factory(obj: object) -> str | None:
-    return _check_factory(obj, "Action", ("argument", {}), "(argument, bindings) -> Action")
-
-
 _CHECKS: dict[str, Callable[[object], str | None]] = {
-    ACTIONS: _check_action_factory,
-    BUFFER_POLICIES: _check_policy,
-    SATISFACTION_MODELS: _check_model,
-    TRIGGERS: _check_trigger_factory,
+    ACTIONS: check_action_factory,
+    BUFFER_POLICIES: check_policy,
+    SATISFACTION_MODELS: check_model,
+    TRIGGERS: check_trigger_factory,
 }
 
 

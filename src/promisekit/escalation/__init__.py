@@ -41,6 +41,29 @@ Example:
 
 from __future__ import annotations
 
+# Layering: each private module imports only modules below it (at module level; type-only
+# imports under ``if TYPE_CHECKING:`` aside), and this facade re-exports the public names.
+#
+#   _scheduler                         Escalator: a heap of next checks
+#   _policy                            EscalationPolicy: rules + evaluation + loading
+#   _config                            policy files -> rules (PolicyConfigError)
+#   _condition                         the condition language -> triggers
+#   _registry                          names -> factories (built-ins; promisekit.plugins)
+#   _factories                         the built-in trigger and action factories
+#   _engine                            evaluation of rules over a timeline
+#   _records                           Escalation, Grant, EscalationMemory, Evaluation
+#   _notices                           customer notices
+#   _rules                             Rule
+#   _clock_triggers, _state_triggers   the built-in triggers
+#   _triggers                          Trigger and its combinators
+#   _actions                           actions, revision proposers, compensation
+#   _track                             TrackedPromise and its events
+#   _timeline                          segments and the SLA clock
+#   _intervals, _time                  interval algebra; integer instants and durations
+#
+# promisekit.plugins knows group names and the protocols of promisekit.typing, never this
+# package; _registry is the one module here that asks it for plugins.
+
 from promisekit.escalation._actions import (
     NOTICE_KINDS,
     Action,
@@ -65,28 +88,8 @@ from promisekit.escalation._clock_triggers import (
     Remaining,
     Silence,
 )
-from promisekit.escalation._config import (
-    DEFAULT_REGISTRY,
-    ActionFactory,
-    PolicyConfigError,
-    Registry,
-    TriggerFactory,
-    parse_condition,
-    policy_from_dict,
-    policy_from_toml,
-    ready_policies,
-    ready_policy,
-    register_action,
-    register_trigger,
-)
-from promisekit.escalation._engine import (
-    Escalation,
-    EscalationMemory,
-    EscalationPolicy,
-    Evaluation,
-    Grant,
-    Rule,
-)
+from promisekit.escalation._condition import parse_condition
+from promisekit.escalation._config import PolicyConfigError, ready_policies
 from promisekit.escalation._notices import (
     DEFAULT_TEMPLATES,
     Notice,
@@ -95,6 +98,22 @@ from promisekit.escalation._notices import (
     format_datetime,
     format_money,
 )
+from promisekit.escalation._policy import (
+    EscalationPolicy,
+    policy_from_dict,
+    policy_from_toml,
+    ready_policy,
+)
+from promisekit.escalation._records import Escalation, EscalationMemory, Evaluation, Grant
+from promisekit.escalation._registry import (
+    DEFAULT_REGISTRY,
+    ActionFactory,
+    Registry,
+    TriggerFactory,
+    register_action,
+    register_trigger,
+)
+from promisekit.escalation._rules import Rule
 from promisekit.escalation._scheduler import Escalator
 from promisekit.escalation._state_triggers import (
     LEVEL_NAMES,

@@ -5,7 +5,7 @@ placeholder for an honest explanation, and the realistic new date — in ``"en"`
 (Quebec businesses must communicate with customers in French). Dates are written by hand in
 the customer's time zone and language: ``"Tuesday, March 10, 2026 at 2:30 PM"``,
 ``"le mardi 10 mars 2026 à 14 h 30"``. Templates are :class:`string.Template` strings with
-named fields, overridable per locale and kind.
+named fields, overridable per locale and kind. Imports :mod:`._actions` and :mod:`._track`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import string
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._actions import Compensate, NotifyCustomer
-from promisekit.escalation._engine import Escalation
 from promisekit.escalation._track import TrackedPromise, _convert_locale
+
+if TYPE_CHECKING:
+    from promisekit.escalation._records import Escalation
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -253,6 +255,11 @@ class Notice:
     body: str
 
 
+# What a notice reads from an escalation. Checked by shape: the escalation records (one level
+# up) draft their notices through this module, which therefore does not import them.
+_ESCALATION_FIELDS = ("rule", "action", "promise_id", "due", "at", "proposed_due", "amount")
+
+
 def draft_notice(
     escalation: Escalation,
     track: TrackedPromise,
@@ -283,7 +290,7 @@ def draft_notice(
 
     .. versionadded:: 0.1.0
     """
-    if not isinstance(escalation, Escalation):
+    if not all(hasattr(escalation, field) for field in _ESCALATION_FIELDS):
         raise InvalidTypeError(
             f"'escalation' must be an Escalation (got {type(escalation).__name__})"
         )

@@ -15,14 +15,9 @@ from datetime import datetime
 
 from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
-from promisekit.escalation._engine import (
-    Escalation,
-    EscalationMemory,
-    EscalationPolicy,
-    Grant,
-    _next_check,
-    run,
-)
+from promisekit.escalation._engine import next_check_us, run
+from promisekit.escalation._policy import EscalationPolicy
+from promisekit.escalation._records import Escalation, EscalationMemory, Grant
 from promisekit.escalation._time import from_us, to_us
 from promisekit.escalation._track import TrackedPromise
 
@@ -130,8 +125,8 @@ class Escalator:
         return (entry.track for entry in self._entries.values())
 
     def _schedule(self, promise_id: str, entry: _Entry) -> None:
-        moment = _next_check(
-            self._policy, entry.track, entry.watermark, _unpack(entry.fired), entry.pending
+        moment = next_check_us(
+            self._policy.rules, entry.track, entry.watermark, _unpack(entry.fired), entry.pending
         )
         entry.next = moment
         if moment is not None:
@@ -251,7 +246,13 @@ class Escalator:
             ledger = grants.get(customer, [])
             fired = _unpack(entry.fired)
             released, still, new_grants, next_us, watermark = run(
-                policy, entry.track, now_us, entry.watermark, fired, list(entry.pending), ledger
+                policy.rules,
+                entry.track,
+                now_us,
+                entry.watermark,
+                fired,
+                list(entry.pending),
+                ledger,
             )
             entry.watermark = watermark
             entry.fired = _pack(fired)
