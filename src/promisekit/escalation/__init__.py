@@ -63,7 +63,6 @@ from __future__ import annotations
 #
 # promisekit.plugins knows group names and the protocols of promisekit.typing, never this
 # package; _registry is the one module here that asks it for plugins.
-
 from promisekit.escalation._actions import (
     NOTICE_KINDS,
     Action,

@@ -307,6 +307,8 @@ class TrackedPromise:
             )
 
     def _check_past_targets(self) -> None:
+        if not self.past_targets:
+            return
         promise = self.promise
         if len(self.past_targets) > promise.revision:
             raise InconsistentRecordError(
