@@ -585,9 +585,14 @@ def tracks(draw: st.DrawFn, horizon: int = HORIZON) -> TrackedPromise:
         elif kind == "progress":
             track = track.report_progress(at, draw(st.sampled_from([0.0, 0.25, 0.5, 0.9])))
         elif kind == "revise":
-            due = real_add(at, draw(st.integers(1, 2 * 24 * 60)) * MIN)
+            length = draw(st.integers(1, 2 * 24 * 60))
+            due = real_add(at, length * MIN)
+            # Each revision may set its own internal target (BufferZone judges by it).
+            target = None
+            if draw(st.booleans()):
+                target = real_add(at, draw(st.integers(0, length)) * MIN)
             if due != track.promise.due:
-                track = track.revise(due=due, at=at, target=None)
+                track = track.revise(due=due, at=at, target=target)
         elif track.completed_at is None:
             track = track.complete(at)
     return track

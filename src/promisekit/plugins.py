@@ -56,6 +56,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
 
+from promisekit._plugin_checks import (
+    check_action_factory,
+    check_model,
+    check_policy,
+    check_trigger_factory,
+)
+from promisekit._validation import describe
 from promisekit.errors import InvalidTypeError, InvalidValueError, PromiseKitError
 
 if TYPE_CHECKING:
@@ -226,16 +233,20 @@ def _canonical(distribution: str) -> str:
 def _check_group(group: object) -> str:
     if not isinstance(group, str):
         raise InvalidTypeError(
-            f"'group' must be a plugin group name (got {type(group).__name__} {group!r})"
+            f"'group' must be a plugin group name (got {type(group).__name__} {describe(group)})"
         )
     if group not in GROUPS:
-        raise InvalidValueError(f"'group' must be one of {', '.join(GROUPS)} (got {group!r})")
+        raise InvalidValueError(
+            f"'group' must be one of {', '.join(GROUPS)} (got {describe(group)})"
+        )
     return group
 
 
 def _check_name_type(name: object) -> str:
     if not isinstance(name, str):
-        raise InvalidTypeError(f"'name' must be a plugin name (got {type(name).__name__} {name!r})")
+        raise InvalidTypeError(
+            f"'name' must be a plugin name (got {type(name).__name__} {describe(name)})"
+        )
     return name
 
 
@@ -276,7 +287,7 @@ def _parse_blocked(items: Iterable[str], source: str) -> set[tuple[str, str | No
         if not isinstance(raw, str):
             raise InvalidTypeError(
                 f"{source} must hold strings such as 'dist[name]' "
-                f"(got {type(raw).__name__} {raw!r})"
+                f"(got {type(raw).__name__} {describe(raw)})"
             )
         item = raw.strip()
         if not item:
@@ -285,7 +296,7 @@ def _parse_blocked(items: Iterable[str], source: str) -> set[tuple[str, str | No
         if match is None:
             raise InvalidValueError(
                 f"{source} must list plugins as 'distribution[name]' or 'distribution', "
-                f"separated by commas (got {item!r})"
+                f"separated by commas (got {describe(item)})"
             )
         blocked.add((_canonical(match.group(1)), match.group(2)))
     return blocked
@@ -298,7 +309,7 @@ def _blocked(blocked: Iterable[str] | str | None) -> set[tuple[str, str | None]]
         if not isinstance(items, Iterable):
             raise InvalidTypeError(
                 f"'blocked' must be an iterable of 'dist[name]' strings "
-                f"(got {type(blocked).__name__} {blocked!r})"
+                f"(got {type(blocked).__name__} {describe(blocked)})"
             )
         result |= _parse_blocked(items, "'blocked'")
     return result
@@ -328,78 +339,11 @@ def _with_status(
 
 # --------------------------------------------------------------------------- checks
 
-
-def _kind(obj: object) -> str:
-    if isinstance(obj, type):
-        return f"the class {obj.__module__}.{obj.__qualname__}"
-    name = getattr(obj, "__qualname__", None)
-    if callable(obj) and isinstance(name, str):
-        return f"the {type(obj).__name__} {getattr(obj, '__module__', '?')}.{name}"
-    return f"a {type(obj).__name__} ({obj!r})"
-
-
-def _check_model(obj: object) -> str | None:
-    from promisekit.satisfaction import SatisfactionModel
-
-    if isinstance(obj, type):
-        if issubclass(obj, SatisfactionModel):
-            return None
-    elif isinstance(obj, SatisfactionModel):
-        return None
-    return (
-        f"expected a satisfaction model class or instance with score(expectation, outcome) "
-        f"and score_many(pairs), got {_kind(obj)}"
-    )
-
-
-def _check_policy(obj: object) -> str | None:
-    from promisekit.buffering import BufferPolicy
-
-    if (isinstance(obj, type) and issubclass(obj, BufferPolicy)) or isinstance(obj, BufferPolicy):
-        return None
-    return (
-        f"expected a subclass (or an instance) of promisekit.buffering.BufferPolicy, "
-        f"got {_kind(obj)}"
-    )
-
-
-def _check_factory(obj: object, base_name: str, args: tuple[Any, ...], shape: str) -> str | None:
-    import inspect
-
-    from promisekit import escalation
-
-    base = getattr(escalation, base_name)
-    if isinstance(obj, type) and issubclass(obj, base):
-        return (
-            f"expected a factory {shape}, got {_kind(obj)}: register a function that "
-            f"builds a {obj.__name__} instead of the class itself"
-        )
-    if not callable(obj):
-        return f"expected a factory {shape}, got {_kind(obj)}"
-    try:
-        signature = inspect.signature(obj)
-    except (TypeError, ValueError):  # a builtin without a signature: trust it
-        return None
-    try:
-        signature.bind(*args)
-    except TypeError as exc:
-        return f"expected a factory {shape}, got {_kind(obj)} with signature {signature} ({exc})"
-    return None
-
-
-def _check_trigger_factory(obj: object) -> str | None:
-    return _check_factory(obj, "Trigger", ("op", "value", {}), "(op, value, bindings) -> Trigger")
-
-
-def _check_action_factory(obj: object) -> str | None:
-    return _check_factory(obj, "Action", ("argument", {}), "(argument, bindings) -> Action")
-
-
 _CHECKS: dict[str, Callable[[object], str | None]] = {
-    ACTIONS: _check_action_factory,
-    BUFFER_POLICIES: _check_policy,
-    SATISFACTION_MODELS: _check_model,
-    TRIGGERS: _check_trigger_factory,
+    ACTIONS: check_action_factory,
+    BUFFER_POLICIES: check_policy,
+    SATISFACTION_MODELS: check_model,
+    TRIGGERS: check_trigger_factory,
 }
 
 
@@ -498,7 +442,8 @@ def load(group: str, name: str, *, blocked: Iterable[str] | str | None = None) -
     if len({_canonical(info.distribution or "") for info, _ in enabled}) > 1:
         labels = ", ".join(f'"{info.label}" ({info.value})' for info, _ in enabled)
         raise PluginError(
-            f"plugin name {name!r} in {group} is declared by several distributions: {labels}; "
+            f"plugin name {describe(name)} in {group} is declared by several "
+            f"distributions: {labels}; "
             f'uninstall one, or block one with {BLOCKED_ENV}="{enabled[-1][0].label}"',
             group,
             name,
@@ -547,7 +492,7 @@ def _not_found(
         )
     known = ", ".join(available(group, blocked=blocked)) or "none"
     return PluginError(
-        f"no plugin named {name!r} in {group} (available: {known})", group, name, None
+        f"no plugin named {describe(name)} in {group} (available: {known})", group, name, None
     )
 
 
@@ -581,11 +526,11 @@ def register(group: str, name: str, obj: Any, *, replace: bool = False) -> None:
     if _NAME.fullmatch(name) is None:
         raise InvalidValueError(
             f"'name' must be lowercase letters, digits and '_', starting with a letter "
-            f"(got {name!r})"
+            f"(got {describe(name)})"
         )
     problem = _CHECKS[group](obj)
     if problem is not None:
-        raise InvalidTypeError(f"cannot register {name!r} in {group}: {problem}")
+        raise InvalidTypeError(f"cannot register {describe(name)} in {group}: {problem}")
     if not replace:
         taken = [
             info
@@ -594,7 +539,7 @@ def register(group: str, name: str, obj: Any, *, replace: bool = False) -> None:
         ]
         if taken:
             raise InvalidValueError(
-                f'plugin name {name!r} is already taken in {group} by "{taken[0].label}" '
+                f'plugin name {describe(name)} is already taken in {group} by "{taken[0].label}" '
                 f"(pass replace=True to replace it)"
             )
     with _LOCK:
@@ -614,6 +559,6 @@ def unregister(group: str, name: str) -> None:
     with _LOCK:
         if _REGISTERED[group].pop(name, _MISSING) is _MISSING:
             raise InvalidValueError(
-                f"no plugin registered under {name!r} in {group} (entry points cannot be "
+                f"no plugin registered under {describe(name)} in {group} (entry points cannot be "
                 f"unregistered: block them with {BLOCKED_ENV} or 'blocked=')"
             )

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, Protocol, runtime_chec
 if TYPE_CHECKING:
     from promisekit.buffering import QuoteContext
     from promisekit.escalation import ActionFactory, TrackedPromise, TriggerFactory
-    from promisekit.escalation._track import Segment
+    from promisekit.escalation._timeline import Segment
     from promisekit.satisfaction import SatisfactionModel
 
 __all__ = [

@@ -41,6 +41,28 @@ Example:
 
 from __future__ import annotations
 
+# Layering: each private module imports only modules below it (at module level; type-only
+# imports under ``if TYPE_CHECKING:`` aside), and this facade re-exports the public names.
+#
+#   _scheduler                         Escalator: a heap of next checks
+#   _policy                            EscalationPolicy: rules + evaluation + loading
+#   _config                            policy files -> rules (PolicyConfigError)
+#   _condition                         the condition language -> triggers
+#   _registry                          names -> factories (built-ins; promisekit.plugins)
+#   _factories                         the built-in trigger and action factories
+#   _engine                            evaluation of rules over a timeline
+#   _records                           Escalation, Grant, EscalationMemory, Evaluation
+#   _notices                           customer notices
+#   _rules                             Rule
+#   _clock_triggers, _state_triggers   the built-in triggers
+#   _triggers                          Trigger and its combinators
+#   _actions                           actions, revision proposers, compensation
+#   _track                             TrackedPromise and its events
+#   _timeline                          segments and the SLA clock
+#   _intervals, _time                  interval algebra; integer instants and durations
+#
+# promisekit.plugins knows group names and the protocols of promisekit.typing, never this
+# package; _registry is the one module here that asks it for plugins.
 from promisekit.escalation._actions import (
     NOTICE_KINDS,
     Action,
@@ -56,28 +78,17 @@ from promisekit.escalation._actions import (
     RevisionProposer,
     RevisionRequest,
 )
-from promisekit.escalation._config import (
-    DEFAULT_REGISTRY,
-    ActionFactory,
-    PolicyConfigError,
-    Registry,
-    TriggerFactory,
-    parse_condition,
-    policy_from_dict,
-    policy_from_toml,
-    ready_policies,
-    ready_policy,
-    register_action,
-    register_trigger,
+from promisekit.escalation._clock_triggers import (
+    AtRisk,
+    BufferZone,
+    CapabilityLike,
+    Elapsed,
+    OverdueBy,
+    Remaining,
+    Silence,
 )
-from promisekit.escalation._engine import (
-    Escalation,
-    EscalationMemory,
-    EscalationPolicy,
-    Evaluation,
-    Grant,
-    Rule,
-)
+from promisekit.escalation._condition import parse_condition
+from promisekit.escalation._config import PolicyConfigError, ready_policies
 from promisekit.escalation._notices import (
     DEFAULT_TEMPLATES,
     Notice,
@@ -86,7 +97,29 @@ from promisekit.escalation._notices import (
     format_datetime,
     format_money,
 )
+from promisekit.escalation._policy import (
+    EscalationPolicy,
+    policy_from_dict,
+    policy_from_toml,
+    ready_policy,
+)
+from promisekit.escalation._records import Escalation, EscalationMemory, Evaluation, Grant
+from promisekit.escalation._registry import (
+    DEFAULT_REGISTRY,
+    ActionFactory,
+    Registry,
+    TriggerFactory,
+    register_action,
+    register_trigger,
+)
+from promisekit.escalation._rules import Rule
 from promisekit.escalation._scheduler import Escalator
+from promisekit.escalation._state_triggers import (
+    LEVEL_NAMES,
+    PredictedDissatisfaction,
+    Revised,
+    SatisfactionPredictor,
+)
 from promisekit.escalation._track import (
     LOCALES,
     CustomerUpdate,
@@ -95,23 +128,7 @@ from promisekit.escalation._track import (
     ProgressReport,
     TrackedPromise,
 )
-from promisekit.escalation._triggers import (
-    LEVEL_NAMES,
-    AllOf,
-    AnyOf,
-    AtRisk,
-    BufferZone,
-    CapabilityLike,
-    Elapsed,
-    Not,
-    OverdueBy,
-    PredictedDissatisfaction,
-    Remaining,
-    Revised,
-    SatisfactionPredictor,
-    Silence,
-    Trigger,
-)
+from promisekit.escalation._triggers import AllOf, AnyOf, Not, Trigger
 
 __all__ = [
     "DEFAULT_REGISTRY",

@@ -17,12 +17,13 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
-from promisekit._validation import check_finite, check_non_empty_str
+from promisekit._validation import check_finite, check_non_empty_str, describe
 from promisekit._validation import to_decimal as _to_decimal
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._time import from_us, td_us, to_us
-from promisekit.escalation._track import TrackedPromise, reach
+from promisekit.escalation._timeline import reach
+from promisekit.escalation._track import TrackedPromise
 from promisekit.promise import Promise
 
 __all__ = [
@@ -89,10 +90,14 @@ class NotifyOwner(Action):
 
 def _convert_kind(value: object) -> str:
     if not isinstance(value, str):
-        raise InvalidTypeError(f"'kind' must be a string (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'kind' must be a string (got {type(value).__name__} {describe(value)})"
+        )
     kind = value.strip().lower()
     if kind not in NOTICE_KINDS:
-        raise InvalidValueError(f"'kind' must be one of {', '.join(NOTICE_KINDS)} (got {value!r})")
+        raise InvalidValueError(
+            f"'kind' must be one of {', '.join(NOTICE_KINDS)} (got {describe(value)})"
+        )
     return kind
 
 
@@ -117,10 +122,11 @@ class NotifyCustomer(Action):
 def _check_to(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise InvalidTypeError(
-            f"'to' must be a role name or a level number (got {type(value).__name__} {value!r})"
+            f"'to' must be a role name or a level number (got {type(value).__name__} "
+            f"{describe(value)})"
         )
     if isinstance(value, int) and value < 1:
-        raise InvalidValueError(f"'to' must be a level >= 1 (got {value!r})")
+        raise InvalidValueError(f"'to' must be a level >= 1 (got {describe(value)})")
     if isinstance(value, str):
         check_non_empty_str("to", value)
 
@@ -185,14 +191,14 @@ def _check_residual(instance: object, attribute: attrs.Attribute[Any], value: ob
     if not callable(getattr(value, "residual_quantile", None)):
         raise InvalidTypeError(
             f"'capability' must have a residual_quantile(q, elapsed) method, such as a "
-            f"promisekit.buffering capability (got {type(value).__name__} {value!r})"
+            f"promisekit.buffering capability (got {type(value).__name__} {describe(value)})"
         )
 
 
 def _convert_confidence(value: Any) -> float:
     number = check_finite("confidence", value)
     if not 0 < number < 1:
-        raise InvalidValueError(f"'confidence' must be in (0, 1) (got {value!r})")
+        raise InvalidValueError(f"'confidence' must be in (0, 1) (got {describe(value)})")
     return number
 
 
@@ -201,7 +207,7 @@ def _check_granularity(instance: object, attribute: attrs.Attribute[Any], value:
         return
     if not isinstance(value, timedelta) or value <= timedelta(0):
         raise InvalidValueError(
-            f"'round_up_to' must be a positive timedelta or None (got {value!r})"
+            f"'round_up_to' must be a positive timedelta or None (got {describe(value)})"
         )
     if timedelta(days=1) % value:
         raise InvalidValueError(f"'round_up_to' must divide a day evenly (got {value})")
@@ -249,7 +255,7 @@ def _check_proposer(instance: object, attribute: attrs.Attribute[Any], value: ob
     if value is not None and not callable(value):
         raise InvalidTypeError(
             f"'proposer' must be callable as proposer(request) -> datetime, or None "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 
@@ -319,7 +325,7 @@ def _cap_period(value: Any) -> Decimal | None:
 
 def _check_period(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, timedelta) or value <= timedelta(0):
-        raise InvalidValueError(f"'period' must be a positive timedelta (got {value!r})")
+        raise InvalidValueError(f"'period' must be a positive timedelta (got {describe(value)})")
 
 
 @attrs.frozen

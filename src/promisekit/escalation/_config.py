@@ -26,71 +26,60 @@ Conditions are ``NAME OP VALUE`` comparisons (or a bare ``NAME``) combined with 
 no code. Objects that cannot be written in a file (a capability, a predictor, a revision
 proposer) are passed as ``bindings``. Every mistake raises :class:`PolicyConfigError`
 naming the rule and the field.
+
+This module reads a policy into rules (:func:`read_policy`); :class:`EscalationPolicy
+<._policy.EscalationPolicy>`, one level up, turns them into a policy. Imports
+:mod:`._condition`, :mod:`._registry`, :mod:`._rules` and :mod:`._time`.
 """
 
 from __future__ import annotations
 
 import importlib
 import os
-import re
 import sys
-from collections.abc import Callable, Mapping
-from decimal import Decimal
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from promisekit._validation import describe
 from promisekit.errors import InvalidValueError, MissingDependencyError, PromiseKitError
-from promisekit.escalation._actions import (
-    Action,
-    CapabilityProposer,
-    Compensate,
-    EscalateTo,
-    NotifyCustomer,
-    NotifyOwner,
-    ProposeRevision,
+from promisekit.escalation._actions import Action
+from promisekit.escalation._condition import parse_condition
+
+# The built-in factories live in ._factories (the entry points of pyproject.toml name them
+# there); an install whose metadata predates the move names them here, so they stay
+# importable from this module until every environment is reinstalled.
+from promisekit.escalation._factories import (  # noqa: F401
+    _at_risk,
+    _buffer_zone,
+    _compensate,
+    _elapsed,
+    _escalate,
+    _notify_customer,
+    _notify_owner,
+    _overdue,
+    _propose,
+    _remaining,
+    _revised,
+    _satisfaction,
+    _silence,
 )
-from promisekit.escalation._engine import EscalationPolicy, Rule
+from promisekit.escalation._registry import DEFAULT_REGISTRY, Registry, find_action
+from promisekit.escalation._rules import MAX_LEVEL, MAX_LIMIT, Rule
 from promisekit.escalation._time import parse_duration
-from promisekit.escalation._triggers import (
-    LEVEL_NAMES,
-    AllOf,
-    AnyOf,
-    AtRisk,
-    BufferZone,
-    Elapsed,
-    Not,
-    OverdueBy,
-    PredictedDissatisfaction,
-    Remaining,
-    Revised,
-    Silence,
-    Trigger,
-)
 
 __all__ = [
-    "DEFAULT_REGISTRY",
-    "ActionFactory",
     "PolicyConfigError",
-    "Registry",
-    "TriggerFactory",
-    "parse_condition",
-    "policy_from_dict",
-    "policy_from_toml",
+    "PolicySpec",
+    "load_toml",
+    "read_policy",
+    "read_source",
     "ready_policies",
-    "ready_policy",
-    "register_action",
-    "register_trigger",
+    "ready_policy_text",
 ]
-
-#: ``factory(op, value, bindings) -> Trigger``: ``op`` is ``">="``, ``"<="``, ``">"``,
-#: ``"<"``, ``"=="`` or ``None`` for a bare name; ``value`` the raw value text or ``None``.
-TriggerFactory = Callable[[str | None, str | None, Mapping[str, Any]], Trigger]
-#: ``factory(argument, bindings) -> Action``: ``argument`` is the text after ``":"`` or
-#: ``None``. ``bindings["compensation"]`` holds the policy's ``[compensation]`` table.
-ActionFactory = Callable[[str | None, Mapping[str, Any]], Action]
 
 
 class PolicyConfigError(InvalidValueError):
@@ -108,455 +97,15 @@ class PolicyConfigError(InvalidValueError):
         self.field = field
         where = []
         if rule is not None:
-            where.append(f"rule {rule!r}")
+            where.append(f"rule {describe(rule)}")
         if field is not None:
             where.append(f"field {field!r}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
 
-# --------------------------------------------------------------------------- registry
-
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-
-
-def _check_registry_name(kind: str, name: object) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidValueError(
-            f"a {kind} name must be lowercase letters, digits and '_', starting with a "
-            f"letter (got {name!r})"
-        )
-    return name
-
-
-@attrs.define
-class Registry:
-    """Names usable in policy files, mapped to the factories that build them.
-
-    The built-in triggers and actions are registered in :data:`DEFAULT_REGISTRY`; a plugin
-    registry feeds it through :func:`register_trigger` and :func:`register_action`.
-
-    .. versionadded:: 0.1.0
-    """
-
-    triggers: dict[str, TriggerFactory] = attrs.field(factory=dict)
-    actions: dict[str, ActionFactory] = attrs.field(factory=dict)
-
-    def register_trigger(
-        self, name: str, factory: TriggerFactory, *, replace: bool = False
-    ) -> None:
-        """Make ``name`` usable in conditions (``name >= value``).
-
-        Raises:
-            InvalidValueError: The name is malformed, or taken and ``replace`` is false.
-
-        .. versionadded:: 0.1.0
-        """
-        _check_registry_name("trigger", name)
-        if name in _KEYWORDS:
-            raise InvalidValueError(f"{name!r} is a keyword of the condition language")
-        if not callable(factory):
-            raise InvalidValueError(f"the factory of trigger {name!r} must be callable")
-        if name in self.triggers and not replace:
-            raise InvalidValueError(
-                f"trigger {name!r} is already registered (pass replace=True to replace it)"
-            )
-        self.triggers[name] = factory
-
-    def register_action(self, name: str, factory: ActionFactory, *, replace: bool = False) -> None:
-        """Make ``name`` (or ``name:argument``) usable in ``do`` lists.
-
-        Raises:
-            InvalidValueError: The name is malformed, or taken and ``replace`` is false.
-
-        .. versionadded:: 0.1.0
-        """
-        _check_registry_name("action", name)
-        if not callable(factory):
-            raise InvalidValueError(f"the factory of action {name!r} must be callable")
-        if name in self.actions and not replace:
-            raise InvalidValueError(
-                f"action {name!r} is already registered (pass replace=True to replace it)"
-            )
-        self.actions[name] = factory
-
-    def copy(self) -> Registry:
-        """An independent copy (to add names for one policy only).
-
-        .. versionadded:: 0.1.0
-        """
-        return Registry(dict(self.triggers), dict(self.actions))
-
-
-def _plugin(group: str, name: str) -> Any:
-    """A factory installed through :mod:`promisekit.plugins` (entry point or ``register()``)."""
-    from promisekit import plugins
-
-    return plugins.load(group, name) if name in plugins.available(group) else None
-
-
-# --------------------------------------------------------------------------- value parsing
-
-
-def _percent(name: str, value: str | None) -> float:
-    if value is None or not value.endswith("%"):
-        raise InvalidValueError(
-            f"{name!r} needs a percentage such as '50%' (got {value or 'nothing'!r})"
-        )
-    try:
-        number = float(value[:-1])
-    except ValueError:
-        raise InvalidValueError(
-            f"{name!r} needs a percentage such as '50%' (got {value!r})"
-        ) from None
-    if not 0 < number <= 100:
-        raise InvalidValueError(
-            f"{name!r} needs a percentage above 0% and at most 100% (got {value!r})"
-        )
-    return number / 100
-
-
-def _duration(name: str, value: str | None) -> Any:
-    if value is None:
-        raise InvalidValueError(f"{name!r} needs a duration such as '2h' (got nothing)")
-    return parse_duration(value)
-
-
-def _ops(name: str, op: str | None, allowed: tuple[str, ...], bare: bool = False) -> None:
-    if op is None and bare:
-        return
-    if op not in allowed:
-        got = "no comparison" if op is None else repr(op)
-        raise InvalidValueError(
-            f"{name!r} must be compared with {' or '.join(repr(a) for a in allowed)} (got {got})"
-        )
-
-
-def _binding(name: str, bindings: Mapping[str, Any], key: str) -> Any:
-    if key not in bindings:
-        raise InvalidValueError(
-            f"{name!r} needs the binding {key!r}: pass bindings={{{key!r}: ...}} when loading "
-            f"the policy (got bindings for {sorted(set(bindings) - {'compensation'}) or 'nothing'})"
-        )
-    return bindings[key]
-
-
-def _elapsed(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("elapsed", op, (">=", ">"))
-    return Elapsed(_percent("elapsed", value))
-
-
-def _remaining(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("remaining", op, ("<=", "<"))
-    return Remaining(_duration("remaining", value))
-
-
-def _overdue(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("overdue", op, (">=", ">"), bare=True)
-    return OverdueBy(0 if op is None else _duration("overdue", value))
-
-
-def _silence(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("silence", op, (">=", ">"))
-    return Silence(_duration("silence", value))
-
-
-def _at_risk(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("at_risk", op, (">=", ">"))
-    p = _percent("at_risk", value)
-    return AtRisk(p, capability=_binding("at_risk", bindings, "capability"))
-
-
-def _buffer_zone(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("buffer_zone", op, (">=",))
-    if value not in ("green", "yellow", "red"):
-        raise InvalidValueError(
-            f"'buffer_zone' must be compared with green, yellow or red (got {value!r})"
-        )
-    return BufferZone(value)
-
-
-def _revised(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("revised", op, (">=", ">"), bare=True)
-    if op is None:
-        return Revised(1)
-    if value is None or not value.isdigit():
-        raise InvalidValueError(f"'revised' needs a whole number of times (got {value!r})")
-    times = int(value) + (1 if op == ">" else 0)
-    if times < 1:
-        raise InvalidValueError(f"'revised' needs at least 1 revision (got {op} {value})")
-    return Revised(times)
-
-
-def _satisfaction(op: str | None, value: str | None, bindings: Mapping[str, Any]) -> Trigger:
-    _ops("satisfaction", op, ("<=", "<"))
-    if value not in LEVEL_NAMES:
-        raise InvalidValueError(
-            f"'satisfaction' must be compared with a level: {', '.join(LEVEL_NAMES)} "
-            f"(got {value!r})"
-        )
-    level = LEVEL_NAMES.index(value) + 1 - (1 if op == "<" else 0)
-    if level < 1:
-        raise InvalidValueError("'satisfaction < very_dissatisfied' can never be true")
-    predictor = _binding("satisfaction", bindings, "predictor")
-    return PredictedDissatisfaction(_level(level), predictor=predictor)
-
-
-def _level(number: int) -> Any:
-    """``promisekit.satisfaction.Level(number)`` when available, else the int."""
-    try:
-        module = importlib.import_module("promisekit.satisfaction")
-        return module.Level(number)
-    except (ImportError, AttributeError):
-        return number
-
-
-def _notify_owner(argument: str | None, bindings: Mapping[str, Any]) -> Action:
-    return NotifyOwner(argument)
-
-
-def _notify_customer(argument: str | None, bindings: Mapping[str, Any]) -> Action:
-    return NotifyCustomer(argument or "progress")
-
-
-def _escalate(argument: str | None, bindings: Mapping[str, Any]) -> Action:
-    if not argument:
-        raise InvalidValueError(
-            "'escalate' needs a role or a level: 'escalate:manager' or 'escalate:2'"
-        )
-    return EscalateTo(int(argument) if argument.isdigit() else argument)
-
-
-def _propose(argument: str | None, bindings: Mapping[str, Any]) -> Action:
-    proposer = bindings.get("proposer")
-    if proposer is None and "capability" in bindings:
-        capability = bindings["capability"]
-        if callable(getattr(capability, "residual_quantile", None)):
-            proposer = CapabilityProposer(capability, bindings.get("confidence", 0.9))
-    return ProposeRevision(proposer)
-
-
-def _compensate(argument: str | None, bindings: Mapping[str, Any]) -> Action:
-    caps = dict(bindings.get("compensation") or {})
-    amount: Any
-    if argument:
-        try:
-            amount = Decimal(argument)
-        except ArithmeticError:
-            raise InvalidValueError(
-                f"'compensate' needs an amount such as 'compensate:10.00' (got {argument!r})"
-            ) from None
-    else:
-        amount = _binding("compensate", bindings, "compensation_policy")
-    period = caps.pop("period", None)
-    if period is not None:
-        caps["period"] = parse_duration(period) if isinstance(period, str) else period
-    unknown = set(caps) - {"per_promise", "per_customer", "per_period", "period", "currency"}
-    if unknown:
-        raise InvalidValueError(f"unknown compensation setting(s) {sorted(unknown)}")
-    return Compensate(amount, **caps)
-
-
-def _default_registry() -> Registry:
-    registry = Registry()
-    for name, trigger in (
-        ("elapsed", _elapsed),
-        ("remaining", _remaining),
-        ("overdue", _overdue),
-        ("silence", _silence),
-        ("at_risk", _at_risk),
-        ("buffer_zone", _buffer_zone),
-        ("revised", _revised),
-        ("satisfaction", _satisfaction),
-    ):
-        registry.register_trigger(name, trigger)
-    for name, action in (
-        ("notify_owner", _notify_owner),
-        ("notify_customer", _notify_customer),
-        ("escalate", _escalate),
-        ("propose_revision", _propose),
-        ("compensate", _compensate),
-    ):
-        registry.register_action(name, action)
-    return registry
-
-
-_KEYWORDS = frozenset({"and", "or", "not"})
-#: The registry policy files resolve names through (built-ins and plugins).
-DEFAULT_REGISTRY = _default_registry()
-
-
-def register_trigger(name: str, factory: TriggerFactory, *, replace: bool = False) -> None:
-    """Register a trigger name in :data:`DEFAULT_REGISTRY` (see :meth:`Registry.register_trigger`).
-
-    .. versionadded:: 0.1.0
-    """
-    DEFAULT_REGISTRY.register_trigger(name, factory, replace=replace)
-
-
-def register_action(name: str, factory: ActionFactory, *, replace: bool = False) -> None:
-    """Register an action name in :data:`DEFAULT_REGISTRY` (see :meth:`Registry.register_action`).
-
-    .. versionadded:: 0.1.0
-    """
-    DEFAULT_REGISTRY.register_action(name, factory, replace=replace)
-
-
-# --------------------------------------------------------------------------- condition parser
-
-_TOKEN = re.compile(
-    r"\s*(?:(?P<value>\d+(?:\.\d+)?(?:%|[A-Za-z]+(?:\d+(?:\.\d+)?[A-Za-z]+)*)?)"
-    r"|(?P<op>>=|<=|==|>|<)"
-    r"|(?P<paren>[()])"
-    r"|(?P<word>[A-Za-z_][A-Za-z0-9_]*))"
-)
-
-
-def _tokenize(text: str) -> list[tuple[str, str, int]]:
-    tokens: list[tuple[str, str, int]] = []
-    position = 0
-    stripped_end = len(text.rstrip())
-    while position < stripped_end:
-        match = _TOKEN.match(text, position)
-        if match is None or match.end() == position:
-            raise InvalidValueError(
-                f"unexpected character {text[position:].lstrip()[:1]!r} at position "
-                f"{len(text[:position]) + len(text[position:]) - len(text[position:].lstrip())} "
-                f"in {text!r}"
-            )
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind), match.start(kind)))
-        position = match.end()
-    return tokens
-
-
-class _Parser:
-    def __init__(self, text: str, registry: Registry, bindings: Mapping[str, Any]) -> None:
-        self.text = text
-        self.tokens = _tokenize(text)
-        self.index = 0
-        self.registry = registry
-        self.bindings = bindings
-
-    def peek(self) -> tuple[str, str, int] | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str, int]:
-        token = self.peek()
-        if token is None:
-            raise InvalidValueError(f"the condition {self.text!r} ends too early")
-        self.index += 1
-        return token
-
-    def error(self, token: tuple[str, str, int] | None, expected: str) -> InvalidValueError:
-        if token is None:
-            return InvalidValueError(f"expected {expected} at the end of {self.text!r}")
-        return InvalidValueError(
-            f"expected {expected} at position {token[2]} of {self.text!r} (got {token[1]!r})"
-        )
-
-    def parse(self) -> Trigger:
-        if not self.tokens:
-            raise InvalidValueError("the condition is empty")
-        trigger = self.parse_or()
-        token = self.peek()
-        if token is not None:
-            raise self.error(token, "'and', 'or' or the end of the condition")
-        return trigger
-
-    def is_word(self, word: str) -> bool:
-        token = self.peek()
-        return token is not None and token[0] == "word" and token[1].lower() == word
-
-    def parse_or(self) -> Trigger:
-        parts = [self.parse_and()]
-        while self.is_word("or"):
-            self.take()
-            parts.append(self.parse_and())
-        return parts[0] if len(parts) == 1 else AnyOf(*parts)
-
-    def parse_and(self) -> Trigger:
-        parts = [self.parse_not()]
-        while self.is_word("and"):
-            self.take()
-            parts.append(self.parse_not())
-        return parts[0] if len(parts) == 1 else AllOf(*parts)
-
-    def parse_not(self) -> Trigger:
-        if self.is_word("not"):
-            self.take()
-            return Not(self.parse_not())
-        return self.parse_atom()
-
-    def parse_atom(self) -> Trigger:
-        token = self.peek()
-        if token is None:
-            raise self.error(None, "a condition")
-        kind, text, _ = token
-        if kind == "paren" and text == "(":
-            self.take()
-            inner = self.parse_or()
-            closing = self.peek()
-            if closing is None or closing[1] != ")":
-                raise self.error(closing, "')'")
-            self.take()
-            return inner
-        if kind != "word" or text.lower() in _KEYWORDS:
-            raise self.error(token, "a trigger name")
-        self.take()
-        name = text.lower()
-        factory = self.registry.triggers.get(name) or _plugin("promisekit.triggers", name)
-        if factory is None:
-            known = ", ".join(sorted(self.registry.triggers))
-            raise InvalidValueError(f"unknown trigger {text!r} (expected one of: {known})")
-        op: str | None = None
-        value: str | None = None
-        following = self.peek()
-        if following is not None and following[0] == "op":
-            op = self.take()[1]
-            operand = self.peek()
-            if (
-                operand is None
-                or operand[0] not in ("value", "word")
-                or (operand[0] == "word" and operand[1].lower() in _KEYWORDS)
-            ):
-                raise self.error(operand, f"a value after {name!r} {op!r}")
-            value = self.take()[1].lower() if operand[0] == "word" else self.take()[1]
-        try:
-            trigger = factory(op, value, self.bindings)
-        except PromiseKitError:
-            raise
-        except (TypeError, ValueError) as exc:
-            raise InvalidValueError(f"{name!r}: {exc}") from exc
-        if not isinstance(trigger, Trigger):
-            raise InvalidValueError(
-                f"the factory of trigger {name!r} returned {type(trigger).__name__}, not a Trigger"
-            )
-        return trigger
-
-
-def parse_condition(
-    text: str,
-    *,
-    bindings: Mapping[str, Any] | None = None,
-    registry: Registry | None = None,
-) -> Trigger:
-    """Parse a condition such as ``"elapsed >= 50% and not revised >= 2"`` into a trigger.
-
-    Raises:
-        InvalidValueError: A syntax error, an unknown name or a bad value (the message
-            says which and where).
-
-    .. versionadded:: 0.1.0
-    """
-    if not isinstance(text, str):
-        raise InvalidValueError(
-            f"a condition must be a string (got {type(text).__name__} {text!r})"
-        )
-    return _Parser(text, registry or DEFAULT_REGISTRY, bindings or {}).parse()
-
-
 # --------------------------------------------------------------------------- policies
+
 
 _POLICY_KEYS = {"name", "description", "compensation", "rules"}
 _RULE_KEYS = {"name", "when", "do", "level", "every", "limit", "description"}
@@ -566,25 +115,26 @@ def _action(text: object, registry: Registry, bindings: Mapping[str, Any], rule:
     if not isinstance(text, str) or not text.strip():
         raise PolicyConfigError(
             f"each action must be a non-empty string such as 'notify_owner' or "
-            f"'escalate:manager' (got {type(text).__name__} {text!r})",
+            f"'escalate:manager' (got {type(text).__name__} {describe(text)})",
             rule=rule,
             field="do",
         )
     name, _, argument = text.strip().partition(":")
     key = name.strip().lower()
-    factory = registry.actions.get(key) or _plugin("promisekit.actions", key)
+    factory = find_action(registry, key)
     if factory is None:
         known = ", ".join(sorted(registry.actions))
         raise PolicyConfigError(
-            f"unknown action {name!r} (expected one of: {known})", rule=rule, field="do"
+            f"unknown action {describe(name)} (expected one of: {known})", rule=rule, field="do"
         )
     try:
         action = factory(argument.strip() or None, bindings)
     except (PromiseKitError, TypeError, ValueError) as exc:
-        raise PolicyConfigError(f"{text!r}: {exc}", rule=rule, field="do") from exc
+        raise PolicyConfigError(f"{describe(text)}: {exc}", rule=rule, field="do") from exc
     if not isinstance(action, Action):
         raise PolicyConfigError(
-            f"the factory of action {name!r} returned {type(action).__name__}, not an Action",
+            f"the factory of action {describe(name)} returned {type(action).__name__}, "
+            "not an Action",
             rule=rule,
             field="do",
         )
@@ -601,13 +151,14 @@ def _rule(
     label = f"#{index + 1}"
     if not isinstance(data, Mapping):
         raise PolicyConfigError(
-            f"must be a table with 'name', 'when' and 'do' (got {type(data).__name__} {data!r})",
+            f"must be a table with 'name', 'when' and 'do' (got {type(data).__name__} "
+            f"{describe(data)})",
             rule=label,
         )
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise PolicyConfigError(
-            f"must be a non-empty string (got {name!r})", rule=label, field="name"
+            f"must be a non-empty string (got {describe(name)})", rule=label, field="name"
         )
     unknown = sorted(set(data) - _RULE_KEYS)
     if unknown:
@@ -624,7 +175,7 @@ def _rule(
         )
     if not isinstance(when, str):
         raise PolicyConfigError(
-            f"must be a string condition (got {type(when).__name__} {when!r})",
+            f"must be a string condition (got {type(when).__name__} {describe(when)})",
             rule=name,
             field="when",
         )
@@ -637,20 +188,22 @@ def _rule(
         do = [do]
     if not isinstance(do, list) or not do:
         raise PolicyConfigError(
-            f"must be a non-empty list of actions such as ['notify_owner'] (got {do!r})",
+            f"must be a non-empty list of actions such as ['notify_owner'] (got {describe(do)})",
             rule=name,
             field="do",
         )
     actions = [_action(item, registry, bindings, name) for item in do]
     level = data.get("level", 1)
-    if isinstance(level, bool) or not isinstance(level, int) or level < 1:
+    if isinstance(level, bool) or not isinstance(level, int) or not 1 <= level <= MAX_LEVEL:
         raise PolicyConfigError(
-            f"must be a whole number >= 1 (got {level!r})", rule=name, field="level"
+            f"must be a whole number >= 1 and <= {MAX_LEVEL} (got {describe(level)})",
+            rule=name,
+            field="level",
         )
     if previous_level is not None and level < previous_level:
         raise PolicyConfigError(
             f"levels must not decrease along the policy: expected >= {previous_level} "
-            f"(the previous rule's level), got {level}",
+            f"(the previous rule's level), got {describe(level)}",
             rule=name,
             field="level",
         )
@@ -659,7 +212,7 @@ def _rule(
     if every is not None:
         if not isinstance(every, str):
             raise PolicyConfigError(
-                f"must be a duration string such as '4h' (got {every!r})",
+                f"must be a duration string such as '4h' (got {describe(every)})",
                 rule=name,
                 field="every",
             )
@@ -669,12 +222,16 @@ def _rule(
             raise PolicyConfigError(str(exc), rule=name, field="every") from exc
         if not every_td:
             raise PolicyConfigError(
-                f"must be a positive duration (got {every!r})", rule=name, field="every"
+                f"must be a positive duration (got {describe(every)})", rule=name, field="every"
             )
     limit = data.get("limit")
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+    if limit is not None and (
+        isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT
+    ):
         raise PolicyConfigError(
-            f"must be a whole number >= 1 (got {limit!r})", rule=name, field="limit"
+            f"must be a whole number >= 1 and <= {MAX_LIMIT} (got {describe(limit)})",
+            rule=name,
+            field="limit",
         )
     if limit is not None and every is None:
         raise PolicyConfigError(
@@ -685,38 +242,32 @@ def _rule(
     return Rule(name, trigger, actions, level=level, every=every_td, limit=limit)
 
 
-def policy_from_dict(
+@attrs.frozen
+class PolicySpec:
+    """A policy as read from a file: its rules, name and description."""
+
+    rules: tuple[Rule, ...]
+    name: str | None
+    description: str | None
+
+
+def read_policy(
     data: Mapping[str, Any],
     *,
     bindings: Mapping[str, Any] | None = None,
     registry: Registry | None = None,
-) -> EscalationPolicy:
-    """Build an :class:`EscalationPolicy` from plain data (parsed TOML or JSON).
-
-    Keys: ``name``, ``description``, ``compensation`` (caps for ``compensate`` actions:
-    ``per_promise``, ``per_customer``, ``per_period``, ``period``, ``currency``) and
-    ``rules``: a list of tables with ``name``, ``when``, ``do``, and optionally ``level``
-    (default 1, never decreasing), ``every`` (a duration: repeat while true), ``limit``.
-
-    Args:
-        data: The policy.
-        bindings: Objects the file refers to by role: ``capability`` (for ``at_risk`` and
-            ``propose_revision``), ``predictor`` (``satisfaction``), ``proposer``
-            (``propose_revision``), ``compensation_policy`` (``compensate`` without an
-            amount), ``confidence``.
-        registry: Where names resolve (default :data:`DEFAULT_REGISTRY`).
+) -> PolicySpec:
+    """Read a policy's plain data into rules (see :func:`~._policy.policy_from_dict`).
 
     Raises:
         PolicyConfigError: Anything wrong, with the rule and the field named.
-
-    .. versionadded:: 0.1.0
     """
     registry = registry or DEFAULT_REGISTRY
     if not isinstance(registry, Registry):
-        raise PolicyConfigError(f"must be a Registry (got {registry!r})", field="registry")
+        raise PolicyConfigError(f"must be a Registry (got {describe(registry)})", field="registry")
     if not isinstance(data, Mapping):
         raise PolicyConfigError(
-            f"a policy must be a table (got {type(data).__name__} {data!r})", field="policy"
+            f"a policy must be a table (got {type(data).__name__} {describe(data)})", field="policy"
         )
     unknown = sorted(set(data) - _POLICY_KEYS)
     if unknown:
@@ -730,13 +281,21 @@ def policy_from_dict(
     if compensation is not None:
         if not isinstance(compensation, Mapping):
             raise PolicyConfigError(
-                f"must be a table of caps (got {compensation!r})", field="compensation"
+                f"must be a table of caps (got {describe(compensation)})", field="compensation"
             )
-        context["compensation"] = dict(compensation)
+        caps = dict(compensation)
+        period = caps.get("period")
+        if isinstance(period, str):
+            try:
+                caps["period"] = parse_duration(period)
+            except PromiseKitError as exc:
+                raise PolicyConfigError(f"'period': {exc}", field="compensation") from exc
+        context["compensation"] = caps
     rules_data = data.get("rules")
     if not isinstance(rules_data, list) or not rules_data:
         raise PolicyConfigError(
-            f"must be a non-empty list of rule tables ([[rules]] in TOML) (got {rules_data!r})",
+            "must be a non-empty list of rule tables ([[rules]] in TOML) (got "
+            f"{describe(rules_data)})",
             field="rules",
         )
     rules: list[Rule] = []
@@ -753,11 +312,13 @@ def policy_from_dict(
     description = data.get("description")
     for field, value in (("name", name), ("description", description)):
         if value is not None and (not isinstance(value, str) or not value.strip()):
-            raise PolicyConfigError(f"must be a non-empty string (got {value!r})", field=field)
-    return EscalationPolicy(rules, name=name, description=description)
+            raise PolicyConfigError(
+                f"must be a non-empty string (got {describe(value)})", field=field
+            )
+    return PolicySpec(tuple(rules), name, description)
 
 
-def _load_toml(text: str) -> dict[str, Any]:
+def load_toml(text: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
 
@@ -773,24 +334,16 @@ def _load_toml(text: str) -> dict[str, Any]:
         result: dict[str, Any] = parser.loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError subclasses ValueError
         raise PolicyConfigError(f"not valid TOML: {exc}", field="toml") from exc
+    except RecursionError:
+        raise PolicyConfigError("not valid TOML: nested too deeply", field="toml") from None
     return result
 
 
-def policy_from_toml(
-    source: str | os.PathLike[str],
-    *,
-    bindings: Mapping[str, Any] | None = None,
-    registry: Registry | None = None,
-) -> EscalationPolicy:
-    """Build a policy from TOML text, or from a file (a path, or a string ending ``.toml``).
-
-    See :func:`policy_from_dict` for the keys. Python 3.10 needs ``tomli``.
+def read_source(source: str | os.PathLike[str]) -> str:
+    """The TOML text of ``source``: the text itself, or a file (a path, or ``"*.toml"``).
 
     Raises:
-        PolicyConfigError: The file is missing, the TOML is invalid, or the policy is wrong.
-        MissingDependencyError: Python 3.10 without ``tomli``.
-
-    .. versionadded:: 0.1.0
+        PolicyConfigError: The file cannot be read, or ``source`` is neither.
     """
     if isinstance(source, os.PathLike) or (
         isinstance(source, str) and "\n" not in source and source.strip().endswith(".toml")
@@ -806,10 +359,10 @@ def policy_from_toml(
         text = source
     else:
         raise PolicyConfigError(
-            f"must be TOML text or a path (got {type(source).__name__} {source!r})",
+            f"must be TOML text or a path (got {type(source).__name__} {describe(source)})",
             field="source",
         )
-    return policy_from_dict(_load_toml(text), bindings=bindings, registry=registry)
+    return text
 
 
 def ready_policies() -> tuple[str, ...]:
@@ -827,21 +380,17 @@ def ready_policies() -> tuple[str, ...]:
     return tuple(sorted(item.name[:-5] for item in folder.iterdir() if item.name.endswith(".toml")))
 
 
-def ready_policy(name: str, *, bindings: Mapping[str, Any] | None = None) -> EscalationPolicy:
-    """Load a shipped policy by name (see :func:`ready_policies`).
+def ready_policy_text(name: str) -> str:
+    """The TOML text of a shipped policy (see :func:`ready_policies`).
 
     Raises:
-        PolicyConfigError: No such policy, or a binding it needs is missing.
-
-    .. versionadded:: 0.1.0
+        PolicyConfigError: No such policy.
     """
     names = ready_policies()
     if name not in names:
         raise PolicyConfigError(
-            f"unknown ready policy {name!r} (expected one of: {', '.join(names)})",
+            f"unknown ready policy {describe(name)} (expected one of: {', '.join(names)})",
             field="name",
         )
-    text = (resources.files("promisekit.escalation") / "policies" / f"{name}.toml").read_text(
-        encoding="utf-8"
-    )
-    return policy_from_dict(_load_toml(text), bindings=bindings)
+    folder = resources.files("promisekit.escalation") / "policies"
+    return (folder / f"{name}.toml").read_text(encoding="utf-8")

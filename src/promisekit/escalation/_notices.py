@@ -5,7 +5,7 @@ placeholder for an honest explanation, and the realistic new date — in ``"en"`
 (Quebec businesses must communicate with customers in French). Dates are written by hand in
 the customer's time zone and language: ``"Tuesday, March 10, 2026 at 2:30 PM"``,
 ``"le mardi 10 mars 2026 à 14 h 30"``. Templates are :class:`string.Template` strings with
-named fields, overridable per locale and kind.
+named fields, overridable per locale and kind. Imports :mod:`._actions` and :mod:`._track`.
 """
 
 from __future__ import annotations
@@ -14,15 +14,17 @@ import string
 from collections.abc import Mapping
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from promisekit._validation import check_aware
+from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._actions import Compensate, NotifyCustomer
-from promisekit.escalation._engine import Escalation
 from promisekit.escalation._track import TrackedPromise, _convert_locale
+
+if TYPE_CHECKING:
+    from promisekit.escalation._records import Escalation
 
 __all__ = [
     "DEFAULT_TEMPLATES",
@@ -107,17 +109,20 @@ def format_money(amount: Decimal, currency: str | None = None, locale: str = "en
 def _check_template(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not isinstance(value, str):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a string.Template text (got {type(value).__name__})"
+            f"{describe(attribute.name)} must be a string.Template text (got "
+            f"{type(value).__name__})"
         )
     try:
         string.Template(value).substitute(_SAMPLE)
     except KeyError as exc:
         raise InvalidValueError(
-            f"{attribute.name!r} uses the unknown field ${exc.args[0]} "
+            f"{describe(attribute.name)} uses the unknown field ${exc.args[0]} "
             f"(expected some of: {', '.join('$' + name for name in sorted(_SAMPLE))})"
         ) from None
     except ValueError as exc:
-        raise InvalidValueError(f"{attribute.name!r} is not a valid template: {exc}") from None
+        raise InvalidValueError(
+            f"{describe(attribute.name)} is not a valid template: {exc}"
+        ) from None
 
 
 _SAMPLE = dict.fromkeys(
@@ -250,6 +255,11 @@ class Notice:
     body: str
 
 
+# What a notice reads from an escalation. Checked by shape: the escalation records (one level
+# up) draft their notices through this module, which therefore does not import them.
+_ESCALATION_FIELDS = ("rule", "action", "promise_id", "due", "at", "proposed_due", "amount")
+
+
 def draft_notice(
     escalation: Escalation,
     track: TrackedPromise,
@@ -280,7 +290,7 @@ def draft_notice(
 
     .. versionadded:: 0.1.0
     """
-    if not isinstance(escalation, Escalation):
+    if not all(hasattr(escalation, field) for field in _ESCALATION_FIELDS):
         raise InvalidTypeError(
             f"'escalation' must be an Escalation (got {type(escalation).__name__})"
         )
@@ -288,8 +298,8 @@ def draft_notice(
         raise InvalidTypeError(f"'track' must be a TrackedPromise (got {type(track).__name__})")
     if escalation.promise_id != track.promise.id:
         raise InvalidValueError(
-            f"the escalation is for promise {escalation.promise_id!r}, not for the track's "
-            f"promise {track.promise.id!r}"
+            f"the escalation is for promise {describe(escalation.promise_id)}, not for the track's "
+            f"promise {describe(track.promise.id)}"
         )
     action = escalation.action
     if isinstance(action, NotifyCustomer):
@@ -299,7 +309,7 @@ def draft_notice(
     else:
         raise InvalidValueError(
             f"only customer-facing escalations have a notice (got {action.describe()!r} "
-            f"of rule {escalation.rule!r})"
+            f"of rule {describe(escalation.rule)})"
         )
     lang = _convert_locale(locale if locale is not None else track.locale)
     zone = tz if tz is not None else track.customer_zone
@@ -309,7 +319,7 @@ def draft_notice(
             if not isinstance(template, NoticeTemplate):
                 raise InvalidTypeError(
                     f"'templates' values must be NoticeTemplate (got {type(template).__name__} "
-                    f"for {key!r})"
+                    f"for {describe(key)})"
                 )
             table[(_convert_locale(key[0]), key[1])] = template
     template = table[(lang, kind)]

@@ -13,16 +13,11 @@ import heapq
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 
-from promisekit._validation import check_aware
+from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
-from promisekit.escalation._engine import (
-    Escalation,
-    EscalationMemory,
-    EscalationPolicy,
-    Grant,
-    _next_check,
-    run,
-)
+from promisekit.escalation._engine import next_check_us, run
+from promisekit.escalation._policy import EscalationPolicy
+from promisekit.escalation._records import Escalation, EscalationMemory, Grant
 from promisekit.escalation._time import from_us, to_us
 from promisekit.escalation._track import TrackedPromise
 
@@ -98,7 +93,8 @@ class Escalator:
     def __init__(self, policy: EscalationPolicy, *, granted: Iterable[Grant] = ()) -> None:
         if not isinstance(policy, EscalationPolicy):
             raise InvalidTypeError(
-                f"'policy' must be an EscalationPolicy (got {type(policy).__name__} {policy!r})"
+                f"'policy' must be an EscalationPolicy (got {type(policy).__name__} "
+                f"{describe(policy)})"
             )
         self._policy = policy
         self._entries: dict[str, _Entry] = {}
@@ -129,8 +125,8 @@ class Escalator:
         return (entry.track for entry in self._entries.values())
 
     def _schedule(self, promise_id: str, entry: _Entry) -> None:
-        moment = _next_check(
-            self._policy, entry.track, entry.watermark, _unpack(entry.fired), entry.pending
+        moment = next_check_us(
+            self._policy.rules, entry.track, entry.watermark, _unpack(entry.fired), entry.pending
         )
         entry.next = moment
         if moment is not None:
@@ -146,19 +142,20 @@ class Escalator:
         """
         if not isinstance(track, TrackedPromise):
             raise InvalidTypeError(
-                f"'track' must be a TrackedPromise (got {type(track).__name__} {track!r})"
+                f"'track' must be a TrackedPromise (got {type(track).__name__} {describe(track)})"
             )
         promise_id = track.promise.id
         if promise_id in self._entries:
             raise InvalidValueError(
-                f"promise {promise_id!r} is already in the book; use update() to replace it"
+                f"promise {describe(promise_id)} is already in the book; use update() to replace it"
             )
         if memory is None:
             entry = _Entry(track, None, (), ())
         else:
             if memory.promise_id != promise_id:
                 raise InvalidValueError(
-                    f"'memory' belongs to promise {memory.promise_id!r}, not {promise_id!r}"
+                    f"'memory' belongs to promise {describe(memory.promise_id)}, not "
+                    f"{describe(promise_id)}"
                 )
             fired = {(n, r): (c, last) for n, r, c, last in memory.fired}
             entry = _Entry(track, memory.evaluated_until, _pack(fired), memory.pending)
@@ -176,7 +173,7 @@ class Escalator:
         promise_id = track.promise.id
         entry = self._entries.get(promise_id)
         if entry is None:
-            raise InvalidValueError(f"promise {promise_id!r} is not in the book; use add()")
+            raise InvalidValueError(f"promise {describe(promise_id)} is not in the book; use add()")
         entry.track = track
         self._schedule(promise_id, entry)
 
@@ -196,7 +193,7 @@ class Escalator:
         """
         entry = self._entries.get(promise_id)
         if entry is None:
-            raise InvalidValueError(f"promise {promise_id!r} is not in the book")
+            raise InvalidValueError(f"promise {describe(promise_id)} is not in the book")
         fired = _unpack(entry.fired)
         return EscalationMemory(
             promise_id,
@@ -249,7 +246,13 @@ class Escalator:
             ledger = grants.get(customer, [])
             fired = _unpack(entry.fired)
             released, still, new_grants, next_us, watermark = run(
-                policy, entry.track, now_us, entry.watermark, fired, list(entry.pending), ledger
+                policy.rules,
+                entry.track,
+                now_us,
+                entry.watermark,
+                fired,
+                list(entry.pending),
+                ledger,
             )
             entry.watermark = watermark
             entry.fired = _pack(fired)

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone, tzinfo
+from decimal import Decimal
 from typing import Any
 
-from promisekit._validation import check_aware, check_duration
+from promisekit._validation import check_aware, check_duration, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
 __all__ = [
@@ -36,6 +37,8 @@ _UNITS = {
     "min": 60_000_000,
     "s": 1_000_000,
 }
+#: The longest duration accepted (``timedelta.max``, about 2.7 million years), in µs.
+MAX_DURATION_US = timedelta.max // timedelta(microseconds=1)
 _PART = re.compile(r"(\d+(?:\.\d+)?)(min|w|d|h|m|s)")
 _WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:min|w|d|h|m|s))+$")
 
@@ -58,19 +61,34 @@ def td_us(delta: timedelta) -> int:
 def parse_duration(text: str) -> timedelta:
     """Parse ``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1.5d"``, ``"2w"``, ``"45s"``.
 
+    The arithmetic is exact (decimal), rounded to the microsecond. This is the one parser of
+    duration text in the escalation package: policy files, conditions and compensation
+    periods all go through it.
+
     Raises:
-        InvalidValueError: The text is not a duration in that syntax, or is zero.
+        InvalidTypeError: ``text`` is not a string.
+        InvalidValueError: The text is not a duration in that syntax, or is longer than
+            ``timedelta.max`` (about 2.7 million years).
     """
+    if not isinstance(text, str):
+        raise InvalidTypeError(
+            f"expected a duration string such as '2h' (got {type(text).__name__} {describe(text)})"
+        )
     cleaned = text.strip().lower().replace(" ", "")
-    if not _WHOLE.match(cleaned):
+    if len(cleaned) > 200 or not _WHOLE.match(cleaned):
         raise InvalidValueError(
             f"expected a duration such as '2h', '30m', '1h30m', '1d' or '2w' "
-            f"(units w, d, h, m or min, s), got {text!r}"
+            f"(units w, d, h, m or min, s), got {describe(text)}"
         )
-    total = 0.0
+    total = Decimal(0)
     for number, unit in _PART.findall(cleaned):
-        total += float(number) * _UNITS[unit]
-    return timedelta(microseconds=round(total))
+        total += Decimal(number) * _UNITS[unit]
+    us = int(total.to_integral_value())
+    if us > MAX_DURATION_US:
+        raise InvalidValueError(
+            f"expected a duration of at most {timedelta.max.days} days, got {describe(text)}"
+        )
+    return timedelta(microseconds=us)
 
 
 def format_duration(delta: timedelta) -> str:
@@ -108,17 +126,30 @@ def duration_from_kwargs(
     for name, amount in units.items():
         if isinstance(amount, bool) or not isinstance(amount, (int, float)):
             raise InvalidTypeError(
-                f"{name!r} must be a number (got {type(amount).__name__} {amount!r})"
+                f"{describe(name)} must be a number (got {type(amount).__name__} "
+                f"{describe(amount)})"
             )
     given = any(units.values())
     if value is not None:
         if given:
             raise InvalidValueError(
                 f"{field!r} must be given either as a timedelta or as days=/hours=/minutes="
-                f"/seconds=, not both (got {value!r} and {units})"
+                f"/seconds=, not both (got {describe(value)} and {describe(units)})"
             )
-        return check_duration(field, value)
-    delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+        try:
+            return check_duration(field, value)
+        except OverflowError:
+            raise InvalidValueError(
+                f"{field!r} must be a duration of at most {timedelta.max.days} days "
+                f"(got {describe(value)})"
+            ) from None
+    try:
+        delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    except (OverflowError, ValueError):
+        raise InvalidValueError(
+            f"{field!r} must be a finite duration of at most {timedelta.max.days} days "
+            f"(got {describe(units)})"
+        ) from None
     return check_duration(field, delta)
 
 

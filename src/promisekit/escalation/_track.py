@@ -6,32 +6,31 @@ updates, progress reports and completion — plus the calendars that measure tim
 carries its instant, so the state *as of* any instant is known and evaluation at any sequence
 of times replays exactly what a continuous evaluation would have seen.
 
-**The SLA clock.** Elapsed, remaining, overdue and silence are measured on one clock: working
-time of ``calendar`` (real time without one), stopped while the promise is paused. A due date
-announced at instant ``A`` (the promise itself, or a revision) is reached when the clock has
-run ``calendar.between(A, due)`` after ``A`` — so pause time after the announcement extends
-the due date exactly as ``calendar.add`` would, and elapsed history is never lost on a
-revision (the clock keeps counting from ``made_at``).
+These are the records; the timeline built from them (segments, the SLA clock, due dates)
+lives in :mod:`._timeline`, which the clock readings here delegate to. Imports
+:mod:`._timeline` and :mod:`._time` only.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from promisekit._validation import check_aware, check_finite, check_non_empty_str, tuple_of
-from promisekit.calendar import BusinessCalendar
-from promisekit.errors import (
-    InconsistentRecordError,
-    InvalidTypeError,
-    InvalidValueError,
-    UnknownTimeZoneError,
+from promisekit._validation import (
+    check_aware,
+    check_finite,
+    check_non_empty_str,
+    describe,
+    load_zone,
+    tuple_of,
 )
-from promisekit.escalation._time import INF, from_us, td_us, to_us
+from promisekit.calendar import BusinessCalendar
+from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
+from promisekit.escalation._time import from_us, to_us
+from promisekit.escalation._timeline import timeline
 from promisekit.promise import Promise
 
 __all__ = [
@@ -76,19 +75,21 @@ def _optional_str(instance: object, attribute: attrs.Attribute[Any], value: obje
 def _optional_calendar(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, BusinessCalendar):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a BusinessCalendar or None "
-            f"(got {type(value).__name__} {value!r})"
+            f"{describe(attribute.name)} must be a BusinessCalendar or None "
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 
 def _convert_locale(value: object) -> str:
     if not isinstance(value, str):
-        raise InvalidTypeError(f"'locale' must be a string (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"'locale' must be a string (got {type(value).__name__} {describe(value)})"
+        )
     key = value.strip().replace("_", "-").lower()
     if key not in _LOCALE_ALIASES:
         raise InvalidValueError(
             f"'locale' must be one of {', '.join(LOCALES)} (or an alias such as 'fr', "
-            f"'en-US') (got {value!r})"
+            f"'en-US') (got {describe(value)})"
         )
     return _LOCALE_ALIASES[key]
 
@@ -96,20 +97,7 @@ def _convert_locale(value: object) -> str:
 def _convert_tz(value: object) -> str | None:
     if value is None:
         return None
-    if isinstance(value, ZoneInfo):
-        return value.key
-    if not isinstance(value, str):
-        raise InvalidTypeError(
-            f"'customer_tz' must be an IANA zone name or a ZoneInfo "
-            f"(got {type(value).__name__} {value!r})"
-        )
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UnknownTimeZoneError(
-            f"'customer_tz' must be an IANA time zone such as 'America/Montreal' (got {value!r})"
-        ) from None
-    return value
+    return load_zone(value, field="customer_tz").key
 
 
 # --------------------------------------------------------------------------- events
@@ -158,7 +146,7 @@ class CustomerUpdate:
 def _convert_fraction(value: object) -> float:
     number = check_finite("fraction", value, minimum=0)
     if number > 1:
-        raise InvalidValueError(f"'fraction' must be between 0 and 1 (got {value!r})")
+        raise InvalidValueError(f"'fraction' must be between 0 and 1 (got {describe(value)})")
     return number
 
 
@@ -189,6 +177,18 @@ def _convert_updates(value: object) -> tuple[CustomerUpdate, ...]:
 def _convert_progress(value: object) -> tuple[ProgressReport, ...]:
     items: tuple[ProgressReport, ...] = tuple_of(ProgressReport, "progress", value)
     return tuple(sorted(items, key=lambda item: to_us(item.at)))
+
+
+def _convert_past_targets(value: object) -> tuple[datetime | None, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
+        raise InvalidTypeError(
+            f"'past_targets' must be a tuple of aware datetimes or None "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
+    for index, item in enumerate(value):
+        if item is not None:
+            check_aware(f"past_targets[{index}]", item)
+    return tuple(value)
 
 
 class LedgerStateLike(Protocol):
@@ -226,6 +226,11 @@ class TrackedPromise:
         updates: Customer updates (any order; kept sorted). A revision also counts as
             an update (the new date was announced), and so does making the promise.
         progress: Progress reports (kept sorted); used by :class:`BufferZone`.
+        past_targets: The internal target of each earlier revision, by revision number
+            (``past_targets[0]`` is the original promise's), ``None`` where it had none;
+            the current revision's is ``promise.target``. :meth:`revise` keeps it, so
+            :class:`BufferZone` judges each revision by its own target and due. Missing
+            entries (a promise revised elsewhere) count as "no target".
         completed_at: When the promise was completed or cancelled, or ``None``. No rule
             fires from then on.
         locale: Language of customer notices: ``"en"`` or ``"fr-CA"`` (aliases such as
@@ -251,13 +256,16 @@ class TrackedPromise:
     completed_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
     locale: str = attrs.field(default="en", converter=_convert_locale)
     customer_tz: str | None = attrs.field(default=None, converter=_convert_tz)
+    past_targets: tuple[datetime | None, ...] = attrs.field(
+        default=(), converter=_convert_past_targets
+    )
     _cache: list[Any] = attrs.field(init=False, factory=list, eq=False, repr=False, hash=False)
 
     @promise.validator
     def _check_promise(self, attribute: attrs.Attribute[Any], value: object) -> None:
         if not isinstance(value, Promise):
             raise InvalidTypeError(
-                f"'promise' must be a Promise (got {type(value).__name__} {value!r})"
+                f"'promise' must be a Promise (got {type(value).__name__} {describe(value)})"
             )
 
     def __attrs_post_init__(self) -> None:
@@ -288,14 +296,46 @@ class TrackedPromise:
                 if to_us(item.at) < made:
                     raise InconsistentRecordError(
                         f"{field!r} must not be before the promise's 'made_at' "
-                        f"({self.promise.made_at.isoformat(' ')}) (got {item!r})"
+                        f"({self.promise.made_at.isoformat(' ')}) (got {describe(item)})"
                     )
+        self._check_past_targets()
         if self.completed_at is not None and to_us(self.completed_at) < made:
             raise InconsistentRecordError(
                 f"'completed_at' must not be before the promise's 'made_at' "
                 f"({self.promise.made_at.isoformat(' ')}) "
                 f"(got {self.completed_at.isoformat(' ')})"
             )
+
+    def _check_past_targets(self) -> None:
+        if not self.past_targets:
+            return
+        promise = self.promise
+        if len(self.past_targets) > promise.revision:
+            raise InconsistentRecordError(
+                f"'past_targets' must have at most one target per earlier revision "
+                f"({promise.revision}) (got {len(self.past_targets)})"
+            )
+        made = to_us(promise.made_at)
+        for number, target in enumerate(self.past_targets):
+            if target is None:
+                continue
+            due = promise.revisions[number].previous_due
+            if not made <= to_us(target) <= to_us(due):
+                raise InconsistentRecordError(
+                    f"'past_targets[{number}]' must be between the promise's 'made_at' "
+                    f"({promise.made_at.isoformat(' ')}) and the due of revision {number} "
+                    f"({due.isoformat(' ')}) (got {target.isoformat(' ')})"
+                )
+
+    def target_at(self, revision: int) -> datetime | None:
+        """The internal target of ``revision`` (0 = original), or ``None`` (none, or unknown).
+
+        .. versionadded:: 0.1.0
+        """
+        current = self.promise.revision
+        if revision == current:
+            return self.promise.target
+        return self.past_targets[revision] if revision < len(self.past_targets) else None
 
     # ----------------------------------------------------------------- adapters
 
@@ -327,6 +367,7 @@ class TrackedPromise:
         if closed is None:
             closed = getattr(state, "cancelled_at", None)
         return cls(
+            past_targets=_past_targets_of(state),
             promise=state.promise,
             calendar=calendar,
             contact_hours=contact_hours,
@@ -406,8 +447,10 @@ class TrackedPromise:
 
         .. versionadded:: 0.1.0
         """
-        promise = self.promise.revise(due=due, at=at, reason=reason, target=target)
-        return attrs.evolve(self, promise=promise)
+        current = self.promise
+        promise = current.revise(due=due, at=at, reason=reason, target=target)
+        known = self.past_targets + (None,) * (current.revision - len(self.past_targets))
+        return attrs.evolve(self, promise=promise, past_targets=(*known, current.target))
 
     def complete(self, at: datetime) -> TrackedPromise:
         """Return a copy completed (or cancelled) at ``at``: no rule fires from then on.
@@ -449,18 +492,14 @@ class TrackedPromise:
         .. versionadded:: 0.1.0
         """
         instant = to_us(check_aware("at", at))
-        segment = timeline(self).segment_at(instant)
-        if segment is None:
-            return timedelta(0)
-        return timedelta(microseconds=segment.clock(instant))
+        return timedelta(microseconds=timeline(self).clock_at(instant))
 
     def is_paused_at(self, at: datetime) -> bool:
         """Whether the promise is paused at ``at``.
 
         .. versionadded:: 0.1.0
         """
-        segment = timeline(self).segment_at(to_us(check_aware("at", at)))
-        return segment is not None and segment.paused
+        return timeline(self).paused_at(to_us(check_aware("at", at)))
 
     def effective_due(self, at: datetime | None = None) -> datetime:
         """The due date in force at ``at``, extended by the pause time known at ``at``.
@@ -470,16 +509,8 @@ class TrackedPromise:
 
         .. versionadded:: 0.1.0
         """
-        tl = timeline(self)
-        instant = tl.last_event if at is None else to_us(check_aware("at", at))
-        segment = tl.segment_at(max(instant, tl.starts[0]), extend=True)
-        assert segment is not None
-        if segment.paused and segment.c0 < segment.window:
-            # Frozen clock: the due moves with the pause; count it up to ``instant``.
-            moment = max(instant, segment.lo)
-            due = reach(self.calendar, moment, segment.window - segment.c0)
-            return from_us(max(due, segment.deadline), self.zone)
-        return from_us(segment.due(), self.zone)
+        instant = None if at is None else to_us(check_aware("at", at))
+        return from_us(timeline(self).effective_due(instant), self.zone)
 
     def promise_at(self, revision: int) -> Promise:
         """The promise as it stood in ``revision`` (0 = original).
@@ -488,235 +519,41 @@ class TrackedPromise:
         """
         if isinstance(revision, bool) or not isinstance(revision, int):
             raise InvalidTypeError(
-                f"'revision' must be an int (got {type(revision).__name__} {revision!r})"
+                f"'revision' must be an int (got {type(revision).__name__} {describe(revision)})"
             )
         current = self.promise
         if not 0 <= revision <= current.revision:
             raise InvalidValueError(
-                f"'revision' must be between 0 and {current.revision} (got {revision})"
+                f"'revision' must be between 0 and {current.revision} (got {describe(revision)})"
             )
         if revision == current.revision:
             return current
         due = current.revisions[revision].previous_due
-        return attrs.evolve(current, due=due, target=None, revisions=current.revisions[:revision])
+        return attrs.evolve(
+            current,
+            due=due,
+            target=self.target_at(revision),
+            revisions=current.revisions[:revision],
+        )
 
 
-# --------------------------------------------------------------------------- timeline
+def _past_targets_of(state: object) -> tuple[datetime | None, ...]:
+    """The targets of the earlier revisions, read from a ledger state's events (duck-typed).
 
-
-def span(calendar: BusinessCalendar | None, a: int, b: int) -> int:
-    """Working time (µs) from instant ``a`` to instant ``b`` (``b - a`` without calendar)."""
-    if calendar is None:
-        return b - a
-    return td_us(calendar.between(from_us(a, _UTC), from_us(b, _UTC)))
-
-
-def reach(calendar: BusinessCalendar | None, start: int, work: int) -> int:
-    """The earliest instant ``t >= start`` with ``work`` µs of working time in ``[start, t]``."""
-    if work <= 0:
-        return start
-    if calendar is None:
-        return start + work
-    if start + work >= INF:
-        return INF
-    return to_us(calendar.add(from_us(start, _UTC), timedelta(microseconds=work)))
-
-
-class Segment:
-    """A span ``[lo, hi)`` of a promise's life during which its recorded state is constant."""
-
-    __slots__ = (
-        "c0",
-        "closed",
-        "contact",
-        "deadline",
-        "hi",
-        "index",
-        "lo",
-        "paused",
-        "progress",
-        "rev_start",
-        "revision",
-        "track",
-        "window",
-    )
-
-    c0: int
-    revision: int
-    rev_start: int
-    window: int
-    paused: bool
-    closed: bool
-    contact: int
-    progress: float
-    deadline: int
-
-    def __init__(
-        self, track: TrackedPromise, index: int, lo: int, hi: int, row: tuple[Any, ...]
-    ) -> None:
-        self.track = track
-        self.index = index
-        self.lo = lo
-        self.hi = hi
-        (
-            self.c0,
-            self.revision,
-            self.rev_start,
-            self.window,
-            self.paused,
-            self.closed,
-            self.contact,
-            self.progress,
-            self.deadline,
-        ) = row
-
-    def clock(self, instant: int) -> int:
-        """The SLA clock (µs since ``made_at``) at ``instant`` within the segment."""
-        if self.paused or instant <= self.lo:
-            return self.c0
-        return self.c0 + span(self.track.calendar, self.lo, instant)
-
-    def reach(self, value: int) -> int:
-        """The first instant ``>= lo`` at which the clock reaches ``value`` (INF: never).
-
-        A value at or past the window is never reached before the due date itself: a due
-        date set outside working hours (08:00 before a 09:00 opening) is not overdue at the
-        previous closing, although no working time separates them.
-        """
-        if value <= self.c0:
-            moment = self.lo
-        elif self.paused:
-            return INF
-        else:
-            moment = reach(self.track.calendar, self.lo, value - self.c0)
-        if value >= self.window and moment < self.deadline:
-            moment = self.deadline
-        return moment
-
-    def due(self) -> int:
-        """The instant the clock reached (or will reach) the window of the revision in force.
-
-        When it was reached in an earlier segment, that earlier instant; while paused before
-        reaching it, ``INF`` (the due date moves with the pause).
-        """
-        window = self.window
-        if self.c0 < window or self.lo <= self.deadline:
-            return self.reach(window)
-        tl = timeline(self.track)
-        rows = tl.rows
-        j = self.index - 1
-        while j >= 0 and rows[j][1] == self.revision and rows[j][0] >= window:
-            j -= 1
-        if j < 0 or rows[j][1] != self.revision:
-            return max(tl.starts[j + 1], self.deadline)
-        return Segment(self.track, j, tl.starts[j], tl.starts[j + 1], rows[j]).reach(window)
-
-    def after(self, value: int) -> list[tuple[int, int]]:
-        """The part of the segment where the clock is ``>= value``, as an interval list."""
-        start = self.reach(value)
-        return [(start, self.hi)] if start < self.hi else []
-
-
-# Order of events at the same instant: a pause ends before another starts.
-_RESUME, _PAUSE, _REVISE, _UPDATE, _PROGRESS, _CLOSE = range(6)
-
-
-class Timeline:
-    """The piecewise-constant state of a tracked promise over time (cached on the track)."""
-
-    __slots__ = ("last_event", "rows", "starts", "track")
-
-    def __init__(self, track: TrackedPromise) -> None:
-        self.track = track
-        promise = track.promise
-        calendar = track.calendar
-        made = to_us(promise.made_at)
-        events: list[tuple[int, int, Any]] = []
-        for pause in track.pauses:
-            events.append((to_us(pause.start), _PAUSE, None))
-            if pause.end is not None:
-                events.append((to_us(pause.end), _RESUME, None))
-        for change in promise.revisions:
-            events.append((to_us(change.at), _REVISE, change))
-        for update in track.updates:
-            events.append((to_us(update.at), _UPDATE, None))
-        for report in track.progress:
-            events.append((to_us(report.at), _PROGRESS, report.fraction))
-        if track.completed_at is not None:
-            events.append((to_us(track.completed_at), _CLOSE, None))
-        events.sort(key=lambda event: (event[0], event[1]))
-        window = span(calendar, made, to_us(promise.original_due))
-        # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline
-        c0, revision, rev_start, contact, progress = 0, 0, made, 0, 0.0
-        paused = closed = False
-        deadline = to_us(promise.original_due)
-        starts = [made]
-        rows: list[tuple[Any, ...]] = []
-        lo = made
-        for instant, kind, payload in events:
-            if instant > lo:
-                rows.append(
-                    (c0, revision, rev_start, window, paused, closed, contact, progress, deadline)
-                )
-                if not paused:
-                    c0 += span(calendar, lo, instant)
-                lo = instant
-                starts.append(lo)
-            if kind == _PAUSE:
-                paused = True
-            elif kind == _RESUME:
-                paused = False
-            elif kind == _REVISE:
-                revision = payload.number
-                rev_start = instant
-                deadline = to_us(payload.due)
-                window = c0 + span(calendar, instant, deadline)
-                contact = c0
-            elif kind == _UPDATE:
-                contact = c0
-            elif kind == _PROGRESS:
-                progress = payload
-            else:
-                closed = True
-        rows.append((c0, revision, rev_start, window, paused, closed, contact, progress, deadline))
-        self.starts = starts
-        self.rows = rows
-        self.last_event = starts[-1]
-
-    def segment_at(self, instant: int, *, extend: bool = False) -> Segment | None:
-        """The segment containing ``instant`` (``None`` before ``made_at``).
-
-        With ``extend``, the segment is taken to last forever (state as of ``instant``).
-        """
-        index = bisect_right(self.starts, instant) - 1
-        if index < 0:
-            return None
-        hi = INF if extend or index + 1 == len(self.starts) else self.starts[index + 1]
-        return Segment(self.track, index, self.starts[index], hi, self.rows[index])
-
-    def segments(self, lo: int, hi: int, *, as_of: int | None = None) -> list[Segment]:
-        """The segments overlapping ``[lo, hi)``; with ``as_of``, ignore later events."""
-        starts = self.starts
-        first = max(bisect_right(starts, lo) - 1, 0)
-        last = len(starts) if as_of is None else bisect_right(starts, as_of)
-        result = []
-        for index in range(first, last):
-            seg_lo = starts[index]
-            if seg_lo >= hi:
-                break
-            seg_hi = INF if index + 1 >= last else starts[index + 1]
-            if seg_hi <= lo:
-                continue
-            result.append(Segment(self.track, index, seg_lo, seg_hi, self.rows[index]))
-        return result
-
-
-def timeline(track: TrackedPromise) -> Timeline:
-    """The (cached) timeline of a tracked promise."""
-    cache = track._cache
-    if cache:
-        result: Timeline = cache[0]
-        return result
-    built = Timeline(track)
-    cache.append(built)
-    return built
+    ``state.made.target`` is revision 0's; each later applied event with ``due`` and
+    ``target`` (a revision) gives the next. Unknown when they do not line up.
+    """
+    promise = getattr(state, "promise", None)
+    made = getattr(state, "made", None)
+    if not isinstance(promise, Promise) or not promise.revision or made is None:
+        return ()
+    targets: list[datetime | None] = [getattr(made, "target", None)]
+    for event in getattr(state, "events", ()):
+        if event is made or not (hasattr(event, "due") and hasattr(event, "target")):
+            continue
+        targets.append(event.target)
+    if len(targets) != promise.revision + 1 or not all(
+        t is None or isinstance(t, datetime) for t in targets
+    ):
+        return ()
+    return tuple(targets[:-1])
