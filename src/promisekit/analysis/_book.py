@@ -22,19 +22,19 @@ from promisekit.analysis._columns import (
 )
 from promisekit.analysis._fairness import FairnessReport, permutation_fairness
 from promisekit.analysis._scoring import check_model, score_closed
+from promisekit.buffering import BufferPolicy, HistoryRecord, backtest
 from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery, assess
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
+from promisekit.impact import Impact
+from promisekit.ledger import Ledger, UnknownPromiseError
 from promisekit.promise import Promise
+from promisekit.satisfaction import Level, SatisfactionModel
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from promisekit.buffering import BufferPolicy
     from promisekit.datasets import SampleHistory
-    from promisekit.impact import Impact
-    from promisekit.ledger import Ledger
-    from promisekit.satisfaction import SatisfactionModel
 
 __all__ = ["PromiseBook"]
 
@@ -404,8 +404,6 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.ledger import UnknownPromiseError
-
         check_aware("now", now)
         promises: list[Promise] = []
         deliveries: list[Delivery] = []
@@ -716,8 +714,6 @@ class PromiseBook:
         return frame
 
     def _scored(self, model: Any, impact: Any) -> _Scored:
-        from promisekit.impact import Impact
-
         model = check_model(model)
         if impact is None:
             impact = Impact()
@@ -771,7 +767,6 @@ class PromiseBook:
         """
         model = check_model(model)
         pd = require_pandas("PromiseBook.satisfaction()")
-        from promisekit.satisfaction import Level
 
         rows, scores = score_closed(model, self._outcomes, self._calendar, self._kinds())
         names = [level.name for level in Level]
@@ -823,7 +818,6 @@ class PromiseBook:
         .. versionadded:: 0.1.0
         """
         require_pandas("PromiseBook.compare()")
-        from promisekit.buffering import HistoryRecord, backtest
 
         out = self._outcomes
         calendar = self._calendar

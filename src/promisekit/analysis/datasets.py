@@ -67,7 +67,7 @@ Example:
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,9 +79,7 @@ from promisekit.analysis._scoring import SatisfactionScorer, _expit_many, check_
 from promisekit.calendar import BusinessCalendar
 from promisekit.datasets import montreal_calendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
-
-if TYPE_CHECKING:
-    from promisekit.satisfaction import SatisfactionModel
+from promisekit.satisfaction import Disconfirmation, Labels, SatisfactionModel
 
 __all__ = [
     "SCORE_SCALE",
@@ -137,8 +135,6 @@ def _resolve_model(model: Any) -> SatisfactionModel | None:
     if model is None:
         return None
     if isinstance(model, _DefaultModel):
-        from promisekit.satisfaction import Disconfirmation
-
         return Disconfirmation()
     return check_model(model)
 
@@ -157,8 +153,6 @@ def _model_scores(
     ``u`` holds one uniform draw in ``[0, 1)`` per row: the level is the smallest ``k``
     with ``u < P(score <= k)``, 5 when there is none (inverse-CDF sampling).
     """
-    from promisekit.satisfaction import Labels
-
     outcomes = assess_columns(
         made_at=made.view("datetime64[us]"),
         due=due.view("datetime64[us]"),

@@ -5,6 +5,10 @@ due date, pass it through a value function, and add the breach penalty, the cost
 revisions, the non-time components and any compensation (see ``docs/satisfaction.md``
 for the formulas). Scoring one outcome is pure Python; fitting, prediction and
 evaluation import numpy and scipy on demand (:mod:`promisekit.satisfaction._fit`).
+
+Dependency direction: the fitting code depends on the models, never the other way round.
+The models reach it through one seam, :func:`_fit_seam`, the single function-level
+import of this module (the fitting module imports this one at module level).
 """
 
 from __future__ import annotations
@@ -13,7 +17,8 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar, runtime_checkable
+from types import ModuleType
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
@@ -38,15 +43,13 @@ from promisekit.satisfaction._common import (
 from promisekit.satisfaction._compensation import CompensationCurve
 from promisekit.satisfaction._expectation import Expectation
 from promisekit.satisfaction._labels import Labels, Satisfaction
+from promisekit.satisfaction._results import Evaluation, Prediction, _FitState
 from promisekit.satisfaction._value import (
     ProspectValue,
     ToleranceValue,
     ValueFunction,
     _call_with,
 )
-
-if TYPE_CHECKING:
-    from promisekit.satisfaction._fit import Evaluation, Prediction, _FitState
 
 __all__ = [
     "Disconfirmation",
@@ -262,6 +265,20 @@ class _Row(NamedTuple):
 
 
 _M = TypeVar("_M", bound="_ModelBase")
+
+
+def _fit_seam() -> ModuleType:
+    """The fitting module, :mod:`promisekit.satisfaction._fit` (the models' one seam to it).
+
+    ``_fit`` imports the model classes at module level, so the dependency runs from the
+    fitting code to the models; :meth:`_ModelBase.fit`, ``fit_aggregated``, ``predict``,
+    ``evaluate`` and ``summary`` delegate through this function, which holds the only
+    function-level import between the two. (numpy and scipy are imported later still,
+    inside the fitting functions.)
+    """
+    from promisekit.satisfaction import _fit  # the seam: see the docstring
+
+    return _fit
 
 
 class _ModelBase:
@@ -556,9 +573,7 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.satisfaction import _fit
-
-        state = _fit._fit_rows(self, expectations, outcomes, scores, sample_weight, calendar)
+        state = _fit_seam()._fit_rows(self, expectations, outcomes, scores, sample_weight, calendar)
         object.__setattr__(self, "_fitted", state)
         return self
 
@@ -596,9 +611,7 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.satisfaction import _fit
-
-        state = _fit._fit_aggregated(self, lateness, mean_scores, counts, window)
+        state = _fit_seam()._fit_aggregated(self, lateness, mean_scores, counts, window)
         object.__setattr__(self, "_fitted", state)
         return self
 
@@ -617,9 +630,7 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.satisfaction import _fit
-
-        return _fit._predict(self, self._state("predict"), expectations, outcomes, calendar)
+        return _fit_seam()._predict(self, self._state("predict"), expectations, outcomes, calendar)
 
     def evaluate(
         self,
@@ -642,9 +653,7 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.satisfaction import _fit
-
-        return _fit._evaluate(
+        return _fit_seam()._evaluate(
             self, self._state("evaluate"), expectations, outcomes, scores, sample_weight, calendar
         )
 
@@ -732,7 +741,7 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        return self._state("summary").summary_table()
+        return _fit_seam()._summary_table(self._state("summary"))
 
     def print_summary(self) -> None:
         """Print the fit and its parameter table.

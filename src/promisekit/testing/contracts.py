@@ -61,6 +61,7 @@ from typing import Any, NoReturn, TypeVar, cast
 
 import attrs
 
+from promisekit import serialize
 from promisekit.buffering import (
     BufferPolicy,
     Capability,
@@ -318,8 +319,6 @@ def _check_parameters(suite: _Suite, model: object) -> None:
     copied = suite.call(prop, "pickle", lambda: pickle.loads(pickle.dumps(model)))
     if copied != model:
         suite.fail(prop, "a pickle round-trip gives an unequal model", f"got {copied!r}")
-    from promisekit import serialize
-
     if cls in serialize.registered_types().values():
         document = suite.call(prop, "serialize.to_dict()", lambda: serialize.to_dict(model))
         back = suite.call(
