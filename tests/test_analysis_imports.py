@@ -1,4 +1,4 @@
-"""The import graph: no cycle between promisekit modules, and no lazy import dodging one.
+"""The module graph: no import cycle, no lazy import dodging one, every module's doctests run.
 
 Module-level imports (outside ``if TYPE_CHECKING:`` blocks) must form a graph without
 cycles. In the analysis-side packages (satisfaction, buffering, testing, analysis,
@@ -11,8 +11,12 @@ not concerned.
 from __future__ import annotations
 
 import ast
+import doctest
+import importlib
 from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "promisekit"
 AREA = [
@@ -144,3 +148,15 @@ def test_function_level_promisekit_imports_are_documented_seams() -> None:
         for node in _function_level(tree):
             lazy |= {(module, target) for target in _targets(module, node)}
     assert lazy <= SEAMS
+
+
+AREA_MODULES = sorted(m for m in MODULES if _in_area(m))
+
+
+@pytest.mark.parametrize("name", AREA_MODULES)
+def test_every_module_runs_its_doctests(name: str) -> None:
+    """Also the private modules behind a facade (doctest only looks at a module's own objects)."""
+    module = importlib.import_module(name)
+    package = importlib.import_module(".".join(name.split(".")[:2]))
+    result = doctest.testmod(module, extraglobs=vars(package), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0

@@ -14,7 +14,7 @@ import attrs
 
 from promisekit._plotting import annotate_points, get_axes
 from promisekit._validation import check_non_empty_str
-from promisekit.buffering._capability import _LiveSample
+from promisekit.buffering._capability._empirical import _LiveSample
 from promisekit.buffering._common import (
     Clock,
     CompiledClock,
@@ -28,7 +28,8 @@ from promisekit.buffering._common import (
 )
 from promisekit.buffering._history import HistoryRecord, _coerce_history
 from promisekit.buffering._optimal import SatisfactionFunction
-from promisekit.buffering._policies import BufferPolicy, QuoteContext, _check_policy, _run
+from promisekit.buffering._policies._base import BufferPolicy, _check_policy, _run
+from promisekit.buffering._policies._context import QuoteContext
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import (
     InsufficientDataError,
