@@ -67,7 +67,7 @@ class PromiseBook:
 
     Build one from domain objects (:meth:`from_records`, :meth:`from_history`), from a
     DataFrame or a mapping of columns (:meth:`from_frame`, e.g. a sample from
-    :mod:`promisekit.analysis.datasets`), or directly from columns. Every promise is
+    :mod:`promisekit.datasets`' ``*_history`` functions), or directly from columns. Every promise is
     assessed at ``now`` (as :func:`~promisekit.delivery.assess` would) without a Python
     loop per row; with a calendar, lateness and response times are also measured in
     business time.
@@ -95,9 +95,9 @@ class PromiseBook:
         .. code-block:: python
 
             from promisekit.analysis import PromiseBook
-            from promisekit.datasets import callback_centre
+            from promisekit.datasets import callback_centre_promises
 
-            book = PromiseBook.from_history(callback_centre(n=40))
+            book = PromiseBook.from_history(callback_centre_promises(n=40))
             book.summary()
 
     .. versionadded:: 0.1.0
@@ -293,7 +293,7 @@ class PromiseBook:
 
         Args:
             frame: A DataFrame or a mapping of columns (as returned by
-                :mod:`promisekit.analysis.datasets`).
+                the ``*_history`` functions of :mod:`promisekit.datasets`).
             now: The assessment instant; default ``frame.attrs["now"]`` (DataFrame) or
                 ``frame["now"]`` (mapping).
             calendar: Business calendar, or ``None``.
