@@ -11,8 +11,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from promisekit import Delivery, Promise, assess
-from promisekit.analysis import STATUS_CODES, FairnessReport, PromiseBook, datasets
-from promisekit.datasets import callback_centre, montreal_calendar
+from promisekit.analysis import STATUS_CODES, FairnessReport, PromiseBook
+from promisekit.datasets import (
+    callback_centre_history,
+    callback_centre_promises,
+    field_repairs_history,
+    montreal_calendar,
+    parcels_history,
+)
 from promisekit.errors import (
     InconsistentRecordError,
     InsufficientDataError,
@@ -29,7 +35,7 @@ NAT = np.iinfo(np.int64).min
 
 @pytest.fixture(scope="module")
 def history() -> Any:
-    return callback_centre(n=40, seed=5)
+    return callback_centre_promises(n=40, seed=5)
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +142,7 @@ def test_summary_errors(book: PromiseBook) -> None:
 
 def sample(slow: bool, n: int = 4000, seed: int = 7) -> PromiseBook:
     return PromiseBook.from_frame(
-        datasets.callback_centre(n, seed=seed, slow_tier=slow), calendar=montreal_calendar()
+        callback_centre_history(n, seed=seed, slow_tier=slow), calendar=montreal_calendar()
     )
 
 
@@ -163,9 +169,9 @@ def test_fairness_finds_nothing_without_a_slow_tier() -> None:
 def test_fairness_on_mixed_kinds_is_stratified() -> None:
     cal = montreal_calendar()
     parts = [
-        datasets.callback_centre(1500, seed=2, slow_tier=True),
-        datasets.field_repairs(600, seed=2),
-        datasets.parcels(600, seed=2),
+        callback_centre_history(1500, seed=2, slow_tier=True),
+        field_repairs_history(600, seed=2),
+        parcels_history(600, seed=2),
     ]
     frame = pd.concat(parts, ignore_index=True)
     frame.attrs["now"] = max(p.attrs["now"] for p in parts)
@@ -193,7 +199,7 @@ def test_fairness_is_reproducible_and_reports() -> None:
 
 
 def test_fairness_by_owner_without_calendar() -> None:
-    rows = datasets.callback_centre(600, seed=3, as_frame=False)
+    rows = callback_centre_history(600, seed=3, as_frame=False)
     book = PromiseBook.from_frame(rows)
     report = book.fairness(by="owner", within=None, n_permutations=49)
     assert not report.business_time
@@ -215,7 +221,7 @@ def test_fairness_errors() -> None:
 
 
 def test_from_frame_columns_and_dict() -> None:
-    rows = datasets.parcels(300, seed=1, as_frame=False)
+    rows = parcels_history(300, seed=1, as_frame=False)
     book = PromiseBook.from_frame(rows, calendar=montreal_calendar())
     frame = book.outcomes()
     assert list(frame.index[:3]) == [1, 2, 3]
@@ -230,7 +236,7 @@ def test_from_frame_columns_and_dict() -> None:
 
 
 def test_constructor_and_frame_errors() -> None:
-    rows = datasets.callback_centre(100, seed=1, as_frame=False)
+    rows = callback_centre_history(100, seed=1, as_frame=False)
     with pytest.raises(InvalidValueError, match="'now' must be given"):
         PromiseBook.from_frame({k: v for k, v in rows.items() if k != "now"})
     with pytest.raises(InvalidValueError, match="has no column 'due'"):
@@ -267,7 +273,7 @@ def test_from_records_errors(history: Any) -> None:
 
 
 def test_missing_labels_are_nan_categories() -> None:
-    rows = datasets.callback_centre(50, seed=2, as_frame=False)
+    rows = callback_centre_history(50, seed=2, as_frame=False)
     owners = rows["owner"].copy()
     owners[:5] = None
     book = PromiseBook(

@@ -15,9 +15,9 @@ np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 dd = pytest.importorskip("dask.dataframe")
 
-from promisekit.analysis import assess_columns, datasets  # noqa: E402
+from promisekit.analysis import assess_columns  # noqa: E402
 from promisekit.analysis._dask import assess_partitions, outcome_meta  # noqa: E402
-from promisekit.datasets import montreal_calendar  # noqa: E402
+from promisekit.datasets import callback_centre_history, montreal_calendar  # noqa: E402
 from promisekit.errors import (  # noqa: E402
     InvalidTypeError,
     InvalidValueError,
@@ -30,7 +30,7 @@ BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
 
 @pytest.fixture(scope="module")
 def calls() -> Any:
-    return datasets.callback_centre(20_000, seed=11, slow_tier=True)
+    return callback_centre_history(20_000, seed=11, slow_tier=True)
 
 
 class _ProportionScorer:

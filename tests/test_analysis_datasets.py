@@ -1,4 +1,4 @@
-"""promisekit.analysis.datasets: seeded, columnar sample histories at scale."""
+"""Columnar sample histories at scale (promisekit.datasets.*_history), seeded."""
 
 from __future__ import annotations
 
@@ -15,18 +15,20 @@ from promisekit.analysis.datasets import (
     SCORE_SCALE,
     SLOW_TIER_FACTOR,
     TIERS,
-    callback_centre,
-    field_repairs,
-    parcels,
     satisfaction_proxy,
 )
 from promisekit.calendar import BusinessCalendar
-from promisekit.datasets import montreal_calendar
+from promisekit.datasets import (
+    callback_centre_history,
+    field_repairs_history,
+    montreal_calendar,
+    parcels_history,
+)
 from promisekit.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 from promisekit.satisfaction import Disconfirmation, Labels
 
 NAT = np.iinfo(np.int64).min
-GENERATORS = [callback_centre, field_repairs, parcels]
+GENERATORS = [callback_centre_history, field_repairs_history, parcels_history]
 COMMON = [
     "promise_id",
     "customer_id",
@@ -72,19 +74,19 @@ def test_dict_columns_are_consistent(generate: Any) -> None:
 
 def test_callbacks_are_due_in_60_business_minutes() -> None:
     cal = montreal_calendar()
-    rows = callback_centre(500, seed=2, as_frame=False)
+    rows = callback_centre_history(500, seed=2, as_frame=False)
     window = cal.between_many(rows["made_at"], rows["original_due"])
     assert np.all(window == np.timedelta64(60, "m"))
     assert not rows["short"].any()
 
 
 def test_repairs_and_parcels_terms() -> None:
-    repairs = field_repairs(2000, seed=1, as_frame=False)
+    repairs = field_repairs_history(2000, seed=1, as_frame=False)
     closed = us(repairs["completed_at"]) != NAT
     expected = ~repairs["first_visit_fix"] | (repairs["cost"] > repairs["max_cost"])
     assert np.array_equal(repairs["short"][closed], expected[closed])
     assert np.all(np.isnan(repairs["cost"][~closed]))
-    boxes = parcels(2000, seed=1, as_frame=False)
+    boxes = parcels_history(2000, seed=1, as_frame=False)
     closed = us(boxes["completed_at"]) != NAT
     assert np.array_equal(
         boxes["short"][closed], (boxes["delivered_quantity"] < boxes["quantity"])[closed]
@@ -93,9 +95,9 @@ def test_repairs_and_parcels_terms() -> None:
 
 
 def test_seeded_and_deterministic() -> None:
-    one = callback_centre(1000, seed=9, as_frame=False)
-    two = callback_centre(1000, seed=9, as_frame=False)
-    other = callback_centre(1000, seed=10, as_frame=False)
+    one = callback_centre_history(1000, seed=9, as_frame=False)
+    two = callback_centre_history(1000, seed=9, as_frame=False)
+    other = callback_centre_history(1000, seed=10, as_frame=False)
     for key, value in one.items():
         if value.dtype.kind == "M":
             assert np.array_equal(us(value), us(two[key])), key
@@ -106,8 +108,8 @@ def test_seeded_and_deterministic() -> None:
 
 def test_slow_tier_slows_only_bronze() -> None:
     cal = montreal_calendar()
-    fair = callback_centre(6000, seed=3, slow_tier=False, as_frame=False)
-    slow = callback_centre(6000, seed=3, slow_tier=True, as_frame=False)
+    fair = callback_centre_history(6000, seed=3, slow_tier=False, as_frame=False)
+    slow = callback_centre_history(6000, seed=3, slow_tier=True, as_frame=False)
     assert np.array_equal(fair["segment"], slow["segment"])
 
     def median_response(rows: dict[str, Any], tier: str) -> float:
@@ -122,7 +124,7 @@ def test_slow_tier_slows_only_bronze() -> None:
 
 def test_frame_output() -> None:
     pd = pytest.importorskip("pandas")
-    frame = parcels(500, seed=2)
+    frame = parcels_history(500, seed=2)
     assert isinstance(frame, pd.DataFrame)
     assert list(frame.columns) == [*COMMON, "quantity", "delivered_quantity"]
     assert str(frame["made_at"].dt.tz) == "America/Toronto"
@@ -134,7 +136,7 @@ def test_frame_output() -> None:
 def test_custom_calendar_start_and_days() -> None:
     cal = BusinessCalendar("Europe/Paris", hours={"mon-sat": "10:00-19:00"})
     start = datetime(2026, 6, 1, 10, tzinfo=cal.zone)
-    rows = callback_centre(200, seed=1, start=start, days=7, calendar=cal, as_frame=False)
+    rows = callback_centre_history(200, seed=1, start=start, days=7, calendar=cal, as_frame=False)
     first = rows["made_at"][0].astype(datetime).replace(tzinfo=timezone.utc)
     assert start < first < start + timedelta(days=7)
     end = (start + timedelta(days=7)).astimezone(timezone.utc).replace(tzinfo=None)
@@ -143,10 +145,10 @@ def test_custom_calendar_start_and_days() -> None:
 
 def test_pandas_missing_gives_dicts(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "pandas", None)
-    rows = callback_centre(100, seed=1)
+    rows = callback_centre_history(100, seed=1)
     assert isinstance(rows, dict) and "now" in rows
     with pytest.raises(MissingDependencyError, match=r"pip install 'promisekit\[analysis\]'"):
-        callback_centre(100, seed=1, as_frame=True)
+        callback_centre_history(100, seed=1, as_frame=True)
 
 
 def test_satisfaction_proxy() -> None:
@@ -221,10 +223,10 @@ def test_score_model_none_reproduces_the_proxy(monkeypatch: pytest.MonkeyPatch) 
         calls.append((ratio, out))
         return out
 
-    default = field_repairs(3000, seed=2, as_frame=False)
+    default = field_repairs_history(3000, seed=2, as_frame=False)
     assert not calls  # the proxy is not used by default
     monkeypatch.setattr(datasets, "satisfaction_proxy", spy)
-    rows = field_repairs(3000, seed=2, as_frame=False, score_model=None)
+    rows = field_repairs_history(3000, seed=2, as_frame=False, score_model=None)
     assert len(calls) == 1
     ratio, proxied = calls[0]
     assert np.array_equal(rows["score"], proxied, equal_nan=True)
@@ -240,28 +242,56 @@ def test_score_model_none_reproduces_the_proxy(monkeypatch: pytest.MonkeyPatch) 
 
 def test_score_model_argument() -> None:
     model = Disconfirmation()
-    rows = callback_centre(500, seed=3, as_frame=False, score_model=model)
-    default = callback_centre(500, seed=3, as_frame=False)
+    rows = callback_centre_history(500, seed=3, as_frame=False, score_model=model)
+    default = callback_centre_history(500, seed=3, as_frame=False)
     assert np.array_equal(rows["score"], default["score"], equal_nan=True)
     assert not model.is_fitted
     with pytest.raises(InvalidTypeError, match="'model' must be a satisfaction model"):
-        callback_centre(10, score_model="csat")  # type: ignore[arg-type]
+        callback_centre_history(10, score_model="csat")  # type: ignore[arg-type]
 
 
 def test_bad_arguments() -> None:
     with pytest.raises(InvalidTypeError, match="'n' must be an int"):
-        callback_centre(10.5)  # type: ignore[arg-type]
+        callback_centre_history(10.5)  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="'n' must be between 1"):
-        callback_centre(0)
+        callback_centre_history(0)
     with pytest.raises(InvalidValueError, match="'days' must be at least 1"):
-        parcels(10, days=0)
+        parcels_history(10, days=0)
     with pytest.raises(InvalidTypeError, match="'seed' must be an int"):
-        field_repairs(10, seed="x")  # type: ignore[arg-type]
+        field_repairs_history(10, seed="x")  # type: ignore[arg-type]
     with pytest.raises(InvalidTypeError, match="'calendar' must be a BusinessCalendar"):
-        parcels(10, calendar="UTC")  # type: ignore[arg-type]
+        parcels_history(10, calendar="UTC")  # type: ignore[arg-type]
 
 
 def test_module_exports() -> None:
     assert sorted(datasets.__all__) == datasets.__all__
     for name in datasets.__all__:
         assert hasattr(datasets, name)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (datasets.callback_centre, callback_centre_history),
+        (datasets.field_repairs, field_repairs_history),
+        (datasets.parcels, parcels_history),
+    ],
+    ids=["callback_centre", "field_repairs", "parcels"],
+)
+def test_old_names_are_deprecated_aliases(old: Any, new: Any) -> None:
+    with pytest.warns(DeprecationWarning, match=rf"promisekit\.datasets\.{new.__name__}"):
+        rows = old(300, seed=4, slow_tier=True, days=30, as_frame=False)
+    expected = new(300, seed=4, slow_tier=True, days=30, as_frame=False)
+    assert rows.keys() == expected.keys()
+    for key, value in rows.items():
+        assert np.array_equal(value, expected[key], equal_nan=value.dtype.kind in "fmM"), key
+
+
+def test_constants_are_those_of_promisekit_datasets() -> None:
+    import promisekit.datasets as light
+
+    assert (TIERS, SLOW_TIER_FACTOR, SCORE_SCALE) == (
+        light.TIERS,
+        light.SLOW_TIER_FACTOR,
+        light.SCORE_SCALE,
+    )

@@ -14,6 +14,7 @@ import promisekit._vectorized_calendar as vectorized
 import promisekit.analysis as analysis
 from promisekit.analysis import _book, _columns, _fairness, _scoring, datasets
 from promisekit.calendar import BusinessCalendar
+from promisekit.datasets import callback_centre_history
 
 MODULES = [analysis, datasets, _book, _columns, _fairness, _scoring, vectorized]
 
@@ -120,7 +121,7 @@ def test_missing_numpy_names_the_extra() -> None:
 def test_missing_pandas_for_dataframes(monkeypatch: pytest.MonkeyPatch) -> None:
     from promisekit.errors import MissingDependencyError
 
-    book = analysis.PromiseBook.from_frame(datasets.callback_centre(50, as_frame=False))
+    book = analysis.PromiseBook.from_frame(callback_centre_history(50, as_frame=False))
     monkeypatch.setitem(sys.modules, "pandas", None)
     with pytest.raises(MissingDependencyError, match=r"PromiseBook\.summary\(\) needs"):
         book.summary()

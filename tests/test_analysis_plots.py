@@ -8,14 +8,14 @@ from typing import Any
 import matplotlib
 import pytest
 
-from promisekit.analysis import PromiseBook, datasets
+from promisekit.analysis import PromiseBook
 from promisekit.analysis._plots import (
     plot_fairness,
     plot_keep_rate_over_time,
     plot_lateness_distribution,
     plot_satisfaction_vs_lateness,
 )
-from promisekit.datasets import callback_centre, montreal_calendar
+from promisekit.datasets import callback_centre_history, callback_centre_promises, montreal_calendar
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 
@@ -31,13 +31,13 @@ def agg() -> Iterator[Any]:
 
 @pytest.fixture(scope="module")
 def book() -> PromiseBook:
-    rows = datasets.callback_centre(600, seed=3, as_frame=False)
+    rows = callback_centre_history(600, seed=3, as_frame=False)
     return PromiseBook.from_frame(rows, calendar=montreal_calendar())
 
 
 @pytest.fixture(scope="module")
 def small() -> PromiseBook:
-    return PromiseBook.from_history(callback_centre(n=12))
+    return PromiseBook.from_history(callback_centre_promises(n=12))
 
 
 def test_satisfaction_vs_lateness(book: PromiseBook) -> None:
@@ -65,7 +65,7 @@ def test_lateness_distribution(book: PromiseBook, agg: Any) -> None:
 
 
 def test_lateness_real_time_from_frame() -> None:
-    history = callback_centre(n=12)
+    history = callback_centre_promises(n=12)
     book = PromiseBook.from_records(history.promises, history.deliveries, now=history.now)
     ax = plot_lateness_distribution(book.outcomes())
     assert ax.get_xlabel().startswith("lateness (hours;")
@@ -174,7 +174,7 @@ def test_plot_fever_chart_now_and_ax(agg: Any) -> None:
 def test_plot_fever_chart_business_time(agg: Any) -> None:
     from promisekit.analysis._plots import plot_fever_chart
 
-    book = PromiseBook.from_history(callback_centre(n=60, seed=2))
+    book = PromiseBook.from_history(callback_centre_promises(n=60, seed=2))
     ax = plot_fever_chart(book)
     assert "business time" in ax.get_xlabel()
     assert ax.get_title().startswith("Fever chart of ")

@@ -15,7 +15,7 @@ from promisekit import BusinessCalendar, assess
 from promisekit.analysis import ColumnScorer, PromiseBook, assess_columns
 from promisekit.analysis._scoring import SatisfactionScorer
 from promisekit.buffering import HistoryRecord, NoBuffer, QuantileBuffer, backtest
-from promisekit.datasets import callback_centre
+from promisekit.datasets import callback_centre_promises
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.impact import ChurnRisk, Experience, Impact, WordOfMouth
 from promisekit.satisfaction import Disconfirmation, Expectation, Level, ZoneOfTolerance
@@ -46,7 +46,7 @@ def moment(us: int) -> datetime:
 
 @pytest.fixture(scope="module")
 def history() -> Any:
-    return callback_centre(n=120, seed=7)
+    return callback_centre_promises(n=120, seed=7)
 
 
 @pytest.fixture(scope="module")

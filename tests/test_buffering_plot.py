@@ -210,3 +210,40 @@ def test_import_does_not_load_matplotlib() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def test_label_axes_sets_labels_title_and_legend() -> None:
+    from promisekit._plotting import label_axes
+
+    plt = import_pyplot()
+    _, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1], label="line")
+    assert label_axes(ax, xlabel="x", ylabel="y", title="t") is ax
+    assert (ax.get_xlabel(), ax.get_ylabel(), ax.get_title()) == ("x", "y", "t")
+    assert ax.get_legend() is not None
+    _, bare = plt.subplots()
+    label_axes(bare, xlabel="x", ylabel="y", title="t", legend=None)
+    assert bare.get_legend() is None
+    plt.close("all")
+
+
+def test_figure_png_draws_and_always_closes_the_figure() -> None:
+    import base64
+
+    from promisekit._plotting import figure_png
+
+    plt = import_pyplot()
+    plt.close("all")
+    png = base64.b64decode(figure_png(lambda ax: ax.plot([0, 1], [1, 0])))
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plt.get_fignums() == []
+
+    def broken(ax: Any) -> None:
+        raise InsufficientDataError("nothing to draw")
+
+    with pytest.raises(InsufficientDataError):
+        figure_png(broken)
+    assert plt.get_fignums() == []

@@ -9,9 +9,9 @@ import matplotlib
 import numpy as np
 import pytest
 
-from promisekit.analysis import PromiseBook, datasets
+from promisekit.analysis import PromiseBook
 from promisekit.analysis._report import html_report
-from promisekit.datasets import callback_centre, montreal_calendar
+from promisekit.datasets import callback_centre_history, callback_centre_promises, montreal_calendar
 from promisekit.errors import InvalidTypeError
 
 IMG = "data:image/png;base64,"
@@ -28,7 +28,7 @@ def agg() -> Iterator[Any]:
 
 
 def test_report_with_scores() -> None:
-    rows = datasets.callback_centre(400, seed=5, as_frame=False)
+    rows = callback_centre_history(400, seed=5, as_frame=False)
     book = PromiseBook.from_frame(rows, calendar=montreal_calendar())
     page = html_report(book, title="Q1 <callbacks> & co", n_permutations=99)
     assert page.startswith("<!DOCTYPE html>")
@@ -42,7 +42,7 @@ def test_report_with_scores() -> None:
 
 
 def test_report_without_scores() -> None:
-    book = PromiseBook.from_history(callback_centre(n=12))
+    book = PromiseBook.from_history(callback_centre_promises(n=12))
     page = html_report(book)
     assert "<h1>Promise report</h1>" in page
     assert page.count(IMG) == 3  # no satisfaction plot without scores
@@ -51,7 +51,7 @@ def test_report_without_scores() -> None:
 
 
 def test_report_by_kind_in_real_time() -> None:
-    history = callback_centre(n=12)
+    history = callback_centre_promises(n=12)
     book = PromiseBook.from_records(history.promises, history.deliveries, now=history.now)
     page = html_report(book, fairness_by="kind")
     assert "Fairness by kind" in page
@@ -75,7 +75,7 @@ def test_report_without_groups_has_no_audit() -> None:
 def test_report_bad_arguments() -> None:
     with pytest.raises(InvalidTypeError, match="'book'"):
         html_report("book")  # type: ignore[arg-type]
-    book = PromiseBook.from_history(callback_centre(n=12))
+    book = PromiseBook.from_history(callback_centre_promises(n=12))
     with pytest.raises(InvalidTypeError, match="'title'"):
         html_report(book, title=3)  # type: ignore[arg-type]
 

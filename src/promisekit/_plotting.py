@@ -1,4 +1,14 @@
-"""Shared matplotlib helpers: a lazy import, an Axes to draw on, readable point labels.
+"""Shared matplotlib helpers: a lazy import, an Axes to draw on, labels, a PNG.
+
+The one room of promisekit's plotting helpers; each public plot lives with its concept
+(:meth:`BacktestResult.plot <promisekit.buffering.BacktestResult.plot>` in
+:mod:`promisekit.buffering`, the book plots in :mod:`promisekit.analysis`) and draws
+through these:
+
+* :func:`import_pyplot` and :func:`get_axes` — matplotlib on demand, the Axes to draw on;
+* :func:`label_axes` — axis labels, a title and a legend in the house style;
+* :func:`annotate_points` — labels next to scatter points that avoid each other;
+* :func:`figure_png` — draw on a new figure and return it as a base64 PNG.
 
 matplotlib is an optional dependency (the ``plot`` extra): it is imported only when
 a plot is requested, and no backend is selected here — the user's configuration
@@ -7,12 +17,14 @@ a plot is requested, and no backend is selected here — the user's configuratio
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import base64
+import io
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from promisekit.errors import InvalidTypeError, MissingDependencyError
 
-__all__ = ["annotate_points", "get_axes", "import_pyplot"]
+__all__ = ["annotate_points", "figure_png", "get_axes", "import_pyplot", "label_axes"]
 
 # Label positions around a point: unit offset direction and text alignment, in the
 # order of preference; each is tried close to the point, then farther with a leader line.
@@ -66,6 +78,55 @@ def get_axes(ax: Any = None, *, feature: str = "plotting") -> Any:
             f"'ax' must be a matplotlib Axes or None (got {type(ax).__name__} {ax!r})"
         )
     return ax
+
+
+def label_axes(
+    ax: Any, *, xlabel: str, ylabel: str, title: str, legend: str | None = "best"
+) -> Any:
+    """Set the axis labels and the title of ``ax``, and a small legend at ``legend``.
+
+    Args:
+        ax: The matplotlib ``Axes``.
+        xlabel: Label of the x axis.
+        ylabel: Label of the y axis.
+        title: Title of the plot.
+        legend: Legend location (``"best"``, ``"upper left"``…), or ``None`` for none.
+
+    Returns:
+        ``ax``.
+    """
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    if legend is not None:
+        ax.legend(loc=legend, fontsize="small")
+    return ax
+
+
+def figure_png(
+    draw: Callable[[Any], object],
+    *,
+    feature: str = "plotting",
+    figsize: tuple[float, float] = (8, 4.5),
+    dpi: int = 90,
+) -> str:
+    """Call ``draw(ax)`` on a new figure's Axes; the figure as a base64-encoded PNG.
+
+    The figure is closed afterwards, also when ``draw`` raises (the exception propagates).
+
+    Raises:
+        MissingDependencyError: matplotlib is not installed.
+    """
+    plt = import_pyplot(feature)
+    fig, ax = plt.subplots(figsize=figsize)
+    try:
+        draw(ax)
+        fig.tight_layout()
+        buffer = io.BytesIO()
+        fig.savefig(buffer, format="png", dpi=dpi)
+    finally:
+        plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def _overlap(a: Box, b: Box) -> float:

@@ -11,14 +11,15 @@ return DataFrames. ``import promisekit`` never imports this module.
   :meth:`~promisekit.calendar.BusinessCalendar.between_many`).
 * :class:`PromiseBook` — a collection of promises and outcomes: ``outcomes()``,
   ``summary()``, a ``fairness()`` audit, ``to_pandas()``, an HTML view in Jupyter.
-* :mod:`promisekit.analysis.datasets` — sample histories at scale.
+* :mod:`promisekit.analysis.datasets` — how the columnar sample histories of
+  :mod:`promisekit.datasets` are drawn.
 
 ``datetime64`` values are always **UTC instants** (numpy has no time zones).
 
 Example:
-    >>> from promisekit.analysis import PromiseBook, datasets
-    >>> from promisekit.datasets import montreal_calendar
-    >>> rows = datasets.callback_centre(2_000, seed=3, as_frame=False)
+    >>> from promisekit.analysis import PromiseBook
+    >>> from promisekit.datasets import callback_centre_history, montreal_calendar
+    >>> rows = callback_centre_history(2_000, seed=3, as_frame=False)
     >>> book = PromiseBook.from_frame(rows, calendar=montreal_calendar())
     >>> len(book)
     2000

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,26 @@ from numpy.typing import NDArray
 
 from promisekit._validation import check_aware
 from promisekit._vectorized_calendar import as_instants, cum_at_many
+from promisekit.analysis._book_records import (
+    _KEPT,
+    _LATE,
+    _OVERDUE,
+    _PENDING,
+    _SHORT,
+    _check_length,
+    _closed_records,
+    _encode,
+    _frame_columns,
+    _ledger_records,
+    _records_columns,
+)
+from promisekit.analysis._book_summary import (
+    _pct_text,
+    _score_rows,
+    _Scored,
+    _summary_rows,
+    _td_text,
+)
 from promisekit.analysis._columns import (
     STATUS_CODES,
     OutcomeColumns,
@@ -22,126 +41,25 @@ from promisekit.analysis._columns import (
 )
 from promisekit.analysis._fairness import FairnessReport, permutation_fairness
 from promisekit.analysis._scoring import check_model, score_closed
+from promisekit.buffering import BufferPolicy, backtest
 from promisekit.calendar import BusinessCalendar
-from promisekit.delivery import Delivery, assess
-from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
+from promisekit.delivery import Delivery
+from promisekit.errors import InvalidTypeError, InvalidValueError
+from promisekit.impact import Impact
+from promisekit.ledger import Ledger
 from promisekit.promise import Promise
+from promisekit.satisfaction import Level, SatisfactionModel
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from promisekit.buffering import BufferPolicy
     from promisekit.datasets import SampleHistory
-    from promisekit.impact import Impact
-    from promisekit.ledger import Ledger
-    from promisekit.satisfaction import SatisfactionModel
 
 __all__ = ["PromiseBook"]
 
 _NAT = np.iinfo(np.int64).min
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LABELS = ("kind", "segment", "owner")
-_FRAME_COLUMNS = (
-    "promise_id",
-    "kind",
-    "segment",
-    "owner",
-    "made_at",
-    "due",
-    "completed_at",
-    "short",
-    "revisions",
-    "score",
-)
-_NONE = "(none)"
-_LEVEL_NAMES = (
-    "very_dissatisfied",
-    "dissatisfied",
-    "neutral",
-    "satisfied",
-    "very_satisfied",
-)
-_PENDING, _OVERDUE, _KEPT, _LATE, _SHORT = range(5)
-
-
-class _Labels:
-    """A label column as integer codes and the names they stand for (``None`` = missing)."""
-
-    __slots__ = ("codes", "names")
-
-    def __init__(self, codes: NDArray[np.int32], names: tuple[str | None, ...]) -> None:
-        self.codes = codes
-        self.names = names
-
-    def present(self) -> list[str]:
-        """The names of actual values (the missing value, always last, excluded)."""
-        return [n for n in self.names if n is not None]
-
-    def pandas_codes(self) -> NDArray[np.int32]:
-        """Codes for ``pandas.Categorical.from_codes``: ``-1`` for a missing value."""
-        if self.names[-1] is None:
-            return np.where(self.codes == len(self.names) - 1, -1, self.codes).astype(np.int32)
-        return self.codes
-
-
-def _encode(field: str, values: Any, size: int) -> _Labels:
-    """Encode a label column (strings, categoricals, numbers; missing values allowed)."""
-    if values is None:
-        return _Labels(np.zeros(size, dtype=np.int32), (None,))
-    cat = getattr(values, "cat", None)
-    if cat is not None:  # a pandas categorical column: reuse its codes
-        codes = np.asarray(cat.codes, dtype=np.int32)
-        names: list[str | None] = [str(x) for x in cat.categories]
-        if np.any(codes < 0):
-            codes = np.where(codes < 0, len(names), codes).astype(np.int32)
-            names.append(None)
-        _check_length(field, codes, size)
-        return _Labels(codes, tuple(names))
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise InvalidValueError(f"{field!r} must be a one-dimensional column (got {array.shape})")
-    _check_length(field, array, size)
-    if array.dtype == object:
-        try:
-            import pandas as pd
-
-            missing = np.asarray(pd.isna(array), dtype=bool)
-        except ImportError:  # pragma: no cover - exercised without pandas only
-            missing = np.fromiter(
-                (v is None or (isinstance(v, float) and math.isnan(v)) for v in array),
-                dtype=bool,
-                count=len(array),
-            )
-        text = np.where(missing, "", array).astype(str)
-    elif array.dtype.kind in "USiub":
-        missing = np.zeros(len(array), dtype=bool)
-        text = array.astype(str)
-    else:
-        raise InvalidTypeError(
-            f"{field!r} must be a column of labels (strings or integers) (got dtype {array.dtype})"
-        )
-    uniques, inverse = np.unique(text, return_inverse=True)
-    names = [str(x) for x in uniques]
-    codes = inverse.astype(np.int32)
-    if np.any(missing):
-        present = np.unique(inverse[~missing])
-        remap = np.full(len(uniques), -1, dtype=np.int32)
-        remap[present] = np.arange(len(present), dtype=np.int32)
-        names = [names[i] for i in present] + [None]
-        codes = np.where(missing, len(names) - 1, remap[inverse]).astype(np.int32)
-    return _Labels(codes, tuple(names))
-
-
-def _check_length(field: str, array: Any, size: int) -> None:
-    if len(array) != size:
-        raise InvalidValueError(
-            f"{field!r} must have one value per promise (got {len(array)} for {size} promises)"
-        )
-
-
-def _quantile_index(count: int, q: float) -> int:
-    """Index of the ``q`` quantile in a sorted array of ``count`` values (inverted CDF)."""
-    return max(0, min(count - 1, math.ceil(q * count) - 1))
 
 
 class PromiseBook:
@@ -149,7 +67,7 @@ class PromiseBook:
 
     Build one from domain objects (:meth:`from_records`, :meth:`from_history`), from a
     DataFrame or a mapping of columns (:meth:`from_frame`, e.g. a sample from
-    :mod:`promisekit.analysis.datasets`), or directly from columns. Every promise is
+    :mod:`promisekit.datasets`' ``*_history`` functions), or directly from columns. Every promise is
     assessed at ``now`` (as :func:`~promisekit.delivery.assess` would) without a Python
     loop per row; with a calendar, lateness and response times are also measured in
     business time.
@@ -177,9 +95,9 @@ class PromiseBook:
         .. code-block:: python
 
             from promisekit.analysis import PromiseBook
-            from promisekit.datasets import callback_centre
+            from promisekit.datasets import callback_centre_promises
 
-            book = PromiseBook.from_history(callback_centre(n=40))
+            book = PromiseBook.from_history(callback_centre_promises(n=40))
             book.summary()
 
     .. versionadded:: 0.1.0
@@ -307,59 +225,7 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        items = list(promises)
-        by_id: dict[str, list[Delivery]] = {}
-        for index, promise in enumerate(items):
-            if not isinstance(promise, Promise):
-                raise InvalidTypeError(
-                    f"'promises' must contain only Promise instances "
-                    f"(got {type(promise).__name__} at index {index})"
-                )
-            if promise.id in by_id:
-                raise InconsistentRecordError(
-                    f"'promises' must have distinct ids (got {promise.id!r} twice)"
-                )
-            by_id[promise.id] = []
-        for index, delivery in enumerate(deliveries):
-            if not isinstance(delivery, Delivery):
-                raise InvalidTypeError(
-                    f"'deliveries' must contain only Delivery instances "
-                    f"(got {type(delivery).__name__} at index {index})"
-                )
-            bucket = by_id.get(delivery.promise_id)
-            if bucket is None:
-                raise InconsistentRecordError(
-                    f"'deliveries' must be for the given promises (got delivery #{index} "
-                    f"for unknown promise {delivery.promise_id!r})"
-                )
-            bucket.append(delivery)
-        size = len(items)
-        made = np.empty(size, dtype=np.int64)
-        due = np.empty(size, dtype=np.int64)
-        done = np.full(size, _NAT, dtype=np.int64)
-        short = np.zeros(size, dtype=bool)
-        revisions = np.zeros(size, dtype=np.int64)
-        for i, promise in enumerate(items):
-            outcome = assess(promise, by_id[promise.id], now=now)
-            made[i] = _us(promise.made_at)
-            due[i] = _us(outcome.due)
-            if outcome.completed_at is not None:
-                done[i] = _us(outcome.completed_at)
-            short[i] = outcome.shortfall.any
-            revisions[i] = outcome.revision
-        return cls(
-            made_at=made.view("datetime64[us]"),
-            due=due.view("datetime64[us]"),
-            completed_at=done.view("datetime64[us]"),
-            now=now,
-            promise_id=np.array([p.id for p in items], dtype=object),
-            kind=np.array([p.kind for p in items], dtype=object),
-            segment=np.array([p.segment for p in items], dtype=object),
-            owner=np.array([p.owner for p in items], dtype=object),
-            short=short,
-            revisions=revisions,
-            calendar=calendar,
-        )
+        return cls(**_records_columns(promises, deliveries, now), calendar=calendar)
 
     @classmethod
     def from_history(cls, history: SampleHistory) -> PromiseBook:
@@ -404,20 +270,8 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.ledger import UnknownPromiseError
-
         check_aware("now", now)
-        promises: list[Promise] = []
-        deliveries: list[Delivery] = []
-        for promise_id in ledger.promise_ids():
-            try:
-                state = ledger.state(promise_id, at=now)
-            except UnknownPromiseError:
-                continue
-            if state.cancelled:
-                continue
-            promises.append(state.promise)
-            deliveries.extend(state.deliveries)
+        promises, deliveries = _ledger_records(ledger, now)
         return cls.from_records(promises, deliveries, now=now, calendar=calendar)
 
     @classmethod
@@ -439,7 +293,7 @@ class PromiseBook:
 
         Args:
             frame: A DataFrame or a mapping of columns (as returned by
-                :mod:`promisekit.analysis.datasets`).
+                the ``*_history`` functions of :mod:`promisekit.datasets`).
             now: The assessment instant; default ``frame.attrs["now"]`` (DataFrame) or
                 ``frame["now"]`` (mapping).
             calendar: Business calendar, or ``None``.
@@ -450,44 +304,7 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        if not (isinstance(frame, Mapping) or hasattr(frame, "columns")):
-            raise InvalidTypeError(
-                f"'frame' must be a DataFrame or a mapping of columns (got {type(frame).__name__})"
-            )
-        names = {key: key for key in _FRAME_COLUMNS}
-        if columns is not None:
-            unknown = sorted(set(columns) - set(names))
-            if unknown:
-                raise InvalidValueError(
-                    f"'columns' keys must be among {', '.join(_FRAME_COLUMNS)} "
-                    f"(got {', '.join(map(repr, unknown))})"
-                )
-            names.update(columns)
-        available = set(frame.columns) if hasattr(frame, "columns") else set(frame)
-        data: dict[str, Any] = {}
-        for key, name in names.items():
-            if name in available:
-                data[key] = frame[name]
-            elif key in ("made_at", "due"):
-                raise InvalidValueError(
-                    f"'frame' has no column {name!r} (required); map names with 'columns'"
-                )
-        if "promise_id" not in data and hasattr(frame, "index"):
-            data["promise_id"] = np.asarray(frame.index)
-        if now is None:
-            attrs = getattr(frame, "attrs", None)
-            if isinstance(attrs, Mapping) and "now" in attrs:
-                now = attrs["now"]
-            elif isinstance(frame, Mapping) and "now" in frame:
-                now = frame["now"]
-            else:
-                raise InvalidValueError(
-                    "'now' must be given (or be frame.attrs['now'] / a 'now' entry)"
-                )
-        for key in ("promise_id", "short", "revisions", "score"):
-            if key in data:
-                data[key] = np.asarray(data[key])
-        return cls(now=now, calendar=calendar, **data)
+        return cls(calendar=calendar, **_frame_columns(frame, now, columns))
 
     # ----------------------------------------------------------------- accessors
 
@@ -593,60 +410,12 @@ class PromiseBook:
         quantiles: Sequence[float],
         scored: _Scored | None = None,
     ) -> list[dict[str, Any]]:
-        status = self._outcomes.status
         lateness, _ = self._lateness()
         response = self._business_response if self._calendar is not None else self._response
-        closed = (status == _KEPT) | (status == _LATE) | (status == _SHORT)
-        dims: list[tuple[str, NDArray[np.int32], tuple[str | None, ...]]] = [
-            ("all", np.zeros(len(status), dtype=np.int32), ("all",))
-        ]
-        for name in by:
-            lab = self._labels[name]
-            dims.append((name, lab.codes, lab.names))
-        rows: list[dict[str, Any]] = []
-        for dim, codes, names in dims:
-            g = len(names)
-            counts = np.bincount(codes * 5 + status, minlength=g * 5).reshape(g, 5)
-            late_groups = _sorted_groups(codes[closed], lateness[closed], g)
-            resp_mask = response != _NAT
-            resp_groups = _sorted_groups(codes[resp_mask], response[resp_mask], g)
-            score_sum = score_n = None
-            if self._score is not None:
-                has = ~np.isnan(self._score)
-                score_sum = np.bincount(codes[has], weights=self._score[has], minlength=g)
-                score_n = np.bincount(codes[has], minlength=g)
-            sat = None if scored is None else scored.by_group(codes, g)
-            for i, label in enumerate(names):
-                c = counts[i]
-                total = int(c.sum())
-                if total == 0:
-                    continue
-                decided = total - int(c[_PENDING])
-                row: dict[str, Any] = {
-                    "by": dim,
-                    "group": _NONE if label is None else label,
-                    "promises": total,
-                    "open": int(c[_PENDING] + c[_OVERDUE]),
-                    "kept": int(c[_KEPT]),
-                    "late": int(c[_LATE]),
-                    "short": int(c[_SHORT]),
-                    "overdue": int(c[_OVERDUE]),
-                    "keep_rate": int(c[_KEPT]) / decided if decided else math.nan,
-                }
-                values = late_groups[i]
-                for q in quantiles:
-                    key = f"lateness_p{_pct(q)}"
-                    row[key] = int(values[_quantile_index(len(values), q)]) if len(values) else None
-                values = resp_groups[i]
-                row["median_response"] = (
-                    int(values[_quantile_index(len(values), 0.5)]) if len(values) else None
-                )
-                if score_sum is not None and score_n is not None:
-                    row["mean_score"] = float(score_sum[i] / score_n[i]) if score_n[i] else math.nan
-                if sat is not None:
-                    row.update(sat[i])
-                rows.append(row)
-        return rows
+        labels = [(name, self._labels[name]) for name in by]
+        return _summary_rows(
+            self._outcomes.status, lateness, response, labels, self._score, quantiles, scored
+        )
 
     def summary(
         self,
@@ -716,26 +485,7 @@ class PromiseBook:
         return frame
 
     def _scored(self, model: Any, impact: Any) -> _Scored:
-        from promisekit.impact import Impact
-
-        model = check_model(model)
-        if impact is None:
-            impact = Impact()
-        elif not isinstance(impact, Impact):
-            raise InvalidTypeError(
-                f"'impact' must be an Impact or None (got {type(impact).__name__} {impact!r})"
-            )
-        rows, scores = score_closed(model, self._outcomes, self._calendar, self._kinds())
-        wom, churn = impact.word_of_mouth, impact.churn
-        told = [wom.told(s) for s in scores]
-        return _Scored(
-            rows=rows,
-            level=np.array([int(s.label) for s in scores], dtype=np.int64),
-            csat=np.array([s.expected_csat for s in scores], dtype=np.float64),
-            positive=np.array([t.positive for t in told], dtype=np.float64),
-            negative=np.array([t.negative for t in told], dtype=np.float64),
-            lost=np.array([churn.expected_risk([s]) for s in scores], dtype=np.float64),
-        )
+        return _score_rows(model, impact, self._outcomes, self._calendar, self._kinds())
 
     def _kinds(self) -> list[str]:
         lab = self._labels["kind"]
@@ -771,7 +521,6 @@ class PromiseBook:
         """
         model = check_model(model)
         pd = require_pandas("PromiseBook.satisfaction()")
-        from promisekit.satisfaction import Level
 
         rows, scores = score_closed(model, self._outcomes, self._calendar, self._kinds())
         names = [level.name for level in Level]
@@ -823,24 +572,9 @@ class PromiseBook:
         .. versionadded:: 0.1.0
         """
         require_pandas("PromiseBook.compare()")
-        from promisekit.buffering import HistoryRecord, backtest
 
-        out = self._outcomes
         calendar = self._calendar
-        closed = np.flatnonzero(np.isin(out.status, (_KEPT, _LATE, _SHORT)))
-        made = out.made_at.view(np.int64)
-        due = out.due.view(np.int64)
-        done = out.completed_at.view(np.int64)
-        lab = self._labels["segment"]
-        records = [
-            HistoryRecord(
-                _moment(int(made[i]), calendar),
-                _moment(int(done[i]), calendar),
-                lab.names[lab.codes[i]],
-                _moment(int(due[i]), calendar),
-            )
-            for i in closed.tolist()
-        ]
+        records = _closed_records(self._outcomes, self._labels["segment"], calendar)
         result = backtest(
             records,
             policies,
@@ -953,92 +687,3 @@ class PromiseBook:
             f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
             f"<p>Lateness and response times in {clock}.</p></div>"
         )
-
-
-class _Scored:
-    """Satisfaction and impact of the scored (closed) rows of a book."""
-
-    __slots__ = ("csat", "level", "lost", "negative", "positive", "rows")
-
-    def __init__(
-        self,
-        *,
-        rows: NDArray[np.intp],
-        level: NDArray[np.int64],
-        csat: NDArray[np.float64],
-        positive: NDArray[np.float64],
-        negative: NDArray[np.float64],
-        lost: NDArray[np.float64],
-    ) -> None:
-        self.rows = rows
-        self.level = level
-        self.csat = csat
-        self.positive = positive
-        self.negative = negative
-        self.lost = lost
-
-    def by_group(self, codes: NDArray[np.int32], n_groups: int) -> list[dict[str, Any]]:
-        """The summary columns of each group (groups by ``codes`` of every book row)."""
-        group = codes[self.rows]
-        n = np.bincount(group, minlength=n_groups)
-        levels = np.bincount(group * 5 + (self.level - 1), minlength=n_groups * 5).reshape(
-            n_groups, 5
-        )
-        sums = {
-            key: np.bincount(group, weights=values, minlength=n_groups)
-            for key, values in (
-                ("mean_csat", self.csat),
-                ("people_told_positive", self.positive),
-                ("people_told_negative", self.negative),
-                ("customers_lost", self.lost),
-            )
-        }
-        out: list[dict[str, Any]] = []
-        for i in range(n_groups):
-            count = int(n[i])
-            row: dict[str, Any] = {"scored": count}
-            for j, name in enumerate(_LEVEL_NAMES):
-                row[f"share_{name}"] = int(levels[i, j]) / count if count else math.nan
-            row["mean_csat"] = float(sums["mean_csat"][i]) / count if count else math.nan
-            for key in ("people_told_positive", "people_told_negative", "customers_lost"):
-                row[key] = float(sums[key][i])
-            out.append(row)
-        return out
-
-
-def _moment(us: int, calendar: BusinessCalendar | None) -> datetime:
-    moment = _EPOCH + timedelta(microseconds=us)
-    return moment if calendar is None else moment.astimezone(calendar.zone)
-
-
-def _sorted_groups(
-    codes: NDArray[np.int32], values: NDArray[np.int64], n_groups: int
-) -> list[NDArray[np.int64]]:
-    """``values`` split by group code, each part sorted ascending."""
-    order = np.lexsort((values, codes))
-    bounds = np.cumsum(np.bincount(codes, minlength=n_groups))[:-1]
-    return np.split(values[order], bounds)
-
-
-def _pct(q: float) -> str:
-    text = f"{100 * q:g}"
-    return text.replace(".", "_")
-
-
-def _pct_text(value: float) -> str:
-    return "n/a" if value != value else f"{100 * value:.1f} %"
-
-
-def _td_text(value: int | None) -> str:
-    if value is None:
-        return "n/a"
-    seconds = value / 1e6
-    sign = "-" if seconds < 0 else ""
-    seconds = abs(seconds)
-    if seconds >= 3600:
-        return f"{sign}{seconds / 3600:.2f} h"
-    return f"{sign}{seconds / 60:.1f} min"
-
-
-def _us(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(microseconds=1)

@@ -13,15 +13,15 @@ Durations are drawn in hours: business hours when the book has a calendar (its
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from promisekit._plotting import get_axes
+from promisekit._plotting import get_axes, label_axes
 from promisekit._vectorized_calendar import as_instants, cum_at_many
 from promisekit.analysis._book import PromiseBook
 from promisekit.analysis._columns import require_pandas
+from promisekit.commitments import wilson_interval
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:
@@ -123,11 +123,12 @@ def plot_satisfaction_vs_lateness(book: Any, *, ax: Any = None) -> Any:
                 means.append(float(y[mask].mean()))
         ax.plot(centres, means, color="tab:red", marker="o", label="mean score per bin")
     ax.axvline(0.0, color="0.5", linewidth=0.8, linestyle="--")
-    ax.set_xlabel(f"lateness ({unit}; negative = early)")
-    ax.set_ylabel("satisfaction score")
-    ax.set_title("Satisfaction vs lateness")
-    ax.legend(loc="best", fontsize="small")
-    return ax
+    return label_axes(
+        ax,
+        xlabel=f"lateness ({unit}; negative = early)",
+        ylabel="satisfaction score",
+        title="Satisfaction vs lateness",
+    )
 
 
 def plot_lateness_distribution(book: Any, *, ax: Any = None, bins: int = 40) -> Any:
@@ -161,11 +162,12 @@ def plot_lateness_distribution(book: Any, *, ax: Any = None, bins: int = 40) -> 
     ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
     ax.axvline(0.0, color="tab:red", linewidth=1.0, linestyle="--", label="due")
     late = float(np.mean(values > 0))
-    ax.set_xlabel(f"lateness ({unit}; negative = early)")
-    ax.set_ylabel("closed promises")
-    ax.set_title(f"Lateness of {len(values)} closed promises ({100 * late:.0f} % after due)")
-    ax.legend(loc="best", fontsize="small")
-    return ax
+    return label_axes(
+        ax,
+        xlabel=f"lateness ({unit}; negative = early)",
+        ylabel="closed promises",
+        title=f"Lateness of {len(values)} closed promises ({100 * late:.0f} % after due)",
+    )
 
 
 def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = None) -> Any:
@@ -215,10 +217,12 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
     overall = float(kept.mean())
     ax.axhline(100 * overall, color="0.5", linestyle="--", linewidth=0.8, label="overall")
     ax.set_ylim(0, 105)
-    ax.set_xlabel(f"due date ({name})")
-    ax.set_ylabel("keep rate (% of decided promises)")
-    ax.set_title(f"Keep rate per {name} (overall {100 * overall:.1f} %)")
-    ax.legend(loc="best", fontsize="small")
+    label_axes(
+        ax,
+        xlabel=f"due date ({name})",
+        ylabel="keep rate (% of decided promises)",
+        title=f"Keep rate per {name} (overall {100 * overall:.1f} %)",
+    )
     ax.figure.autofmt_xdate()
     return ax
 
@@ -269,7 +273,7 @@ def plot_fairness(book: Any, by: str = "segment", *, ax: Any = None) -> Any:
         n = int((mask & decided).sum())
         k = int((mask & kept).sum())
         rate = k / n
-        low, high = _wilson(k, n)
+        low, high = wilson_interval(k, n)
         rates.append(100 * rate)
         lows.append(100 * (rate - low))
         highs.append(100 * (high - rate))
@@ -283,11 +287,12 @@ def plot_fairness(book: Any, by: str = "segment", *, ax: Any = None) -> Any:
     ax.axhline(overall, color="0.5", linestyle="--", linewidth=0.8, label="overall")
     ax.set_xticks(positions, names, fontsize="small")
     ax.set_ylim(0, 105)
-    ax.set_xlabel(by)
-    ax.set_ylabel("keep rate (% of decided promises, 95 % interval)")
-    ax.set_title(f"Keep rate by {by}")
-    ax.legend(loc="best", fontsize="small")
-    return ax
+    return label_axes(
+        ax,
+        xlabel=by,
+        ylabel="keep rate (% of decided promises, 95 % interval)",
+        title=f"Keep rate by {by}",
+    )
 
 
 def _response_hours(frame: pd.DataFrame) -> tuple[Any, bool]:
@@ -300,14 +305,6 @@ def _response_hours(frame: pd.DataFrame) -> tuple[Any, bool]:
             hours = np.where(np.isnat(raw), np.nan, raw.astype(np.int64) / _HOUR_US)
             return hours, business
     return np.full(len(frame), np.nan), False
-
-
-def _wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    p = k / n
-    denominator = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denominator
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def _fever_zone(elapsed: Any, consumed: Any) -> Any:
@@ -466,11 +463,11 @@ def plot_fever_chart(book: Any, *, now: Any = None, ax: Any = None) -> Any:
     ax.set_xlim(0.0, right)
     ax.set_ylim(0.0, top)
     clock = "business time" if business else "real time"
-    ax.set_xlabel(f"share of the promise window elapsed ({clock}; 1 = due)")
-    ax.set_ylabel("share of the buffer consumed")
-    ax.set_title(
-        f"Fever chart of {len(elapsed)} open promises "
-        f"({counts[0]} green, {counts[1]} yellow, {counts[2]} red)"
+    return label_axes(
+        ax,
+        xlabel=f"share of the promise window elapsed ({clock}; 1 = due)",
+        ylabel="share of the buffer consumed",
+        title=f"Fever chart of {len(elapsed)} open promises "
+        f"({counts[0]} green, {counts[1]} yellow, {counts[2]} red)",
+        legend="upper left",
     )
-    ax.legend(loc="upper left", fontsize="small")
-    return ax

@@ -5,15 +5,13 @@
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
-from promisekit._plotting import import_pyplot
+from promisekit._plotting import figure_png
 from promisekit.analysis._book import PromiseBook
 from promisekit.analysis._fairness import FairnessReport
 from promisekit.analysis._plots import (
@@ -140,19 +138,10 @@ def _p(value: float | None) -> str:
 
 def _png(draw: Callable[..., Any], book: PromiseBook, **kwargs: Any) -> str | None:
     """Draw one plot on a new figure and return it as a base64 PNG (``None``: no data)."""
-    plt = import_pyplot("html_report()")
-    fig, ax = plt.subplots(figsize=(8, 4.5))
     try:
-        try:
-            draw(book, ax=ax, **kwargs)
-        except InsufficientDataError:
-            return None
-        fig.tight_layout()
-        buffer = io.BytesIO()
-        fig.savefig(buffer, format="png", dpi=90)
-    finally:
-        plt.close(fig)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+        return figure_png(lambda ax: draw(book, ax=ax, **kwargs), feature="html_report()")
+    except InsufficientDataError:
+        return None
 
 
 def html_report(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -13,10 +13,15 @@ from promisekit._vectorized_calendar import cum_at_many
 from promisekit.analysis._columns import OutcomeColumns
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
-
-if TYPE_CHECKING:
-    from promisekit.satisfaction import Satisfaction, SatisfactionModel
-    from promisekit.satisfaction._labels import Labels
+from promisekit.satisfaction import (
+    Disconfirmation,
+    Expectation,
+    Labels,
+    ProspectValue,
+    Satisfaction,
+    SatisfactionModel,
+)
+from promisekit.satisfaction._value import _call_with
 
 __all__ = ["SatisfactionScorer"]
 
@@ -28,8 +33,6 @@ _FIELDS = ("value", "expected_csat", "label")
 
 def check_model(model: Any) -> SatisfactionModel:
     """``model``, or a default :class:`~promisekit.satisfaction.Disconfirmation`."""
-    from promisekit.satisfaction import Disconfirmation
-
     if model is None:
         return Disconfirmation()
     if not callable(getattr(model, "score", None)):
@@ -59,8 +62,6 @@ def score_closed(
     completion at ``completed_at`` (:meth:`Expectation.completed`), scored with the
     model's ``score_many``. Returns the indices of the closed rows and their scores.
     """
-    from promisekit.satisfaction import Expectation
-
     closed = np.flatnonzero(np.isin(outcomes.status, _CLOSED))
     made = outcomes.made_at.view(np.int64)
     due = outcomes.due.view(np.int64)
@@ -223,9 +224,6 @@ def _score_vectorized(
     arithmetic as the scalar model, so the same results (labels exactly; the value
     function is ``pow`` either way).
     """
-    from promisekit.satisfaction import Disconfirmation, Labels, ProspectValue
-    from promisekit.satisfaction._value import _call_with
-
     if type(model) is not Disconfirmation:
         return None
     value_fn, breach, labels = model._current()

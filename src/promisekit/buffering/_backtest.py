@@ -12,9 +12,9 @@ from typing import Any
 
 import attrs
 
-from promisekit._plotting import annotate_points, get_axes
+from promisekit._plotting import annotate_points, get_axes, label_axes
 from promisekit._validation import check_non_empty_str
-from promisekit.buffering._capability import _LiveSample
+from promisekit.buffering._capability._empirical import _LiveSample
 from promisekit.buffering._common import (
     Clock,
     CompiledClock,
@@ -28,7 +28,8 @@ from promisekit.buffering._common import (
 )
 from promisekit.buffering._history import HistoryRecord, _coerce_history
 from promisekit.buffering._optimal import SatisfactionFunction
-from promisekit.buffering._policies import BufferPolicy, QuoteContext, _check_policy, _run
+from promisekit.buffering._policies._base import BufferPolicy, _check_policy, _run
+from promisekit.buffering._policies._context import QuoteContext
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import (
     InsufficientDataError,
@@ -257,10 +258,14 @@ class BacktestResult:
             label.set_color(colour)  # a label has its point's colour: no doubt whose it is
             if name == HISTORICAL:
                 label.set_fontstyle("italic")
-        ax.set_xlabel(f"Mean promised time ({'business ' if business else ''}{unit})")
-        ax.set_ylabel("On-time rate (%)")
         title = "On-time rate vs promised time"
-        ax.set_title(title if segment is None else f"{title} — segment {segment}")
+        label_axes(
+            ax,
+            xlabel=f"Mean promised time ({'business ' if business else ''}{unit})",
+            ylabel="On-time rate (%)",
+            title=title if segment is None else f"{title} — segment {segment}",
+            legend=None,
+        )
         ax.grid(True, linestyle=":", alpha=0.7)
         ax.set_axisbelow(True)
         return ax

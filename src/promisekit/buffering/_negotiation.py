@@ -11,7 +11,8 @@ from typing import Any
 import attrs
 
 from promisekit._validation import check_aware, check_non_empty_str
-from promisekit.buffering._capability import Capability, _Residual, _resolve_capability
+from promisekit.buffering._capability._protocol import Capability, _Residual
+from promisekit.buffering._capability._segmented import _resolve_capability
 from promisekit.buffering._common import (
     Clock,
     check_calendar,
@@ -21,14 +22,9 @@ from promisekit.buffering._common import (
     fmt_rate,
     to_us,
 )
-from promisekit.buffering._policies import (
-    BufferPolicy,
-    QuantileBuffer,
-    Quote,
-    QuoteContext,
-    _build_quote,
-    _check_policy,
-)
+from promisekit.buffering._policies._base import BufferPolicy, Quote, _build_quote, _check_policy
+from promisekit.buffering._policies._context import QuoteContext
+from promisekit.buffering._policies._steps import QuantileBuffer
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InsufficientDataError, InvalidValueError
 

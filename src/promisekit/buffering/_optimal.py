@@ -22,7 +22,7 @@ from typing import Any
 import attrs
 
 from promisekit._validation import check_duration, check_finite
-from promisekit.buffering._capability import Capability
+from promisekit.buffering._capability._protocol import Capability
 from promisekit.buffering._common import (
     check_count,
     fmt_duration,
@@ -30,13 +30,8 @@ from promisekit.buffering._common import (
     td_us,
     us_td,
 )
-from promisekit.buffering._policies import (
-    BufferPolicy,
-    Quote,
-    QuoteContext,
-    _check_policy,
-    quote,
-)
+from promisekit.buffering._policies._base import BufferPolicy, Quote, _check_policy, quote
+from promisekit.buffering._policies._context import QuoteContext
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 

@@ -1,0 +1,343 @@
+"""The ordered-logit likelihood of the built-in models, its gradient and optimizer space.
+
+The likelihood is an ordered logit on the model's satisfaction value ``v``::
+
+    P(score <= k | v) = logistic((c_k - v) / scale)         k = 1..4
+
+with ``v`` the vectorized form of the same computation scoring does in pure Python. The
+gradient is exact (chain rule through the value function); BFGS works on an
+unconstrained reparametrization in logit units (:class:`_Transform`), and standard errors
+come from the inverse of a numerical Hessian of the exact gradient (:func:`_hessian`).
+Also the duration-only baseline (:func:`_fit_baseline`). numpy is passed in by the caller.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from types import ModuleType
+from typing import Any
+
+from promisekit.errors import (
+    InsufficientDataError,
+)
+from promisekit.satisfaction._design import _Design, _dot
+from promisekit.satisfaction._labels import Level
+from promisekit.satisfaction._results import Array
+from promisekit.satisfaction._value import ValueFunction, _np_evaluator
+
+
+def _latent(
+    np: ModuleType, ev_d: Any, ev_late: Any, design: _Design, theta: Array, breach: float
+) -> tuple[Array, Array, Array]:
+    """The value ``v`` of every row, with ``dv/dtheta`` (k x n) and ``dv/dbreach`` (n).
+
+    ``ev_d`` and ``ev_late`` are the vectorized value function on ``design.d`` and on
+    ``design.late_d`` (see :func:`_np_evaluator`).
+    """
+    f, jac = ev_d(theta)
+    negative = f < 0
+    mult = design.loss_mult * negative + (1.0 - negative)
+    dv_breach = -design.breach_mult
+    v = mult * f + breach * dv_breach + design.offset
+    dv_theta = jac * mult
+    if design.late_row.size:
+        n = design.n
+        fl, jl = ev_late(theta)
+        loss = fl < 0
+        cost = design.late_mult * (breach - fl * loss)
+        v = v - np.bincount(design.late_row, cost, minlength=n)
+        weight = design.late_mult * loss
+        for k in range(jl.shape[0]):
+            dv_theta[k] += np.bincount(design.late_row, weight * jl[k], minlength=n)
+        dv_breach = dv_breach - np.bincount(design.late_row, design.late_mult, minlength=n)
+    return v, dv_theta, dv_breach
+
+
+_ZMAX = 700.0  # exp(+-700) stays a normal float: no overflow, no denormals
+
+
+def _logistic(np: ModuleType, z: Array) -> tuple[Array, Array, Array, Array]:
+    """``z`` clipped, ``F(z)``, ``1 - F(z)`` and the density, accurate in both tails.
+
+    With ``z`` clipped to ``[-700, 700]``, ``e = exp(-z)`` is a normal float, and
+    ``F = 1 / (1 + e)`` and ``1 - F = e * F`` are each computed without cancellation —
+    ``F`` to full relative precision where it is tiny, ``1 - F`` where *it* is. (In
+    place where possible: this is the hot loop.)
+    """
+    np.clip(z, -_ZMAX, _ZMAX, out=z)
+    e = np.negative(z)
+    np.exp(e, out=e)
+    big = e + 1.0
+    np.reciprocal(big, out=big)
+    small = e
+    small *= big
+    return z, big, small, big * small
+
+
+class _Runs:
+    """Rows grouped in runs of equal score (contiguous once the rows are sorted by score).
+
+    Per-level sums then go through ``np.add.reduceat`` over the runs, and per-row cut
+    points through ``np.repeat``, instead of gathers and scatters row by row.
+    """
+
+    def __init__(self, np: ModuleType, y: Array) -> None:
+        self.np = np
+        n = int(y.shape[0])
+        self.starts = np.concatenate(([0], np.flatnonzero(np.diff(y)) + 1))
+        self.labels = y[self.starts]
+        self.lengths = np.diff(np.append(self.starts, n))
+        # 1.0 where the row's level has an upper (y < 5) / a lower (y > 1) cut point
+        self.has_upper = self.spread(np.array([0.0, 1.0, 1.0, 1.0, 1.0, 0.0]))
+        self.has_lower = self.spread(np.array([0.0, 0.0, 1.0, 1.0, 1.0, 1.0]))
+        self.no_upper = 1.0 - self.has_upper
+        self.no_lower = 1.0 - self.has_lower
+
+    def spread(self, per_level: Array) -> Array:
+        """``per_level[y]`` for every row."""
+        return self.np.repeat(per_level[self.labels], self.lengths)
+
+    def totals(self, values: Array) -> Array:
+        """Sum of ``values`` per level 0..5."""
+        np = self.np
+        return np.bincount(self.labels, np.add.reduceat(values, self.starts), minlength=6)
+
+
+def _ordinal(
+    np: ModuleType, v: Array, runs: _Runs, w: Array, cuts: Array, scale: float
+) -> tuple[float, Array, float, Array]:
+    """Weighted ordered-logit negative log-likelihood and its gradients (v, scale, cuts).
+
+    For a row of level ``y``, ``P = F(zu) - F(zl)`` with ``zu = (c_y - v) / scale`` and
+    ``zl = (c_{y-1} - v) / scale``; level 5 has no upper cut point (``F(zu) = 1``) and
+    level 1 no lower one (``F(zl) = 0``): those rows get ``z = 0`` and exact tails
+    through 0/1 masks, which keeps ``exp`` off its slow path for huge arguments.
+    """
+    inv = 1.0 / scale
+    edges = np.concatenate(([0.0], cuts, [0.0]))  # placeholders where no cut point exists
+    upper, lower = runs.has_upper, runs.has_lower
+    zu = runs.spread(edges)  # upper cut point of each row's level y: c_y
+    zu -= v
+    zu *= inv
+    zu *= upper
+    zl = runs.spread(np.concatenate(([0.0], edges[:-1])))  # lower: c_{y-1}
+    zl -= v
+    zl *= inv
+    zl *= lower
+    zu, fu, gu, du = _logistic(np, zu)
+    zl, fl, gl, dl = _logistic(np, zl)
+    fu *= upper
+    fu += runs.no_upper
+    gu *= upper
+    du *= upper
+    fl *= lower
+    gl *= lower
+    gl += runs.no_lower
+    dl *= lower
+    # the difference of whichever tails are small, for accuracy (one term is times 0)
+    flip = (zl > 0).astype(float)
+    prob = flip * (gl - gu)
+    prob += (1.0 - flip) * (fu - fl)
+    np.maximum(prob, 1e-300, out=prob)
+    ws = w / prob
+    ws *= inv
+    nll = -_dot(np, w, np.log(prob))
+    wu = ws * du
+    wl = ws * dl
+    g_v = wu - wl
+    g_scale = _dot(np, wu, zu) - _dot(np, wl, zl)
+    g_cuts = -runs.totals(wu)[1:5] + runs.totals(wl)[2:6]
+    return nll, g_v, g_scale, g_cuts
+
+
+def _probabilities(np: ModuleType, v: Array, cuts: Array, scale: float) -> Array:
+    n = v.shape[0]
+    below = np.empty((n, 4))
+    above = np.empty((n, 4))
+    for k in range(4):
+        _, below[:, k], above[:, k], _ = _logistic(np, (cuts[k] - v) / scale)
+    probs = np.empty((n, 5))
+    probs[:, 0] = below[:, 0]
+    for k in range(1, 4):
+        # the difference of whichever tails are small, for accuracy
+        small = below[:, k] <= 0.5
+        probs[:, k] = np.where(small, below[:, k] - below[:, k - 1], above[:, k - 1] - above[:, k])
+    probs[:, 4] = above[:, 3]
+    return np.maximum(probs, 0.0)
+
+
+class _Transform:
+    """Natural parameters ``[theta (k), breach, scale, c1..c4]`` <-> unconstrained space.
+
+    The optimizer works in logit units, where the ordered logit is best conditioned:
+    ``g = 1 / scale`` (through its log), every parameter in value units divided by the
+    scale (``lam``, the slopes of a zone, ``breach``, the cut points), the cut points
+    through ``c1`` and the logs of their increments (so they stay ordered), strictly
+    positive parameters through their logs, and parameters that may reach their lower
+    bound (``breach >= 0``, the slopes of a zone) through a square, ``lo + t**2``: unlike
+    a log or a softplus, its gradient does not vanish exponentially near the bound, so
+    an optimizer step that overshoots towards it can come back. The unconstrained values
+    are clipped to a wide box, so that no step can overflow.
+    """
+
+    def __init__(self, np: ModuleType, value: ValueFunction, free: Array, start: Array) -> None:
+        self.np = np
+        k = self.k = len(value._param_names)
+        self.scaled = np.array([*value._scaled(), True])
+        self.square = np.array([*value._zero_ok(), True])
+        self.floor = np.array([lo for lo, _ in value._bounds()] + [0.0])
+        self.free = free
+        low, high = [], []
+        for square, (lo, hi) in zip(self.square[:k], value._bounds(), strict=True):
+            low.append(-math.sqrt(hi) if square else math.log(lo))
+            high.append(math.sqrt(hi) if square else math.log(hi))
+        self.low = np.array([*low, -100.0, math.log(1e-8), -1e8, -25.0, -25.0, -25.0])
+        self.high = np.array([*high, 100.0, math.log(1e8), 1e8, 25.0, 25.0, 25.0])
+        self.base = np.clip(self.to_t(start), self.low, self.high)
+
+    def _unit(self, scale: float) -> Array:
+        return self.np.where(self.scaled, scale, 1.0)
+
+    def to_t(self, nat: Array) -> Array:
+        np, k = self.np, self.k
+        scale = float(nat[k + 1])
+        t = nat.copy()
+        ratio = nat[: k + 1] / self._unit(scale)
+        # start a square parameter just off its bound, where its gradient is not zero
+        root = np.sqrt(np.maximum(ratio - self.floor, 1e-4))
+        t[: k + 1] = np.where(self.square, root, np.log(np.maximum(ratio, 1e-300)))
+        t[k + 1] = -math.log(scale)
+        t[k + 2] = nat[k + 2] / scale
+        t[k + 3 :] = np.log(np.diff(nat[k + 2 :]) / scale)
+        return t
+
+    def to_nat(self, x: Array) -> Array:
+        np, k = self.np, self.k
+        t = self.base.copy()
+        t[self.free] = x
+        t = np.clip(t, self.low, self.high)
+        scale = math.exp(-float(t[k + 1]))
+        nat = t.copy()
+        head = t[: k + 1]
+        shaped = np.where(self.square, self.floor + head * head, np.exp(head))
+        nat[: k + 1] = shaped * self._unit(scale)
+        nat[k + 1] = scale
+        steps = np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 :]))))
+        nat[k + 2 :] = (t[k + 2] + steps) * scale
+        return nat
+
+    def grad(self, g_nat: Array, x: Array, nat: Array) -> Array:
+        np, k = self.np, self.k
+        t = self.base.copy()
+        t[self.free] = x
+        inside = (t >= self.low) & (t <= self.high)
+        t = np.clip(t, self.low, self.high)
+        scale = float(nat[k + 1])
+        unit = self._unit(scale)
+        slope = np.where(self.square, 2.0 * t[: k + 1] * unit, nat[: k + 1])  # d nat / d t
+        g_cuts = g_nat[k + 2 :]
+        g = np.empty_like(g_nat)
+        g[: k + 1] = slope * g_nat[: k + 1]
+        g[k + 1] = -(
+            scale * g_nat[k + 1]
+            + float((nat[: k + 1] * g_nat[: k + 1] * self.scaled).sum())
+            + float((nat[k + 2 :] * g_cuts).sum())
+        )
+        tail = np.cumsum(g_cuts[::-1])[::-1]
+        g[k + 2] = scale * tail[0]
+        g[k + 3 :] = np.diff(nat[k + 2 :]) * tail[1:]
+        return (g * inside)[self.free]
+
+
+def _hessian(np: ModuleType, grad: Any, nat: Array, free: Array) -> Array:
+    """Central-difference Hessian of the exact gradient, over the free natural parameters."""
+    index = np.flatnonzero(free)
+    size = index.size
+    hess = np.empty((size, size))
+    for col, j in enumerate(index):
+        step = 1e-5 * max(1.0, abs(float(nat[j])))
+        up, down = nat.copy(), nat.copy()
+        up[j] += step
+        down[j] -= step
+        hess[:, col] = (grad(up)[index] - grad(down)[index]) / (2 * step)
+    return (hess + hess.T) / 2
+
+
+def _standard_errors(np: ModuleType, hess: Array, free: Array) -> Array:
+    bse = np.full(free.shape[0], np.nan)
+    try:
+        cov = np.linalg.inv(hess)
+    except np.linalg.LinAlgError:
+        return bse
+    diag = np.diag(cov)
+    ok = np.isfinite(diag) & (diag > 0)
+    bse[np.flatnonzero(free)[ok]] = np.sqrt(diag[ok])
+    return bse
+
+
+def _check_levels(np: ModuleType, y: Array, w: Array) -> None:
+    present = np.bincount(y, w, minlength=6)[1:] > 0
+    if not present.all():
+        missing = ", ".join(Level(i + 1).name for i in np.flatnonzero(~present))
+        raise InsufficientDataError(
+            f"'scores' must contain every level 1-5 at least once (with a positive weight) "
+            f"to fit the four cut points (missing: {missing})"
+        )
+
+
+def _fit_baseline(
+    np: ModuleType, optimize: ModuleType, duration: Array, y: Array, w: Array
+) -> tuple[float, ...]:
+    """An ordered logit on the standardized duration alone: ``[gamma, c1..c4, mean, sd]``."""
+    total = w.sum()
+    mean = float(_dot(np, w, duration) / total)
+    sd = float(math.sqrt(_dot(np, w, (duration - mean) ** 2) / total)) or 1.0
+    t = (duration - mean) / sd
+    runs = _Runs(np, y)
+    share = np.cumsum(np.bincount(y, w, minlength=6)[1:5]) / total
+    share = np.clip(share, 1e-6, 1 - 1e-6)
+    cuts0 = np.log(share / (1 - share))
+    cuts0 = np.maximum.accumulate(cuts0 + np.arange(4) * 1e-6)
+    x0 = np.concatenate(([0.0, cuts0[0]], np.log(np.maximum(np.diff(cuts0), 1e-6))))
+
+    def unpack(x: Array) -> tuple[float, Array]:
+        cuts = x[1] + np.concatenate(([0.0], np.cumsum(np.exp(x[2:]))))
+        return float(x[0]), cuts
+
+    def fun(x: Array) -> tuple[float, Array]:
+        gamma, cuts = unpack(x)
+        nll, g_v, _, g_c = _ordinal(np, gamma * t, runs, w, cuts, 1.0)
+        tail = np.cumsum(g_c[::-1])[::-1]
+        grad = np.concatenate(([float(_dot(np, g_v, t)), tail[0]], np.exp(x[2:]) * tail[1:]))
+        return nll / total, grad / total
+
+    result = optimize.minimize(fun, x0, jac=True, method="BFGS", options={"gtol": 1e-7})
+    gamma, cuts = unpack(result.x)
+    return (gamma, *(float(c) for c in cuts), mean, sd)
+
+
+def _likelihood(
+    np: ModuleType, value: ValueFunction, design: _Design, y: Array, w: Array
+) -> Callable[[Array], tuple[float, Array]]:
+    """``nat -> (negative log-likelihood, its gradient)`` in the natural parameters.
+
+    ``nat`` is ``[value-function parameters, breach, scale, c1, c2, c3, c4]``.
+    """
+    ev_d = _np_evaluator(value, np, design.d)
+    ev_late = _np_evaluator(value, np, design.late_d)
+    k = len(value._param_names)
+    runs = _Runs(np, y)
+
+    def natural(nat: Array) -> tuple[float, Array]:
+        theta, breach, scale, cuts = nat[:k], float(nat[k]), float(nat[k + 1]), nat[k + 2 :]
+        v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
+        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale)
+        grad = np.empty(k + 6)
+        grad[:k] = (dv_theta * g_v).sum(axis=1)
+        grad[k] = _dot(np, dv_b, g_v)
+        grad[k + 1] = g_s
+        grad[k + 2 :] = g_c
+        return nll, grad
+
+    return natural

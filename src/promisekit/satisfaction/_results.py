@@ -1,0 +1,199 @@
+"""What fitting produces: the fitted state a model records, predictions and evaluations.
+
+Plain attrs classes, numpy-free to import (their array fields hold numpy arrays once a
+model has predicted): the models import them at module level, while the fitting code
+(:mod:`promisekit.satisfaction._fit`, numpy and scipy) builds them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import attrs
+
+from promisekit.satisfaction._labels import Labels, Level
+from promisekit.satisfaction._value import ValueFunction
+
+__all__ = ["CalibrationRow", "Evaluation", "Prediction"]
+
+Array = Any  # numpy arrays; numpy is only imported when fitting
+_Z95 = 1.959963984540054
+
+
+# --------------------------------------------------------------------------- fit state
+
+
+@attrs.frozen(slots=True)
+class _FitState:
+    """What fitting records in a model (plain Python values only: picklable, numpy-free)."""
+
+    kind: str  # "rows" or "aggregated"
+    value: ValueFunction
+    breach: float
+    labels: Labels
+    names: tuple[str, ...]
+    estimates: tuple[float, ...]
+    bse: tuple[float, ...]
+    fixed: tuple[bool, ...]
+    n_obs: int
+    weight_total: float
+    loglik: float | None
+    rss: float | None
+    converged: bool
+    iterations: int
+    baseline: tuple[float, ...] | None  # gamma, c1..c4, duration mean, duration sd
+
+    def params(self) -> Mapping[str, float]:
+        count = len(self.names) - 4
+        return MappingProxyType(dict(zip(self.names[:count], self.estimates[:count], strict=True)))
+
+    def standard_errors(self) -> Mapping[str, float]:
+        return MappingProxyType(dict(zip(self.names, self.bse, strict=True)))
+
+    def rows(self) -> list[dict[str, Any]]:
+        table = []
+        for name, estimate, se, fixed in zip(
+            self.names, self.estimates, self.bse, self.fixed, strict=True
+        ):
+            half = _Z95 * se
+            table.append(
+                {
+                    "parameter": name,
+                    "estimate": estimate,
+                    "std_err": se,
+                    "ci_lower": estimate - half,
+                    "ci_upper": estimate + half,
+                    "fixed": fixed,
+                }
+            )
+        return table
+
+    def summary_text(self, model: str) -> str:
+        method = (
+            "maximum likelihood (ordered logit)"
+            if self.kind == "rows"
+            else "weighted least squares on mean scores"
+        )
+        lines = [f"{model} fitted by {method} on {self.n_obs:,} observations"]
+        free = sum(1 for f in self.fixed if not f)
+        if self.loglik is not None:
+            aic = 2 * free - 2 * self.loglik
+            lines.append(f"log-likelihood {self.loglik:,.2f}   AIC {aic:,.2f}   parameters {free}")
+        if self.rss is not None:
+            lines.append(f"weighted residual sum of squares {self.rss:,.4f}   parameters {free}")
+        lines.append(
+            f"converged: {'yes' if self.converged else 'NO'} ({self.iterations} iterations)"
+        )
+        lines.append("")
+        lines.append(f"{'parameter':<10} {'estimate':>10} {'std err':>10} {'95% CI':>23}")
+        for row in self.rows():
+            if row["fixed"]:
+                tail = "(fixed)"
+                lines.append(f"{row['parameter']:<10} {row['estimate']:>10.4f} {'':>10} {tail:>23}")
+                continue
+            ci = f"[{row['ci_lower']:.4f}, {row['ci_upper']:.4f}]"
+            lines.append(
+                f"{row['parameter']:<10} {row['estimate']:>10.4f} {row['std_err']:>10.4f} {ci:>23}"
+            )
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- predict
+
+
+@attrs.frozen(slots=True, eq=False)
+class Prediction:
+    """What a fitted model predicts for outcomes (numpy arrays, one entry per outcome).
+
+    Attributes:
+        values: The satisfaction value of each outcome (shape ``(n,)``).
+        expected: The expected score on the 1–5 scale (shape ``(n,)``).
+        probabilities: The probability of each level, VERY_DISSATISFIED first
+            (shape ``(n, 5)``; rows sum to 1).
+
+    .. versionadded:: 0.1.0
+    """
+
+    values: Array
+    expected: Array
+    probabilities: Array
+
+    @property
+    def labels(self) -> list[Level]:
+        """The most probable level of each outcome.
+
+        .. versionadded:: 0.1.0
+        """
+        return [Level(int(i) + 1) for i in self.probabilities.argmax(axis=1)]
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+@attrs.frozen(slots=True)
+class CalibrationRow:
+    """One bin of a calibration table: predicted against observed mean score.
+
+    Attributes:
+        low: Lower edge of the bin of predicted expected scores.
+        high: Upper edge.
+        n: Number of outcomes in the bin.
+        predicted: Mean predicted expected score in the bin (weighted).
+        observed: Mean observed score in the bin (weighted).
+
+    .. versionadded:: 0.1.0
+    """
+
+    low: float
+    high: float
+    n: int
+    predicted: float
+    observed: float
+
+
+@attrs.frozen(slots=True)
+class Evaluation:
+    """How well a fitted model predicts observed scores, next to a duration-only baseline.
+
+    Attributes:
+        n: Number of outcomes evaluated.
+        mae: Mean absolute error of the expected score (weighted).
+        log_loss: Mean negative log-probability of the observed level (weighted).
+        calibration: Calibration table of the model (bins of predicted score).
+        baseline_mae: The same for the baseline (an ordered logit on the duration).
+        baseline_log_loss: The same for the baseline.
+        baseline_calibration: Calibration table of the baseline.
+        baseline_in_sample: True when the baseline was fitted on the evaluation data.
+
+    .. versionadded:: 0.1.0
+    """
+
+    n: int
+    mae: float
+    log_loss: float
+    calibration: tuple[CalibrationRow, ...]
+    baseline_mae: float
+    baseline_log_loss: float
+    baseline_calibration: tuple[CalibrationRow, ...]
+    baseline_in_sample: bool
+
+    def __str__(self) -> str:
+        lines = [
+            f"evaluation on {self.n:,} outcomes",
+            f"{'':<22}{'model':>10}{'baseline':>10}",
+            f"{'MAE':<22}{self.mae:>10.4f}{self.baseline_mae:>10.4f}",
+            f"{'log-loss':<22}{self.log_loss:>10.4f}{self.baseline_log_loss:>10.4f}",
+        ]
+        if self.baseline_in_sample:
+            lines.append("(baseline fitted in-sample on the evaluation data)")
+        for title, table in (("model", self.calibration), ("baseline", self.baseline_calibration)):
+            lines.append("")
+            lines.append(f"calibration ({title}): predicted bin, n, mean predicted, mean observed")
+            for row in table:
+                lines.append(
+                    f"  [{row.low:.1f}, {row.high:.1f}){row.n:>9,}{row.predicted:>10.3f}"
+                    f"{row.observed:>10.3f}"
+                )
+        return "\n".join(lines)
