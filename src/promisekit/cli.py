@@ -51,7 +51,7 @@ from promisekit._cli_format import (
     parse_duration,
 )
 from promisekit._validation import describe
-from promisekit.datasets import callback_centre
+from promisekit.datasets import callback_centre_promises
 from promisekit.delivery import assess
 from promisekit.errors import PromiseKitError
 
@@ -66,7 +66,7 @@ __all__ = [
 
 
 def _demo(args: argparse.Namespace) -> int:
-    history = callback_centre(n=args.n, seed=args.seed)
+    history = callback_centre_promises(n=args.n, seed=args.seed)
     cal = history.calendar
     rows = []
     kept = 0
