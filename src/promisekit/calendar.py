@@ -44,18 +44,18 @@ import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, timezone
+from math import gcd
 from typing import TYPE_CHECKING, Any, TypeAlias
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from promisekit._validation import check_aware, check_duration
+from promisekit._validation import check_aware, check_duration, describe, load_zone
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
     MissingDependencyError,
     NoWorkingTimeError,
-    UnknownTimeZoneError,
 )
 
 if TYPE_CHECKING:
@@ -75,7 +75,9 @@ _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 _WEEKDAY_SHIFT = 3
 _MIN_YEAR = 2
 _MAX_YEAR = 9998
-_RRULE_DEFAULT_DTSTART = datetime(1900, 1, 1)
+# Where a holiday rule without a start of its own starts: a rule without dtstart
+# means "every year", so its periods count from 1 January of year 1 (a Monday).
+_RULE_START = datetime(1, 1, 1)
 # Coverage of the lazily built tables never exceeds this many years: a calendar
 # whose holidays remove every working day would otherwise be searched forever.
 _MAX_SPAN_YEARS = 600
@@ -102,22 +104,23 @@ def _parse_time(field: str, value: str | time, *, is_end: bool) -> int:
     if isinstance(value, time):
         if value.tzinfo is not None:
             raise InvalidValueError(
-                f"{field!r} must be a local wall-clock time without tzinfo (got {value!r})"
+                f"{field!r} must be a local wall-clock time without tzinfo (got {describe(value)})"
             )
         return value.hour * 3600 + value.minute * 60 + value.second
     if not isinstance(value, str):
         raise InvalidTypeError(
             f"{field!r} must be a 'HH:MM' string or a datetime.time "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     match = _TIME_RE.match(value)
     if match is None:
-        raise InvalidValueError(f"{field!r} must be a time written 'HH:MM' (got {value!r})")
+        raise InvalidValueError(f"{field!r} must be a time written 'HH:MM' (got {describe(value)})")
     hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
     total = hours * 3600 + minutes * 60 + seconds
     if minutes > 59 or seconds > 59 or total > _DAY_S or (total == _DAY_S and not is_end):
         raise InvalidValueError(
-            f"{field!r} must be between 00:00 and 24:00 (24:00 only as an end) (got {value!r})"
+            f"{field!r} must be between 00:00 and 24:00 (24:00 only as an end) "
+            f"(got {describe(value)})"
         )
     return total
 
@@ -127,7 +130,7 @@ def _parse_interval(field: str, spec: Any) -> tuple[int, int]:
         parts = spec.split("-")
         if len(parts) != 2:
             raise InvalidValueError(
-                f"{field!r} must be an interval written 'HH:MM-HH:MM' (got {spec!r})"
+                f"{field!r} must be an interval written 'HH:MM-HH:MM' (got {describe(spec)})"
             )
         start_spec, end_spec = parts
     elif isinstance(spec, (tuple, list)) and len(spec) == 2:
@@ -135,13 +138,13 @@ def _parse_interval(field: str, spec: Any) -> tuple[int, int]:
     else:
         raise InvalidTypeError(
             f"{field!r} must be 'HH:MM-HH:MM' or a (start, end) pair "
-            f"(got {type(spec).__name__} {spec!r})"
+            f"(got {type(spec).__name__} {describe(spec)})"
         )
     start = _parse_time(field, start_spec, is_end=False)
     end = _parse_time(field, end_spec, is_end=True)
     if end <= start:
         raise InvalidValueError(
-            f"{field!r} must end after it starts (got {spec!r}); "
+            f"{field!r} must end after it starts (got {describe(spec)}); "
             "write a night shift as two intervals, e.g. 'mon': '22:00-24:00', 'tue': '00:00-06:00'"
         )
     return start, end
@@ -159,7 +162,7 @@ def _parse_day(field: str, spec: Any) -> _Intervals:
     else:
         raise InvalidTypeError(
             f"{field!r} must be an interval, a list of intervals or None "
-            f"(got {type(spec).__name__} {spec!r})"
+            f"(got {type(spec).__name__} {describe(spec)})"
         )
     intervals = sorted(_parse_interval(field, item) for item in items)
     merged: list[tuple[int, int]] = []
@@ -178,10 +181,12 @@ def _parse_day(field: str, spec: Any) -> _Intervals:
 
 def _day_keys(key: str | int) -> list[int]:
     if isinstance(key, bool) or not isinstance(key, (str, int)):
-        raise InvalidTypeError(f"hours keys must be day names or numbers (got {key!r})")
+        raise InvalidTypeError(f"hours keys must be day names or numbers (got {describe(key)})")
     if isinstance(key, int):
         if not 0 <= key <= 6:
-            raise InvalidValueError(f"hours key must be a weekday 0 (Monday) to 6 (got {key!r})")
+            raise InvalidValueError(
+                f"hours key must be a weekday 0 (Monday) to 6 (got {describe(key)})"
+            )
         return [key]
     days: list[int] = []
     for part in key.lower().replace(" ", "").split(","):
@@ -190,14 +195,17 @@ def _day_keys(key: str | int) -> list[int]:
         elif "-" in part:
             first, _, last = part.partition("-")
             if first[:3] not in _WEEKDAYS or last[:3] not in _WEEKDAYS:
-                raise InvalidValueError(f"hours key {key!r} has an unknown day name in {part!r}")
+                raise InvalidValueError(
+                    f"hours key {describe(key)} has an unknown day name in {describe(part)}"
+                )
             lo, hi = _WEEKDAYS.index(first[:3]), _WEEKDAYS.index(last[:3])
             days.extend(range(lo, hi + 1) if lo <= hi else [*range(lo, 7), *range(hi + 1)])
         elif part[:3] in _WEEKDAYS and _WEEKDAYS[_WEEKDAYS.index(part[:3])].startswith(part[:3]):
             days.append(_WEEKDAYS.index(part[:3]))
         else:
             raise InvalidValueError(
-                f"hours key {key!r} is not a day name (expected e.g. 'mon', 'mon-fri', 'sat,sun')"
+                f"hours key {describe(key)} is not a day name "
+                "(expected e.g. 'mon', 'mon-fri', 'sat,sun')"
             )
     return days
 
@@ -212,11 +220,12 @@ def _convert_hours(spec: Any) -> tuple[_Intervals, ...]:
         )
     if not isinstance(spec, Mapping):
         raise InvalidTypeError(
-            f"'hours' must be a mapping of days to intervals (got {type(spec).__name__} {spec!r})"
+            "'hours' must be a mapping of days to intervals "
+            f"(got {type(spec).__name__} {describe(spec)})"
         )
     week: list[list[Any]] = [[] for _ in range(7)]
     for key, day_spec in spec.items():
-        field = f"hours[{key!r}]"
+        field = f"hours[{describe(key)}]"
         intervals = _parse_day(field, day_spec)
         for day in _day_keys(key):
             week[day].extend(_fmt_interval(iv) for iv in intervals)
@@ -236,7 +245,9 @@ def _seconds_to_spec(day: Any) -> list[str]:
         ):
             out.append(_fmt_interval(item))
         else:
-            raise InvalidTypeError(f"'hours' interval must be a pair of seconds (got {item!r})")
+            raise InvalidTypeError(
+                f"'hours' interval must be a pair of seconds (got {describe(item)})"
+            )
     return out
 
 
@@ -251,38 +262,43 @@ def _fmt_interval(interval: tuple[int, int]) -> str:
 
 
 def _convert_tz(value: Any) -> str:
-    if isinstance(value, ZoneInfo):
+    if isinstance(value, ZoneInfo) and value.key is not None:
         value = value.key
-    if not isinstance(value, str):
+    if isinstance(value, ZoneInfo):
         raise InvalidTypeError(
-            f"'tz' must be an IANA time-zone name such as 'America/Toronto' "
-            f"(got {type(value).__name__} {value!r})"
+            "'tz' must be an IANA time-zone name such as 'America/Toronto' "
+            "(got a ZoneInfo built from a file, without a key)"
         )
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UnknownTimeZoneError(
-            f"'tz' must be an IANA time-zone name such as 'America/Toronto' (got {value!r})"
-        ) from None
-    return value
+    load_zone(value, field="tz")
+    return str(value)
 
 
 def _convert_dates(value: Any) -> tuple[date, ...]:
     if value is None:
         return ()
     if isinstance(value, (str, date)):
-        raise InvalidTypeError(f"'holidays' must be a collection of dates (got {value!r})")
+        raise InvalidTypeError(f"'holidays' must be a collection of dates (got {describe(value)})")
     out = set()
     for item in value:
         if isinstance(item, datetime) or not isinstance(item, date):
             raise InvalidTypeError(
-                f"'holidays' must contain datetime.date values (got {type(item).__name__} {item!r})"
+                "'holidays' must contain datetime.date values "
+                f"(got {type(item).__name__} {describe(item)})"
             )
         out.add(item)
     return tuple(sorted(out))
 
 
 def _convert_rules(value: Any) -> tuple[str, ...]:
+    """Recurrence rules as RFC 5545 text, without ``DTSTART`` when the rule has none.
+
+    A rule without a start means "every year": it is kept without ``DTSTART`` (so a
+    pickled or serialized calendar still means that) and evaluated from the
+    calendar's own start, 1 January of year 1. dateutil gives a rule built without
+    ``dtstart`` the wall-clock time of its construction as start; a holiday rule is
+    about dates, so a start with a time of day other than midnight is taken to be
+    that default and dropped. Results never depend on the wall clock.
+    """
     if value is None or value == ():
         return ()
     from dateutil.rrule import rrule, rrulestr
@@ -293,29 +309,74 @@ def _convert_rules(value: Any) -> tuple[str, ...]:
     for item in value:
         if isinstance(item, str):
             try:
-                parsed = rrulestr(item, dtstart=_RRULE_DEFAULT_DTSTART)
-            except (ValueError, TypeError) as exc:
+                parsed = rrulestr(item, dtstart=_RULE_START)
+            except (ValueError, TypeError, OverflowError) as exc:
                 raise InvalidValueError(
-                    f"'holiday_rules' entry {item!r} is not a valid RFC 5545 rule: {exc}"
+                    f"'holiday_rules' entry {describe(item)} is not a valid RFC 5545 rule: "
+                    f"{describe(str(exc))}"
                 ) from None
             if not isinstance(parsed, rrule):
                 raise InvalidValueError(
-                    f"'holiday_rules' entry {item!r} must be a single RRULE, not a rule set"
+                    f"'holiday_rules' entry {describe(item)} must be a single RRULE, not a rule set"
                 )
             item = parsed
         if not isinstance(item, rrule):
             raise InvalidTypeError(
                 "'holiday_rules' must contain dateutil.rrule.rrule objects or RRULE strings "
-                f"(got {type(item).__name__} {item!r})"
+                f"(got {type(item).__name__} {describe(item)})"
             )
-        dtstart = getattr(item, "_dtstart", None)  # dateutil has no public accessor
-        if dtstart is not None and dtstart.tzinfo is not None:
+        dtstart: datetime = item._dtstart  # type: ignore[attr-defined]  # no public accessor
+        if dtstart.tzinfo is not None:
             raise InvalidValueError(
                 "'holiday_rules' must use naive (local-date) dtstart values; "
                 f"got a rule starting at aware {dtstart.isoformat()}"
             )
-        out.append(str(item))
+        if dtstart.time() != time(0):
+            # dateutil's "now" default: the rule was given no start.
+            item = item.replace(dtstart=_RULE_START)
+            dtstart = _RULE_START
+        out.append(_rule_text(item, dtstart))
     return tuple(out)
+
+
+def _rule_text(rule: Any, dtstart: datetime) -> str:
+    """RFC 5545 text of ``rule``; no ``DTSTART`` line when it starts at the calendar's start."""
+    lines = [line for line in str(rule).split("\n") if not line.startswith("DTSTART:")]
+    if dtstart != _RULE_START:
+        # Written by hand: strftime does not pad years before 1000 on every platform.
+        lines.insert(
+            0,
+            f"DTSTART:{dtstart.year:04d}{dtstart.month:02d}{dtstart.day:02d}"
+            f"T{dtstart.hour:02d}{dtstart.minute:02d}{dtstart.second:02d}",
+        )
+    return "\n".join(lines)
+
+
+def _rule_dates(text: str, year_lo: int, year_hi: int) -> list[date]:
+    """The dates on which rule ``text`` occurs in the years ``[year_lo, year_hi)``."""
+    from dateutil.rrule import rrulestr
+
+    rule: Any = rrulestr(text, dtstart=_RULE_START)
+    if rule._dtstart == _RULE_START and rule._count is None:
+        # Same occurrences from a start in phase with year 1, shortly before year_lo
+        # (dateutil iterates from the start: from year 1 it would take seconds).
+        rule = rule.replace(dtstart=_in_phase_start(rule._freq, rule._interval, year_lo - 1))
+    return [
+        moment.date()
+        for moment in rule.between(datetime(year_lo, 1, 1), datetime(year_hi, 1, 1), inc=True)
+    ]
+
+
+def _in_phase_start(freq: int, interval: int, year: int) -> datetime:
+    """The latest start at or before 1 January ``year`` with the periods of a rule from year 1."""
+    from dateutil.rrule import MONTHLY, YEARLY
+
+    if freq in (YEARLY, MONTHLY):
+        step = interval if freq == YEARLY else interval // gcd(interval, 12)  # in years
+        return datetime(1 + (year - 1) // step * step, 1, 1)
+    period = (604_800, _DAY_S, 3_600, 60, 1)[freq - 2] * interval  # WEEKLY..SECONDLY
+    step = period // gcd(period, _DAY_S)  # in days; day 1 (1 January of year 1) is a Monday
+    return datetime.fromordinal(1 + (date(year, 1, 1).toordinal() - 1) // step * step)
 
 
 def _convert_overrides(value: Any) -> tuple[tuple[date, _Intervals], ...]:
@@ -335,7 +396,8 @@ def _convert_overrides(value: Any) -> tuple[tuple[date, _Intervals], ...]:
     for key, spec in items:
         if isinstance(key, datetime) or not isinstance(key, date):
             raise InvalidTypeError(
-                f"'overrides' keys must be datetime.date values (got {type(key).__name__} {key!r})"
+                "'overrides' keys must be datetime.date values "
+                f"(got {type(key).__name__} {describe(key)})"
             )
         if isinstance(spec, tuple) and all(
             isinstance(x, tuple)
@@ -405,7 +467,9 @@ class BusinessCalendar:
             objects with a naive ``dtstart`` or RFC 5545 ``RRULE`` strings, e.g.
             every 24 June ``rrule(YEARLY, bymonth=6, bymonthday=24)``, or the
             last Monday before 25 May ``rrule(YEARLY, bymonth=5,
-            bymonthday=range(18, 25), byweekday=MO)``.
+            bymonthday=range(18, 25), byweekday=MO)``. A rule without
+            ``dtstart`` (or whose ``dtstart`` has a time of day, which is what
+            dateutil fills in: the wall clock) holds every year.
         overrides: per-date working intervals replacing the weekly ones (and a
             holiday on the same date): ``{date(2026, 12, 24): "09:00-12:00"}``;
             an empty list closes the date.
@@ -448,7 +512,7 @@ class BusinessCalendar:
         for total in totals:
             prefix.append(prefix[-1] + total)
         setter = object.__setattr__
-        setter(self, "_zone", ZoneInfo(self.tz))
+        setter(self, "_zone", load_zone(self.tz, field="tz"))
         setter(self, "_week_iv", week_iv)
         setter(self, "_week_total", week_total)
         setter(self, "_prefix", tuple(prefix))
@@ -627,7 +691,9 @@ class BusinessCalendar:
     def is_business_day(self, day: date) -> bool:
         """Whether the local date ``day`` has any working time."""
         if isinstance(day, datetime) or not isinstance(day, date):
-            raise InvalidTypeError(f"'day' must be a datetime.date (got {day!r})")
+            raise InvalidTypeError(
+                f"'day' must be a datetime.date (got {type(day).__name__} {describe(day)})"
+            )
         return bool(self._day_intervals(day.toordinal() - _EPOCH_ORDINAL))
 
     # ----------------------------------------------------------------- closed form
@@ -844,14 +910,8 @@ class BusinessCalendar:
             return value.toordinal() - _EPOCH_ORDINAL
 
         holiday_days = {day_of_date(d) for d in self.holidays if year_lo <= d.year < year_hi}
-        if self.holiday_rules:
-            from dateutil.rrule import rrulestr
         for text in self.holiday_rules:
-            rule = rrulestr(text, dtstart=_RRULE_DEFAULT_DTSTART)
-            for occurrence in rule.between(
-                datetime(year_lo, 1, 1), datetime(year_hi, 1, 1), inc=True
-            ):
-                holiday_days.add(day_of_date(occurrence.date()))
+            holiday_days.update(day_of_date(d) for d in _rule_dates(text, year_lo, year_hi))
         override_map = {
             day_of_date(d): iv for d, iv in self.overrides if year_lo <= d.year < year_hi
         }
@@ -996,7 +1056,7 @@ def _offsets_for_year(tz: str, year: int) -> list[tuple[int, int, int]]:
     cached = _OFFSET_CACHE.get((tz, year))
     if cached is not None:
         return cached
-    zone = ZoneInfo(tz)
+    zone = load_zone(tz, field="tz")
 
     def offset(seconds: int) -> int:
         moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(zone)
@@ -1052,6 +1112,7 @@ def holidays_from_package(
         table = holidays_package.country_holidays(country, subdiv=subdiv, years=list(years))
     except NotImplementedError as exc:
         raise InvalidValueError(
-            f"'country'/'subdiv' {country!r}/{subdiv!r} is not known to the holidays package: {exc}"
+            f"'country'/'subdiv' {describe(country)}/{describe(subdiv)} is not known to the "
+            f"holidays package: {describe(str(exc))}"
         ) from None
     return tuple(sorted(table.keys()))
