@@ -17,9 +17,9 @@ Tables live in :class:`Timeline`, one per calendar, built lazily for the years i
 extended by whole year ranges on either side: existing entries never change (the
 cumulative time is anchored at the first build), so values computed before and after
 an extension agree. The tables are Python lists of ints, which ``bisect`` searches
-about twice as fast as ``array("q")`` (some 50 kB a year for Monday-Friday
-office hours, days included); the vectorized code (:mod:`promisekit._vectorized_calendar`) copies them
-once per snapshot into numpy arrays.
+about twice as fast as ``array("q")`` (some 50 kB a year for Monday-Friday office
+hours, days included); the vectorized code (:mod:`promisekit._vectorized_calendar`)
+copies them once per snapshot into numpy arrays.
 
 DST semantics: a local opening or closing time in a gap happens at the first existing
 instant after it (the transition), one in a fold at its first occurrence (``fold=0``),
