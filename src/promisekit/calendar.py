@@ -21,10 +21,10 @@ Semantics:
   first existing instant after it (the transition instant); an ambiguous one
   (in a DST fold) uses its first occurrence (``fold=0``).
 * Inputs are aware datetimes in any zone; results are in the calendar's zone.
-* Arithmetic is exact to the microsecond and closed form: a cumulative
-  working-time function built from per-week prefix sums plus a sorted list of
-  "exception" days (holidays, overrides and days that contain a UTC-offset
-  change), searched with :mod:`bisect`. Long spans cost the same as short ones.
+* Arithmetic is exact to the microsecond and closed form: per range of years, a
+  flat sorted table of the real working intervals (UTC microseconds) with the
+  cumulative working time at each, searched with :mod:`bisect` (see
+  :mod:`promisekit._calendar_tables`). Long spans cost the same as short ones.
 
 Example:
     >>> from datetime import datetime, timedelta
@@ -39,23 +39,36 @@ Example:
 
 from __future__ import annotations
 
-import re
-import threading
-from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date, datetime, time, timedelta, timezone
-from typing import TYPE_CHECKING, Any, TypeAlias
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import attrs
 
-from promisekit._validation import check_aware, check_duration
+from promisekit import _vectorized_calendar as _vectorized
+from promisekit._calendar_hours import (
+    WEEKDAYS,
+    HoursSpec,
+    Intervals,
+    convert_dates,
+    convert_hours,
+    convert_overrides,
+    convert_rules,
+    convert_tz,
+    fmt_interval,
+)
+from promisekit._calendar_hours import DaySpec as DaySpec  # re-exported type aliases
+from promisekit._calendar_hours import IntervalSpec as IntervalSpec
+from promisekit._calendar_tables import EPOCH as _EPOCH
+from promisekit._calendar_tables import EPOCH_ORDINAL, Timeline, td_us, to_us
+from promisekit._validation import check_aware, check_duration, describe
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
     MissingDependencyError,
     NoWorkingTimeError,
-    UnknownTimeZoneError,
 )
 
 if TYPE_CHECKING:
@@ -65,324 +78,26 @@ if TYPE_CHECKING:
 __all__ = ["BusinessCalendar", "HoursSpec", "holidays_from_package"]
 
 _US = 1_000_000
-_DAY_S = 86_400
-_DAY_US = _DAY_S * _US
-_ONE_US = timedelta(microseconds=1)
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_EPOCH_NAIVE = datetime(1970, 1, 1)
-_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
-# 1970-01-01 was a Thursday: weekday(day) == (day + 3) % 7 with Monday == 0.
-_WEEKDAY_SHIFT = 3
-_MIN_YEAR = 2
-_MAX_YEAR = 9998
-_RRULE_DEFAULT_DTSTART = datetime(1900, 1, 1)
-# Coverage of the lazily built tables never exceeds this many years: a calendar
-# whose holidays remove every working day would otherwise be searched forever.
-_MAX_SPAN_YEARS = 600
-
-_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
-
-#: One working interval: ``"09:00-17:00"`` or a pair of ``"HH:MM[:SS]"`` strings /
-#: :class:`datetime.time` objects. ``"24:00"`` is accepted as an end.
-IntervalSpec: TypeAlias = "str | tuple[str | time, str | time]"
-#: The intervals of one day: one interval, a sequence of them, or empty (closed).
-DaySpec: TypeAlias = "IntervalSpec | Sequence[IntervalSpec] | None"
-#: Weekly hours: keys are day names (``"mon"``), ranges (``"mon-fri"``), lists
-#: (``"sat,sun"``), ``"daily"``, or weekday numbers (0 = Monday).
-HoursSpec = Mapping[str | int, DaySpec]
-
-_Intervals = tuple[tuple[int, int], ...]  # seconds since local midnight, [start, end)
 
 
-# --------------------------------------------------------------------------- parsing
-
-
-def _parse_time(field: str, value: str | time, *, is_end: bool) -> int:
-    if isinstance(value, time):
-        if value.tzinfo is not None:
-            raise InvalidValueError(
-                f"{field!r} must be a local wall-clock time without tzinfo (got {value!r})"
-            )
-        return value.hour * 3600 + value.minute * 60 + value.second
-    if not isinstance(value, str):
-        raise InvalidTypeError(
-            f"{field!r} must be a 'HH:MM' string or a datetime.time "
-            f"(got {type(value).__name__} {value!r})"
-        )
-    match = _TIME_RE.match(value)
-    if match is None:
-        raise InvalidValueError(f"{field!r} must be a time written 'HH:MM' (got {value!r})")
-    hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    total = hours * 3600 + minutes * 60 + seconds
-    if minutes > 59 or seconds > 59 or total > _DAY_S or (total == _DAY_S and not is_end):
-        raise InvalidValueError(
-            f"{field!r} must be between 00:00 and 24:00 (24:00 only as an end) (got {value!r})"
-        )
-    return total
-
-
-def _parse_interval(field: str, spec: Any) -> tuple[int, int]:
-    if isinstance(spec, str):
-        parts = spec.split("-")
-        if len(parts) != 2:
-            raise InvalidValueError(
-                f"{field!r} must be an interval written 'HH:MM-HH:MM' (got {spec!r})"
-            )
-        start_spec, end_spec = parts
-    elif isinstance(spec, (tuple, list)) and len(spec) == 2:
-        start_spec, end_spec = spec
-    else:
-        raise InvalidTypeError(
-            f"{field!r} must be 'HH:MM-HH:MM' or a (start, end) pair "
-            f"(got {type(spec).__name__} {spec!r})"
-        )
-    start = _parse_time(field, start_spec, is_end=False)
-    end = _parse_time(field, end_spec, is_end=True)
-    if end <= start:
-        raise InvalidValueError(
-            f"{field!r} must end after it starts (got {spec!r}); "
-            "write a night shift as two intervals, e.g. 'mon': '22:00-24:00', 'tue': '00:00-06:00'"
-        )
-    return start, end
-
-
-def _parse_day(field: str, spec: Any) -> _Intervals:
-    if spec is None:
-        return ()
-    if isinstance(spec, str) or (
-        isinstance(spec, tuple) and len(spec) == 2 and not isinstance(spec[0], (tuple, list))
-    ):
-        items: list[Any] = [spec]
-    elif isinstance(spec, (list, tuple)):
-        items = list(spec)
-    else:
-        raise InvalidTypeError(
-            f"{field!r} must be an interval, a list of intervals or None "
-            f"(got {type(spec).__name__} {spec!r})"
-        )
-    intervals = sorted(_parse_interval(field, item) for item in items)
-    merged: list[tuple[int, int]] = []
-    for start, end in intervals:
-        if merged and start < merged[-1][1]:
-            raise InvalidValueError(
-                f"{field!r} has overlapping intervals "
-                f"({_fmt_interval(merged[-1])} and {_fmt_interval((start, end))})"
-            )
-        if merged and start == merged[-1][1]:
-            merged[-1] = (merged[-1][0], end)
+def _instant(field: str, moment: Any) -> int:
+    """``check_aware(field, moment)`` and the instant in µs, computing the offset once."""
+    if moment.__class__ is datetime and 1 < moment.year < 9999:
+        try:
+            delta = moment - _EPOCH  # TypeError when naive
+        except TypeError:
+            pass
         else:
-            merged.append((start, end))
-    return tuple(merged)
+            return (delta.days * 86_400 + delta.seconds) * _US + delta.microseconds
+    check_aware(field, moment)
+    return to_us(moment)
 
 
-def _day_keys(key: str | int) -> list[int]:
-    if isinstance(key, bool) or not isinstance(key, (str, int)):
-        raise InvalidTypeError(f"hours keys must be day names or numbers (got {key!r})")
-    if isinstance(key, int):
-        if not 0 <= key <= 6:
-            raise InvalidValueError(f"hours key must be a weekday 0 (Monday) to 6 (got {key!r})")
-        return [key]
-    days: list[int] = []
-    for part in key.lower().replace(" ", "").split(","):
-        if part in ("daily", "*", "all"):
-            days.extend(range(7))
-        elif "-" in part:
-            first, _, last = part.partition("-")
-            if first[:3] not in _WEEKDAYS or last[:3] not in _WEEKDAYS:
-                raise InvalidValueError(f"hours key {key!r} has an unknown day name in {part!r}")
-            lo, hi = _WEEKDAYS.index(first[:3]), _WEEKDAYS.index(last[:3])
-            days.extend(range(lo, hi + 1) if lo <= hi else [*range(lo, 7), *range(hi + 1)])
-        elif part[:3] in _WEEKDAYS and _WEEKDAYS[_WEEKDAYS.index(part[:3])].startswith(part[:3]):
-            days.append(_WEEKDAYS.index(part[:3]))
-        else:
-            raise InvalidValueError(
-                f"hours key {key!r} is not a day name (expected e.g. 'mon', 'mon-fri', 'sat,sun')"
-            )
-    return days
-
-
-def _convert_hours(spec: Any) -> tuple[_Intervals, ...]:
-    if spec is None:
-        spec = {"mon-fri": "09:00-17:00"}
-    if isinstance(spec, tuple) and len(spec) == 7 and all(isinstance(d, tuple) for d in spec):
-        # Already normalized (seconds) — e.g. from attrs.evolve or deserialization.
-        return tuple(
-            _parse_day(f"hours[{_WEEKDAYS[i]}]", _seconds_to_spec(d)) for i, d in enumerate(spec)
-        )
-    if not isinstance(spec, Mapping):
-        raise InvalidTypeError(
-            f"'hours' must be a mapping of days to intervals (got {type(spec).__name__} {spec!r})"
-        )
-    week: list[list[Any]] = [[] for _ in range(7)]
-    for key, day_spec in spec.items():
-        field = f"hours[{key!r}]"
-        intervals = _parse_day(field, day_spec)
-        for day in _day_keys(key):
-            week[day].extend(_fmt_interval(iv) for iv in intervals)
-    # A day named by several keys gets the union of their intervals (checked for overlaps).
-    return tuple(_parse_day(f"hours[{_WEEKDAYS[i]!r}]", d) for i, d in enumerate(week))
-
-
-def _seconds_to_spec(day: Any) -> list[str]:
-    out = []
-    for item in day:
-        if isinstance(item, str):
-            out.append(item)
-        elif (
-            isinstance(item, tuple)
-            and len(item) == 2
-            and all(isinstance(x, int) and not isinstance(x, bool) for x in item)
-        ):
-            out.append(_fmt_interval(item))
-        else:
-            raise InvalidTypeError(f"'hours' interval must be a pair of seconds (got {item!r})")
-    return out
-
-
-def _fmt_seconds(seconds: int) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
-
-
-def _fmt_interval(interval: tuple[int, int]) -> str:
-    return f"{_fmt_seconds(interval[0])}-{_fmt_seconds(interval[1])}"
-
-
-def _convert_tz(value: Any) -> str:
-    if isinstance(value, ZoneInfo):
-        value = value.key
-    if not isinstance(value, str):
-        raise InvalidTypeError(
-            f"'tz' must be an IANA time-zone name such as 'America/Toronto' "
-            f"(got {type(value).__name__} {value!r})"
-        )
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise UnknownTimeZoneError(
-            f"'tz' must be an IANA time-zone name such as 'America/Toronto' (got {value!r})"
-        ) from None
-    return value
-
-
-def _convert_dates(value: Any) -> tuple[date, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, (str, date)):
-        raise InvalidTypeError(f"'holidays' must be a collection of dates (got {value!r})")
-    out = set()
-    for item in value:
-        if isinstance(item, datetime) or not isinstance(item, date):
-            raise InvalidTypeError(
-                f"'holidays' must contain datetime.date values (got {type(item).__name__} {item!r})"
-            )
-        out.add(item)
-    return tuple(sorted(out))
-
-
-def _convert_rules(value: Any) -> tuple[str, ...]:
-    if value is None or value == ():
-        return ()
-    from dateutil.rrule import rrule, rrulestr
-
-    if isinstance(value, (str, rrule)):
-        value = [value]
-    out = []
-    for item in value:
-        if isinstance(item, str):
-            try:
-                parsed = rrulestr(item, dtstart=_RRULE_DEFAULT_DTSTART)
-            except (ValueError, TypeError) as exc:
-                raise InvalidValueError(
-                    f"'holiday_rules' entry {item!r} is not a valid RFC 5545 rule: {exc}"
-                ) from None
-            if not isinstance(parsed, rrule):
-                raise InvalidValueError(
-                    f"'holiday_rules' entry {item!r} must be a single RRULE, not a rule set"
-                )
-            item = parsed
-        if not isinstance(item, rrule):
-            raise InvalidTypeError(
-                "'holiday_rules' must contain dateutil.rrule.rrule objects or RRULE strings "
-                f"(got {type(item).__name__} {item!r})"
-            )
-        dtstart = getattr(item, "_dtstart", None)  # dateutil has no public accessor
-        if dtstart is not None and dtstart.tzinfo is not None:
-            raise InvalidValueError(
-                "'holiday_rules' must use naive (local-date) dtstart values; "
-                f"got a rule starting at aware {dtstart.isoformat()}"
-            )
-        out.append(str(item))
-    return tuple(out)
-
-
-def _convert_overrides(value: Any) -> tuple[tuple[date, _Intervals], ...]:
-    if value is None:
-        return ()
-    if isinstance(value, tuple) and all(
-        isinstance(x, tuple) and len(x) == 2 and isinstance(x[0], date) for x in value
-    ):
-        items: Iterable[tuple[Any, Any]] = value
-    elif isinstance(value, Mapping):
-        items = value.items()
-    else:
-        raise InvalidTypeError(
-            f"'overrides' must be a mapping of dates to intervals (got {type(value).__name__})"
-        )
-    out: dict[date, _Intervals] = {}
-    for key, spec in items:
-        if isinstance(key, datetime) or not isinstance(key, date):
-            raise InvalidTypeError(
-                f"'overrides' keys must be datetime.date values (got {type(key).__name__} {key!r})"
-            )
-        if isinstance(spec, tuple) and all(
-            isinstance(x, tuple)
-            and len(x) == 2
-            and all(isinstance(y, int) and not isinstance(y, bool) for y in x)
-            for x in spec
-        ):
-            spec = _seconds_to_spec(spec)
-        out[key] = _parse_day(f"overrides[{key.isoformat()}]", spec)
-    return tuple(sorted(out.items()))
-
-
-# --------------------------------------------------------------------------- tables
-
-
-@attrs.frozen(slots=True)
-class _Tables:
-    """An immutable snapshot of everything the closed form needs over some years.
-
-    All instants are integer microseconds since the Unix epoch (UTC); all days are
-    integer local days since 1970-01-01; all amounts are integer microseconds.
-    """
-
-    d_lo: int  # first covered local day
-    d_hi: int  # first day after coverage
-    u_lo: int  # instants covered: [u_lo, u_hi)
-    u_hi: int
-    off_keys: list[int]  # UTC instants of offset changes
-    off_vals: list[int]  # offset (µs) in force before key[0], after key[0], …
-    off_days: list[int]  # local day of each offset change (regular days never equal one)
-    exc_days: list[int]  # sorted exception days
-    exc_cum: list[int]  # cumulative working time at the start of each exception day
-    exc_pref: list[int]  # sum of (actual - default) over exceptions before index k
-    exc_iv: list[tuple[tuple[int, int], ...]]  # real intervals of each exception day
-    exc_start: list[int]  # real instant of each exception day's local midnight
-
-
-def _td_us(delta: timedelta) -> int:
-    return (delta.days * _DAY_S + delta.seconds) * _US + delta.microseconds
-
-
-def _to_us(moment: datetime) -> int:
-    return _td_us(moment - _EPOCH)
-
-
-def _year_start_day(year: int) -> int:
-    return date(year, 1, 1).toordinal() - _EPOCH_ORDINAL
+def _work(work: Any) -> int:
+    """``check_duration("work", work)`` in µs."""
+    if work.__class__ is timedelta and work.days >= 0:
+        return (work.days * 86_400 + work.seconds) * _US + work.microseconds
+    return td_us(check_duration("work", work))
 
 
 # --------------------------------------------------------------------------- calendar
@@ -405,7 +120,9 @@ class BusinessCalendar:
             objects with a naive ``dtstart`` or RFC 5545 ``RRULE`` strings, e.g.
             every 24 June ``rrule(YEARLY, bymonth=6, bymonthday=24)``, or the
             last Monday before 25 May ``rrule(YEARLY, bymonth=5,
-            bymonthday=range(18, 25), byweekday=MO)``.
+            bymonthday=range(18, 25), byweekday=MO)``. A rule without
+            ``dtstart`` (or whose ``dtstart`` has a time of day, which is what
+            dateutil fills in: the wall clock) holds every year.
         overrides: per-date working intervals replacing the weekly ones (and a
             holiday on the same date): ``{date(2026, 12, 24): "09:00-12:00"}``;
             an empty list closes the date.
@@ -418,42 +135,30 @@ class BusinessCalendar:
     .. versionadded:: 0.1.0
     """
 
-    tz: str = attrs.field(converter=_convert_tz)
-    hours: tuple[_Intervals, ...] = attrs.field(default=None, converter=_convert_hours)
-    holidays: tuple[date, ...] = attrs.field(default=(), converter=_convert_dates)
-    holiday_rules: tuple[str, ...] = attrs.field(default=(), converter=_convert_rules)
-    overrides: tuple[tuple[date, _Intervals], ...] = attrs.field(
-        default=(), converter=_convert_overrides
+    tz: str = attrs.field(converter=convert_tz)
+    hours: tuple[Intervals, ...] = attrs.field(default=None, converter=convert_hours)
+    holidays: tuple[date, ...] = attrs.field(default=(), converter=convert_dates)
+    holiday_rules: tuple[str, ...] = attrs.field(default=(), converter=convert_rules)
+    overrides: tuple[tuple[date, Intervals], ...] = attrs.field(
+        default=(), converter=convert_overrides
     )
 
     _zone: ZoneInfo = attrs.field(init=False, eq=False, repr=False, hash=False)
-    _week_iv: tuple[tuple[tuple[int, int], ...], ...] = attrs.field(
-        init=False, eq=False, repr=False, hash=False
-    )
     _week_total: int = attrs.field(init=False, eq=False, repr=False, hash=False)
-    _prefix: tuple[int, ...] = attrs.field(init=False, eq=False, repr=False, hash=False)
-    _tables: _Tables | None = attrs.field(init=False, eq=False, repr=False, hash=False)
-    _anchor: int = attrs.field(init=False, eq=False, repr=False, hash=False)
+    _timeline: Timeline = attrs.field(init=False, eq=False, repr=False, hash=False)
 
     def __attrs_post_init__(self) -> None:
         week_iv = tuple(tuple((s * _US, e * _US) for s, e in day) for day in self.hours)
-        totals = [sum(e - s for s, e in day) for day in week_iv]
-        week_total = sum(totals)
+        week_total = sum(e - s for day in week_iv for s, e in day)
         if week_total == 0:
             raise NoWorkingTimeError(
                 "'hours' must contain some working time in the week (got none); "
                 "use overrides for isolated openings on top of a working week"
             )
-        prefix = [0]
-        for total in totals:
-            prefix.append(prefix[-1] + total)
-        setter = object.__setattr__
-        setter(self, "_zone", ZoneInfo(self.tz))
-        setter(self, "_week_iv", week_iv)
-        setter(self, "_week_total", week_total)
-        setter(self, "_prefix", tuple(prefix))
-        setter(self, "_tables", None)
-        setter(self, "_anchor", 0)
+        timeline = Timeline(self.tz, week_iv, self.holidays, self.holiday_rules, self.overrides)
+        object.__setattr__(self, "_zone", timeline.zone)
+        object.__setattr__(self, "_week_total", week_total)
+        object.__setattr__(self, "_timeline", timeline)
 
     # ----------------------------------------------------------------- construction
 
@@ -475,7 +180,7 @@ class BusinessCalendar:
     def __repr__(self) -> str:
         groups: list[tuple[int, int, str]] = []  # runs of consecutive days with equal hours
         for index, day in enumerate(self.hours):
-            text = ", ".join(_fmt_interval(iv) for iv in day)
+            text = ", ".join(fmt_interval(iv) for iv in day)
             if groups and groups[-1][2] == text and groups[-1][1] == index - 1:
                 groups[-1] = (groups[-1][0], index, text)
             else:
@@ -483,9 +188,7 @@ class BusinessCalendar:
         days = []
         for first, last, text in groups:
             if text:
-                name = (
-                    _WEEKDAYS[first] if first == last else f"{_WEEKDAYS[first]}-{_WEEKDAYS[last]}"
-                )
+                name = WEEKDAYS[first] if first == last else f"{WEEKDAYS[first]}-{WEEKDAYS[last]}"
                 days.append(f"{name!r}: {text!r}")
         extra = ""
         if self.holidays:
@@ -526,13 +229,13 @@ class BusinessCalendar:
             NaiveDatetimeError: ``start`` has no time zone.
             InvalidValueError: ``work`` is negative (use :meth:`subtract`).
         """
-        check_aware("start", start)
-        amount = _td_us(check_duration("work", work))
-        begin = _to_us(start)
+        begin = _instant("start", start)
+        amount = _work(work)
         if amount == 0:
             return start.astimezone(self._zone)
-        target = self._cum_at(begin) + amount
-        return self._from_us(self._earliest(target))
+        timeline = self._timeline
+        instant = timeline.earliest(timeline.cum_at(begin) + amount)
+        return (_EPOCH + timedelta(microseconds=instant)).astimezone(self._zone)
 
     def subtract(self, end: datetime, work: timedelta) -> datetime:
         """The latest instant before ``end`` with exactly ``work`` of working time up to ``end``.
@@ -544,13 +247,12 @@ class BusinessCalendar:
             NaiveDatetimeError: ``end`` has no time zone.
             InvalidValueError: ``work`` is negative.
         """
-        check_aware("end", end)
-        amount = _td_us(check_duration("work", work))
-        stop = _to_us(end)
+        stop = _instant("end", end)
+        amount = _work(work)
         if amount == 0:
             return end.astimezone(self._zone)
-        target = self._cum_at(stop) - amount
-        return self._from_us(self._latest(target))
+        timeline = self._timeline
+        return self._from_us(timeline.latest(timeline.cum_at(stop) - amount))
 
     def between(self, a: datetime, b: datetime) -> timedelta:
         """Signed working time from ``a`` to ``b`` (negative when ``b`` is before ``a``).
@@ -560,22 +262,23 @@ class BusinessCalendar:
         Raises:
             NaiveDatetimeError: ``a`` or ``b`` has no time zone.
         """
-        check_aware("a", a)
-        check_aware("b", b)
-        return timedelta(microseconds=self._cum_at(_to_us(b)) - self._cum_at(_to_us(a)))
+        begin = _instant("a", a)
+        cum_at = self._timeline.cum_at
+        return timedelta(microseconds=cum_at(_instant("b", b)) - cum_at(begin))
 
     def is_open(self, moment: datetime) -> bool:
         """Whether ``moment`` lies in working time (intervals are half-open: ``[open, close)``)."""
         check_aware("moment", moment)
-        instant = _to_us(moment)
-        day = self._day_of(instant)
-        return any(s <= instant < e for s, e in self._day_intervals(day))
+        instant = to_us(moment)
+        tables = self._timeline.for_instant(instant)
+        i = bisect_right(tables.starts, instant) - 1
+        return instant - tables.starts[i] < tables.cum[i + 1] - tables.cum[i]
 
     def next_open(self, moment: datetime) -> datetime:
         """``moment`` itself if open, else the next opening instant."""
         check_aware("moment", moment)
-        instant = _to_us(moment)
-        result = self._latest(self._cum_at(instant))
+        instant = to_us(moment)
+        result = self._timeline.latest(self._timeline.cum_at(instant))
         return moment.astimezone(self._zone) if result == instant else self._from_us(result)
 
     def end_of_day(self, moment: datetime) -> datetime:
@@ -587,13 +290,13 @@ class BusinessCalendar:
         last close is its own end of day.
         """
         check_aware("moment", moment)
-        instant = _to_us(moment)
-        day = self._day_of(instant)
-        intervals = self._day_intervals(day)
-        if intervals and instant <= intervals[-1][1]:
-            return self._from_us(intervals[-1][1])
-        opening = self._latest(self._cum_day(day + 1))
-        return self._from_us(self._day_intervals(self._day_of(opening))[-1][1])
+        instant = to_us(moment)
+        timeline = self._timeline
+        day = timeline.day_of(instant)
+        intervals = timeline.day_intervals(day)
+        if not intervals or instant > intervals[-1][1]:
+            intervals = timeline.day_intervals(timeline.next_working_day(day))
+        return self._from_us(intervals[-1][1])
 
     def working_intervals(self, a: datetime, b: datetime) -> Iterator[tuple[datetime, datetime]]:
         """Yield the working intervals ``(start, end)`` clipped to ``[a, b]``, in order.
@@ -605,13 +308,14 @@ class BusinessCalendar:
         """
         check_aware("a", a)
         check_aware("b", b)
-        lo, hi = _to_us(a), _to_us(b)
+        lo, hi = to_us(a), to_us(b)
         if hi <= lo:
             return
-        first, last = self._day_of(lo), self._day_of(hi)
+        timeline = self._timeline
+        first, last = timeline.day_of(lo), timeline.day_of(hi)
         pending: tuple[int, int] | None = None
         for day in range(first, last + 1):
-            for s, e in self._day_intervals(day):
+            for s, e in timeline.day_intervals(day):
                 s, e = max(s, lo), min(e, hi)
                 if s >= e:
                     continue
@@ -627,297 +331,13 @@ class BusinessCalendar:
     def is_business_day(self, day: date) -> bool:
         """Whether the local date ``day`` has any working time."""
         if isinstance(day, datetime) or not isinstance(day, date):
-            raise InvalidTypeError(f"'day' must be a datetime.date (got {day!r})")
-        return bool(self._day_intervals(day.toordinal() - _EPOCH_ORDINAL))
-
-    # ----------------------------------------------------------------- closed form
+            raise InvalidTypeError(
+                f"'day' must be a datetime.date (got {type(day).__name__} {describe(day)})"
+            )
+        return bool(self._timeline.day_intervals(day.toordinal() - EPOCH_ORDINAL))
 
     def _from_us(self, instant: int) -> datetime:
         return (_EPOCH + timedelta(microseconds=instant)).astimezone(self._zone)
-
-    def _tables_for_day(self, day: int) -> _Tables:
-        tables = self._tables
-        if tables is None or not (tables.d_lo + 2 <= day < tables.d_hi - 3):
-            tables = self._extend(day)
-        return tables
-
-    def _tables_for_instant(self, instant: int) -> _Tables:
-        tables = self._tables
-        if tables is None or not (tables.u_lo <= instant < tables.u_hi):
-            tables = self._extend(instant // _DAY_US)
-        return tables
-
-    def _day_of(self, instant: int) -> int:
-        """The local day whose real span contains ``instant``."""
-        tables = self._tables_for_instant(instant)
-        offset = tables.off_vals[bisect_right(tables.off_keys, instant)]
-        day = (instant + offset) // _DAY_US
-        k = bisect_left(tables.exc_days, day)
-        if k < len(tables.exc_days) and tables.exc_days[k] == day:
-            # Near a UTC-offset change the local date can disagree with the real
-            # span of the day (a fold at midnight): adjust against real starts.
-            while instant >= self._day_start(day + 1):
-                day += 1
-            while instant < self._day_start(day):
-                day -= 1
-        return day
-
-    def _day_offset(self, tables: _Tables, day: int) -> int:
-        return tables.off_vals[bisect_right(tables.off_days, day)]
-
-    def _day_start(self, day: int) -> int:
-        tables = self._tables_for_day(day)
-        k = bisect_left(tables.exc_days, day)
-        if k < len(tables.exc_days) and tables.exc_days[k] == day:
-            return tables.exc_start[k]
-        return day * _DAY_US - self._day_offset(tables, day)
-
-    def _day_intervals(self, day: int) -> tuple[tuple[int, int], ...]:
-        tables = self._tables_for_day(day)
-        k = bisect_left(tables.exc_days, day)
-        if k < len(tables.exc_days) and tables.exc_days[k] == day:
-            return tables.exc_iv[k]
-        base = day * _DAY_US - self._day_offset(tables, day)
-        return tuple((base + s, base + e) for s, e in self._week_iv[(day + _WEEKDAY_SHIFT) % 7])
-
-    def _base(self, day: int) -> int:
-        weeks, weekday = divmod(day + _WEEKDAY_SHIFT, 7)
-        return weeks * self._week_total + self._prefix[weekday]
-
-    def _cum_day(self, day: int) -> int:
-        """Working time from the origin to the start of local ``day``."""
-        tables = self._tables_for_day(day)
-        k = bisect_left(tables.exc_days, day)
-        if k < len(tables.exc_days) and tables.exc_days[k] == day:
-            return tables.exc_cum[k]
-        return self._base(day) + tables.exc_pref[k]
-
-    def _cum_at(self, instant: int) -> int:
-        """Working time from the origin to ``instant`` (non-decreasing, continuous)."""
-        tables = self._tables_for_instant(instant)
-        offset = tables.off_vals[bisect_right(tables.off_keys, instant)]
-        day = (instant + offset) // _DAY_US
-        k = bisect_left(tables.exc_days, day)
-        if k < len(tables.exc_days) and tables.exc_days[k] == day:
-            day = self._day_of(instant)
-            total = self._cum_day(day)
-            intervals = self._day_intervals(day)
-        else:
-            weeks, weekday = divmod(day + _WEEKDAY_SHIFT, 7)
-            total = weeks * self._week_total + self._prefix[weekday] + tables.exc_pref[k]
-            wall = instant + offset - day * _DAY_US
-            for s, e in self._week_iv[weekday]:
-                if wall >= e:
-                    total += e - s
-                elif wall > s:
-                    total += wall - s
-                    break
-                else:
-                    break
-            return total
-        for s, e in intervals:
-            if instant >= e:
-                total += e - s
-            elif instant > s:
-                total += instant - s
-                break
-            else:
-                break
-        return total
-
-    def _first_day_reaching(self, amount: int) -> int:
-        """The smallest local day ``m`` with ``_cum_day(m) >= amount``."""
-        while True:
-            tables = self._tables
-            if tables is None:
-                tables = self._extend(self._approx_day(amount))
-                continue
-            n = len(tables.exc_days)
-            k = bisect_left(tables.exc_cum, amount)
-            lo = tables.exc_days[k - 1] + 1 if k > 0 else tables.d_lo
-            target = amount - tables.exc_pref[k]
-            # smallest m with _base(m) >= target
-            weeks, rest = divmod(target - 1, self._week_total)
-            rest += 1
-            m = weeks * 7 + bisect_left(self._prefix, rest) - _WEEKDAY_SHIFT
-            m = max(m, lo)
-            if k == n and m >= tables.d_hi - 6:
-                self._extend(m + 3)
-                continue
-            if m <= tables.d_lo + 3:
-                self._extend(m - 3)
-                continue
-            return m
-
-    def _approx_day(self, amount: int) -> int:
-        return (amount // self._week_total) * 7
-
-    def _earliest(self, amount: int) -> int:
-        """The earliest instant at which the cumulative working time equals ``amount``."""
-        day = self._first_day_reaching(amount) - 1
-        remaining = amount - self._cum_day(day)
-        for s, e in self._day_intervals(day):
-            length = e - s
-            if remaining <= length:
-                return s + remaining
-            remaining -= length
-        raise AssertionError("unreachable: inconsistent working time")  # pragma: no cover
-
-    def _latest(self, amount: int) -> int:
-        """The latest instant at which the cumulative working time equals ``amount``."""
-        day = self._first_day_reaching(amount + 1) - 1
-        remaining = amount - self._cum_day(day)
-        for s, e in self._day_intervals(day):
-            length = e - s
-            if remaining < length:
-                return s + remaining
-            remaining -= length
-        raise AssertionError("unreachable: inconsistent working time")  # pragma: no cover
-
-    # ----------------------------------------------------------------- building tables
-
-    def _extend(self, day: int) -> _Tables:
-        """Rebuild the tables so that they cover ``day`` with a margin, and return them.
-
-        Coverage only ever grows, and cumulative working time is anchored at a
-        fixed day chosen at the first build, so values computed before and
-        after an extension agree.
-        """
-        with _TABLES_LOCK:
-            current = self._tables
-            if current is not None and current.d_lo + 2 <= day < current.d_hi - 3:
-                return current
-            clamped = max(min(day, 2_900_000), -719_000)
-            year = (_EPOCH_NAIVE + timedelta(days=clamped)).year
-            if year <= _MIN_YEAR or year >= _MAX_YEAR - 1:
-                raise NoWorkingTimeError(
-                    f"business-time arithmetic left the supported years {_MIN_YEAR + 1}-"
-                    f"{_MAX_YEAR - 2} (the calendar may have no working time ahead)"
-                )
-            if current is None:
-                lo, hi = year - 5, year + 6
-                object.__setattr__(self, "_anchor", _year_start_day(year))
-            else:
-                lo_cur = (_EPOCH_NAIVE + timedelta(days=current.d_lo)).year
-                hi_cur = (_EPOCH_NAIVE + timedelta(days=current.d_hi)).year
-                span = hi_cur - lo_cur
-                lo, hi = lo_cur, hi_cur
-                if day < current.d_lo + 2:
-                    lo = min(year - 5, lo_cur - span)
-                if day >= current.d_hi - 3:
-                    hi = max(year + 6, hi_cur + span)
-            lo, hi = max(lo, _MIN_YEAR), min(hi, _MAX_YEAR)
-            if hi - lo > _MAX_SPAN_YEARS:
-                raise NoWorkingTimeError(
-                    f"business-time arithmetic would span more than {_MAX_SPAN_YEARS} years "
-                    f"(reaching {year}); the calendar may have no working time ahead"
-                )
-            tables = self._build(lo, hi)
-            object.__setattr__(self, "_tables", tables)
-            return tables
-
-    def _offsets_for_year(self, year: int) -> list[tuple[int, int, int]]:
-        return _offsets_for_year(self.tz, year)
-
-    def _build(self, year_lo: int, year_hi: int) -> _Tables:
-        d_lo, d_hi = _year_start_day(year_lo), _year_start_day(year_hi)
-        changes: list[tuple[int, int, int]] = []
-        for year in range(year_lo - 1, year_hi + 1):
-            changes.extend(self._offsets_for_year(year))
-        first_offset = (
-            changes[0][1]
-            if changes
-            else _td_us(self._zone.utcoffset(datetime(year_lo, 1, 1)) or timedelta(0))
-        )
-        off_keys = [c[0] for c in changes]
-        off_vals = [first_offset] + [c[2] for c in changes]
-        off_days: list[int] = []
-        tz_days: set[int] = set()
-        for instant, before, after in changes:
-            local_before = (instant + before) // _DAY_US
-            local_after = (instant + after) // _DAY_US
-            off_days.append(min(local_before, local_after))
-            for d in range(min(local_before, local_after) - 1, max(local_before, local_after) + 2):
-                tz_days.add(d)
-
-        def day_of_date(value: date) -> int:
-            return value.toordinal() - _EPOCH_ORDINAL
-
-        holiday_days = {day_of_date(d) for d in self.holidays if year_lo <= d.year < year_hi}
-        if self.holiday_rules:
-            from dateutil.rrule import rrulestr
-        for text in self.holiday_rules:
-            rule = rrulestr(text, dtstart=_RRULE_DEFAULT_DTSTART)
-            for occurrence in rule.between(
-                datetime(year_lo, 1, 1), datetime(year_hi, 1, 1), inc=True
-            ):
-                holiday_days.add(day_of_date(occurrence.date()))
-        override_map = {
-            day_of_date(d): iv for d, iv in self.overrides if year_lo <= d.year < year_hi
-        }
-        exception_days = sorted(
-            d for d in holiday_days | set(override_map) | tz_days if d_lo <= d < d_hi
-        )
-
-        def offset_at(instant: int) -> int:
-            return off_vals[bisect_right(off_keys, instant)]
-
-        def resolve(wall: int) -> int:
-            """Real instant of local wall time ``wall`` (µs since local epoch)."""
-            naive = _EPOCH_NAIVE + timedelta(microseconds=wall)
-            delta = naive.replace(tzinfo=self._zone).utcoffset()
-            assert delta is not None
-            candidate = wall - _td_us(delta)
-            if offset_at(candidate) == wall - candidate:
-                return candidate
-            # In a gap: the first existing instant after it is the transition itself.
-            return off_keys[bisect_right(off_keys, candidate) - 1]
-
-        exc_pref = [0]
-        exc_iv: list[tuple[tuple[int, int], ...]] = []
-        exc_start: list[int] = []
-        week_iv = self._week_iv
-        for d in exception_days:
-            weekday = (d + _WEEKDAY_SHIFT) % 7
-            if d in override_map:
-                wall_iv = tuple((s * _US, e * _US) for s, e in override_map[d])
-            elif d in holiday_days:
-                wall_iv = ()
-            else:
-                wall_iv = week_iv[weekday]
-            midnight = d * _DAY_US
-            real: list[tuple[int, int]] = []
-            for s, e in wall_iv:
-                rs, re_ = resolve(midnight + s), resolve(midnight + e)
-                if re_ <= rs:
-                    continue
-                if real and real[-1][1] >= rs:
-                    real[-1] = (real[-1][0], max(real[-1][1], re_))
-                else:
-                    real.append((rs, re_))
-            actual = sum(e - s for s, e in real)
-            default = sum(e - s for s, e in week_iv[weekday])
-            exc_pref.append(exc_pref[-1] + actual - default)
-            exc_iv.append(tuple(real))
-            exc_start.append(resolve(midnight))
-        # Anchor the prefix sums at a fixed day so that extensions never shift them.
-        shift = exc_pref[bisect_left(exception_days, self._anchor)]
-        exc_pref = [p - shift for p in exc_pref]
-        exc_cum = [self._base(d) + exc_pref[k] for k, d in enumerate(exception_days)]
-        return _Tables(
-            d_lo=d_lo,
-            d_hi=d_hi,
-            u_lo=(d_lo + 2) * _DAY_US,
-            u_hi=(d_hi - 3) * _DAY_US,
-            off_keys=off_keys,
-            off_vals=off_vals,
-            off_days=off_days,
-            exc_days=exception_days,
-            exc_cum=exc_cum,
-            exc_pref=exc_pref,
-            exc_iv=exc_iv,
-            exc_start=exc_start,
-        )
 
     # ----------------------------------------------------------------- vectorized
 
@@ -952,9 +372,7 @@ class BusinessCalendar:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit._vectorized_calendar import add_many
-
-        return add_many(self, starts, works)
+        return _vectorized.add_many(self, starts, works)
 
     def between_many(self, a: Any, b: Any) -> NDArray[np.timedelta64]:
         """:meth:`between` over numpy arrays: signed working time from ``a`` to ``b``.
@@ -976,55 +394,7 @@ class BusinessCalendar:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit._vectorized_calendar import between_many
-
-        return between_many(self, a, b)
-
-
-_OFFSET_CACHE: dict[tuple[str, int], list[tuple[int, int, int]]] = {}
-# Serializes table (re)builds; one module-level lock keeps calendars picklable.
-_TABLES_LOCK = threading.RLock()
-
-
-def _offsets_for_year(tz: str, year: int) -> list[tuple[int, int, int]]:
-    """UTC-offset changes of zone ``tz`` during ``year`` (UTC): ``(instant_us, before, after)``.
-
-    zoneinfo exposes no transition list, so the offset is probed once a day and
-    each change is located to the second by bisection. Results are cached per
-    zone and year (zone data does not change while a process runs).
-    """
-    cached = _OFFSET_CACHE.get((tz, year))
-    if cached is not None:
-        return cached
-    zone = ZoneInfo(tz)
-
-    def offset(seconds: int) -> int:
-        moment = (_EPOCH + timedelta(seconds=seconds)).astimezone(zone)
-        delta = moment.utcoffset()
-        assert delta is not None
-        return _td_us(delta)
-
-    start = int((datetime(year, 1, 1, tzinfo=timezone.utc) - _EPOCH).total_seconds())
-    end = int((datetime(year + 1, 1, 1, tzinfo=timezone.utc) - _EPOCH).total_seconds())
-    changes: list[tuple[int, int, int]] = []
-    a, off_a = start - 1, offset(start - 1)
-    while a < end - 1:
-        b = min(a + _DAY_S, end - 1)
-        off_b = offset(b)
-        while off_b != off_a:
-            lo, hi = a, b  # offset(lo) == off_a, offset(hi) != off_a
-            while hi - lo > 1:
-                mid = (lo + hi) // 2
-                if offset(mid) == off_a:
-                    lo = mid
-                else:
-                    hi = mid
-            after = offset(hi)
-            changes.append((hi * _US, off_a, after))
-            a, off_a = hi, after
-        a, off_a = b, off_b
-    _OFFSET_CACHE[(tz, year)] = changes
-    return changes
+        return _vectorized.between_many(self, a, b)
 
 
 def holidays_from_package(
@@ -1052,6 +422,7 @@ def holidays_from_package(
         table = holidays_package.country_holidays(country, subdiv=subdiv, years=list(years))
     except NotImplementedError as exc:
         raise InvalidValueError(
-            f"'country'/'subdiv' {country!r}/{subdiv!r} is not known to the holidays package: {exc}"
+            f"'country'/'subdiv' {describe(country)}/{describe(subdiv)} is not known to the "
+            f"holidays package: {describe(str(exc))}"
         ) from None
     return tuple(sorted(table.keys()))
