@@ -42,6 +42,7 @@ import csv
 import io
 import json
 import math
+import os
 import reprlib
 import sys
 import tempfile
@@ -130,6 +131,18 @@ class Finding:
     mutation: str
     sample: str
     message: str
+    where: str = ""  # innermost promisekit frame of the traceback
+
+
+def raised_at(exc: BaseException) -> str:
+    """The innermost ``promisekit`` frame of a traceback (``"serialize.py:123 in f"``)."""
+    where = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        marker = f"{os.sep}promisekit{os.sep}"
+        if marker in frame.filename:
+            name = frame.filename.rsplit(marker, 1)[1]
+            where = f"{name}:{frame.lineno} in {frame.name}"
+    return where or "(outside promisekit)"
 
 
 @dataclass
@@ -205,6 +218,7 @@ def run_case(entry: str, index: int, case: Case, tally: Tally, report: Report) -
                     case.mutation,
                     short(case.sample),
                     f"{len(text)} chars: {text[:200]}",
+                    raised_at(exc),
                 )
             )
         return
@@ -257,6 +271,7 @@ def _escape(
             case.mutation,
             short(case.sample),
             _message(exc)[:300],
+            raised_at(exc),
         )
     )
 
@@ -1057,8 +1072,8 @@ def _csv_source(rng: Random, s: Seeds) -> tuple[Any, str, Any, str | None]:
             notes.append(f"row {r} width changed")
         elif roll == 5 and r:
             column = rng.choice(["metadata", "terms.quantity", "terms.max_cost", "at", "due"])
-            if column in rows[0]:
-                c = rows[0].index(column)
+            c = rows[0].index(column) if column in rows[0] else len(rows[r])
+            if c < len(rows[r]):
                 rows[r][c] = rng.choice(
                     [
                         '{"a": 1}',
@@ -1712,15 +1727,17 @@ def print_report(report: Report, total: int, show: int = 3, out: Any = None) -> 
         file=out,
     )
     print(f"\nseed {report.seed}, {sums.seconds:.1f} s of cases", file=out)
-    groups: dict[tuple[str, str, str], list[Finding]] = {}
+    groups: dict[tuple[str, str, str, str], list[Finding]] = {}
     for finding in report.findings:
-        groups.setdefault((finding.category, finding.entry, finding.kind), []).append(finding)
+        key = (finding.category, finding.entry, finding.kind, finding.where)
+        groups.setdefault(key, []).append(finding)
     if not groups:
         print("no escapes, no long messages, no duplicate keys accepted", file=out)
         return
-    print(f"\n{len(groups)} distinct (category, entry point, kind):", file=out)
-    for (category, entry, kind), findings in sorted(groups.items()):
-        print(f"\n[{category}] {entry}: {kind} x{len(findings)}", file=out)
+    print(f"\n{len(groups)} distinct (category, entry point, kind, raised at):", file=out)
+    for (category, entry, kind, where), findings in sorted(groups.items()):
+        at = f" at {where}" if where else ""
+        print(f"\n[{category}] {entry}: {kind}{at} x{len(findings)}", file=out)
         for f in findings[:show]:
             print(f"  case {f.index}: {f.mutation[:220]}", file=out)
             print(f"    message: {f.message[:220]!r}", file=out)
