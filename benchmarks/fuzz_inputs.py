@@ -49,6 +49,7 @@ import tempfile
 import time
 import traceback
 import warnings
+from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone, tzinfo
@@ -137,11 +138,14 @@ class Finding:
 def raised_at(exc: BaseException) -> str:
     """The innermost ``promisekit`` frame of a traceback (``"serialize.py:123 in f"``)."""
     where = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        marker = f"{os.sep}promisekit{os.sep}"
-        if marker in frame.filename:
-            name = frame.filename.rsplit(marker, 1)[1]
-            where = f"{name}:{frame.lineno} in {frame.name}"
+    marker = f"{os.sep}promisekit{os.sep}"
+    tb = exc.__traceback__
+    while tb is not None:  # a plain walk: extract_tb is slow on 1,000-frame tracebacks
+        code = tb.tb_frame.f_code
+        if marker in code.co_filename:
+            name = code.co_filename.rsplit(marker, 1)[1]
+            where = f"{name}:{tb.tb_lineno} in {code.co_name}"
+        tb = tb.tb_next
     return where or "(outside promisekit)"
 
 
@@ -438,6 +442,23 @@ def _const(value: Any) -> Callable[[], Any]:
     return lambda: value
 
 
+#: ids of the shared nasty values (built once; mutations never enter them).
+_SHARED: set[int] = set()
+
+
+def _shared(label: str, value: Any, raw: str) -> Nasty:
+    _SHARED.add(id(value))
+    return Nasty(label, raw, _const(value))
+
+
+DEEP = [
+    _shared(f"deep nesting {depth} {kind}s", nested(depth, 1, kind), nested_raw(depth, "1", kind))
+    for depth in (600, 2000)
+    for kind in ("list", "dict")
+]
+HUGE_LISTS = [_shared(f"huge list of {n}", ["x"] * n, json.dumps(["x"] * n)) for n in (100, 10_000)]
+
+
 def _json_nasty(label: str, value: Any) -> Nasty:
     try:
         raw = json.dumps(value, ensure_ascii=False)
@@ -500,13 +521,7 @@ def nasty_values(rng: Random, original: Any) -> Nasty:
     if family == 9:
         return _json_nasty("huge duration", rng.choice(ISO_DURATIONS + FREE_DURATIONS))
     if family == 10:
-        depth = rng.choice([600, 2000])
-        kind = rng.choice(["list", "dict"])
-        return Nasty(
-            f"deep nesting {depth} {kind}s",
-            nested_raw(depth, "1", kind),
-            lambda: nested(depth, 1, kind),
-        )
+        return rng.choice(DEEP)
     if family == 11:
         return _json_nasty("odd string", rng.choice(STRINGS))
     if family == 12:
@@ -514,7 +529,7 @@ def nasty_values(rng: Random, original: Any) -> Nasty:
             "decimal text",
             rng.choice(["NaN", "Infinity", "-1", "1e999999", "1E+999999999999999999", "0x10"]),
         )
-    return _json_nasty("huge list", ["x"] * rng.choice([100, 10_000]))
+    return rng.choice(HUGE_LISTS)
 
 
 # ============================================================================ tree mutation
@@ -523,12 +538,18 @@ Path_ = tuple[Any, ...]
 
 
 def tree_paths(node: Any, limit: int = 400) -> list[Path_]:
-    """Paths of every node of a JSON-like tree (breadth first, at most ``limit``)."""
+    """Paths of the nodes of a JSON-like tree (breadth first, at most ``limit``).
+
+    Shared nasty values (deep nesting, huge lists) are leaves: never entered, so never
+    mutated in place.
+    """
     found: list[Path_] = [()]
-    queue: list[tuple[Path_, Any]] = [((), node)]
-    while queue and len(found) < limit:
-        path, value = queue.pop(0)
+    queue: deque[tuple[Path_, Any]] = deque([((), node)])
+    while queue:
+        path, value = queue.popleft()
         items: Iterator[tuple[Any, Any]]
+        if id(value) in _SHARED:
+            continue
         if isinstance(value, dict):
             items = iter(value.items())
         elif isinstance(value, list):
@@ -537,6 +558,8 @@ def tree_paths(node: Any, limit: int = 400) -> list[Path_]:
             continue
         for key, item in items:
             found.append((*path, key))
+            if len(found) >= limit:
+                return found
             queue.append(((*path, key), item))
     return found
 
@@ -931,7 +954,7 @@ def case_from_dict(rng: Random) -> Case:
     cls = _target_class(rng, doc, s)
     mode = "keep" if rng.random() < 0.25 else "error"
     if rng.random() < 0.05:
-        tree = rng.choice([[], "doc", None, 1, nested(2000, {}, "dict")])
+        tree = rng.choice([[], "doc", None, 1, DEEP[3].py])
         notes = [f"document is {short(tree, 40)}"]
 
     def call() -> Any:
