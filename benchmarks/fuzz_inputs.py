@@ -1358,7 +1358,8 @@ def case_column_mapping(rng: Random) -> Case:
     tree, notes = mutate_tree(rng, kwargs, Placeholders(), False, rng.choice([1, 2]))
     if not isinstance(tree, dict):
         tree = {"columns": tree}
-    tree = {k: v for k, v in tree.items() if k in kwargs}  # values only, no unknown keyword
+    known = ("columns", "constants", "tz", "ignore")
+    tree = {k: v for k, v in tree.items() if k in known}  # values only, no unknown keyword
     return Case(lambda: ColumnMapping(**tree), "; ".join(notes), tree)
 
 
@@ -1577,7 +1578,7 @@ EDGE_VALUES: dict[str, list[Any]] = {
     "id": ["E0-1", "E0-2", "x" * 100_000, "\x00", "é", "\ud800", " e ", "'; DROP TABLE events; --"],
     "quantity": [1e308, 5e-324, 0, 2**53 + 1, 10**30, HUGE_INT],
     "cost": ["1E+999999999999999999", "0.000000000000000000001", "1" * 999, "-0"],
-    "level": [2**63, 2**64, 10**30, 0],
+    "level": [2**63, 2**64, 10**30, HUGE_INT, 0],
     "metadata": [{"k" * 1000: "v" * 100_000}, {"": ""}, {"\ud800": "x"}],
 }
 
