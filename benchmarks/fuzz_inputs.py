@@ -65,7 +65,7 @@ import attrs
 
 from promisekit.buffering import EmpiricalCapability
 from promisekit.calendar import BusinessCalendar
-from promisekit.datasets import callback_centre, montreal_calendar
+from promisekit.datasets import callback_centre_promises, montreal_calendar
 from promisekit.delivery import Delivery
 from promisekit.errors import PromiseKitError
 from promisekit.escalation import EscalationPolicy, parse_condition
@@ -780,7 +780,7 @@ class Seeds:
             values.extend(state.promise.revisions)
             if state.promise.terms is not None:
                 values.append(state.promise.terms)
-        sample = callback_centre(8, seed=3)
+        sample = callback_centre_promises(8, seed=3)
         self.sample_events: list[Event] = []
         for index, promise in enumerate(sample.promises):
             self.sample_events.append(
@@ -822,7 +822,7 @@ class Seeds:
             for name in ("servicenow-ladder.toml", "fever-chart.toml", "inform-early.toml")
         ]
         self.policies.append(EXTRA_POLICY)
-        from promisekit.escalation._config import _load_toml
+        from promisekit.escalation._config import load_toml as _load_toml
 
         self.policy_dicts = [_load_toml(text) for text in self.policies]
         self.conditions = [

@@ -232,8 +232,11 @@ def convert_tz(value: Any) -> str:
 def convert_dates(value: Any) -> tuple[date, ...]:
     if value is None:
         return ()
-    if isinstance(value, (str, date)):
-        raise InvalidTypeError(f"'holidays' must be a collection of dates (got {describe(value)})")
+    if isinstance(value, (str, date)) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"'holidays' must be a collection of dates "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
     out = set()
     for item in value:
         if isinstance(item, datetime) or not isinstance(item, date):
@@ -261,6 +264,11 @@ def convert_rules(value: Any) -> tuple[str, ...]:
 
     if isinstance(value, (str, rrule)):
         value = [value]
+    if not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"'holiday_rules' must be a recurrence rule or a collection of them "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
     out = []
     for item in value:
         if isinstance(item, str):

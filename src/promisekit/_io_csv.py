@@ -17,7 +17,7 @@ import attrs
 
 from promisekit._io_mapping import _TERMS_FIELDS, CSV_COLUMNS
 from promisekit._io_rows import RowError, _bad_text, _open_for_writing, _RowBuilder, escape_formula
-from promisekit._validation import describe
+from promisekit._validation import describe, describe_names
 from promisekit.errors import (
     InvalidTypeError,
 )
@@ -43,7 +43,9 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         )
     duplicates = sorted({c for c in header if header.count(c) > 1})
     if duplicates:
-        raise SchemaError(f"line 1: the CSV header repeats columns {duplicates}", path=None)
+        raise SchemaError(
+            f"line 1: the CSV header repeats columns [{describe_names(duplicates)}]", path=None
+        )
     fields: list[str | None] = []
     unknown = []
     for column in header:
@@ -53,7 +55,7 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         fields.append(field)
     if unknown:
         raise SchemaError(
-            f"line 1: unknown columns {unknown}: map them to event fields "
+            f"line 1: unknown columns [{describe_names(unknown)}]: map them to event fields "
             f"(mapping={{field: column}}) or list them in the mapping's ignore",
             path=None,
         )

@@ -123,7 +123,7 @@ def _check_field(field: str, where: str) -> None:
     if field in _KNOWN or (field.startswith("metadata.") and len(field) > len("metadata.")):
         return
     raise InvalidValueError(
-        f"{where} names an unknown event field {field!r} (expected one of "
+        f"{where} names an unknown event field {describe(field)} (expected one of "
         f"{', '.join(CSV_COLUMNS)}, or metadata.<key>)"
     )
 

@@ -353,11 +353,11 @@ def parse_duration(text: str, *, field: str = "value") -> timedelta:
             seconds=int(match["seconds"] or 0),
             microseconds=int((match["fraction"] or "0").ljust(6, "0")),
         )
-    except OverflowError:
+        return -delta if match["sign"] == "-" else delta
+    except OverflowError:  # past timedelta.max, either way
         raise InvalidValueError(
             f"{field!r} is too long a duration (got {describe(text)})"
         ) from None
-    return -delta if match["sign"] == "-" else delta
 
 
 _DECIMAL_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,18})?")

@@ -29,6 +29,7 @@ __all__ = [
     "check_in_range",
     "check_non_empty_str",
     "describe",
+    "describe_names",
     "fmt_instant",
     "load_zone",
     "non_empty_str",
@@ -82,6 +83,19 @@ def describe(value: object) -> str:
         return _SAFE_REPR.repr(value)
     except Exception:
         return f"<{type(value).__name__} object>"
+
+
+def describe_names(names: Iterable[object], *, limit: int = 30) -> str:
+    """Quote a list of names for a message: each one shortened, at most ``limit`` of them.
+
+    ``describe_names(["a", "b"])`` gives ``"'a', 'b'"``; past ``limit`` names it ends with
+    ``"… and N more"``, so a header of a thousand bad columns still makes a short message.
+    """
+    items = list(names)
+    shown = ", ".join(describe(item) for item in items[:limit])
+    if len(items) > limit:
+        shown += f", … and {len(items) - limit} more"
+    return shown
 
 
 def load_zone(name: object, *, field: str = "tz") -> ZoneInfo:
@@ -147,9 +161,15 @@ def to_timedelta(field: str, value: Any) -> timedelta:
             f"{field!r} must be a timedelta or a number of seconds "
             f"(got {type(value).__name__} {describe(value)})"
         )
-    if not math.isfinite(value):
-        raise InvalidValueError(f"{field!r} must be a finite duration (got {describe(value)})")
-    return timedelta(seconds=value)
+    try:
+        if not math.isfinite(value):
+            raise InvalidValueError(f"{field!r} must be a finite duration (got {describe(value)})")
+        return timedelta(seconds=value)
+    except OverflowError:
+        raise InvalidValueError(
+            f"{field!r} is too long a duration (got {describe(value)} seconds; "
+            f"at most {timedelta.max.days} days)"
+        ) from None
 
 
 def check_duration(field: str, value: Any, *, allow_negative: bool = False) -> timedelta:

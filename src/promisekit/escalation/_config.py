@@ -353,8 +353,15 @@ def read_source(source: str | os.PathLike[str]) -> str:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PolicyConfigError(
-                f"cannot read the policy file {str(path)!r}: {exc.strerror}", field="source"
+                f"cannot read the policy file {describe(str(path))}: {exc.strerror}",
+                field="source",
             ) from exc
+        except UnicodeDecodeError as exc:
+            raise PolicyConfigError(
+                f"the policy file {describe(str(path))} is not valid UTF-8 "
+                f"(byte {exc.start}: {exc.reason})",
+                field="source",
+            ) from None
     elif isinstance(source, str):
         text = source
     else:
