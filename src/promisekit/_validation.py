@@ -167,8 +167,8 @@ def to_timedelta(field: str, value: Any) -> timedelta:
         return timedelta(seconds=value)
     except OverflowError:
         raise InvalidValueError(
-            f"{field!r} is too long a duration (got {describe(value)} seconds; "
-            f"at most {timedelta.max.days} days)"
+            f"{field!r} must be a duration of at most {timedelta.max.days} days "
+            f"(got {describe(value)} seconds)"
         ) from None
 
 
