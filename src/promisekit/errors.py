@@ -23,6 +23,7 @@ __all__ = [
     "InsufficientDataError",
     "InvalidTypeError",
     "InvalidValueError",
+    "LeaseLostError",
     "MissingDependencyError",
     "NaiveDatetimeError",
     "NoWorkingTimeError",
@@ -90,6 +91,38 @@ class MissingDependencyError(PromiseKitError, ImportError):
             f"{feature} needs the optional dependency {package!r}; "
             f"install it with: pip install 'promisekit[{extra}]'"
         )
+
+
+class LeaseLostError(PromiseKitError, RuntimeError):
+    """A fenced write was refused: the lease it relies on is held by someone else (or
+    by nobody).
+
+    Raised by ``append`` and ``append_many`` of a ledger store when a
+    :class:`~promisekit.ledger.Checkpoint` with a ``holder`` is written while the lease
+    named like the checkpoint is not held by that holder; nothing is written.
+
+    Attributes:
+        lease: Name of the lease.
+        holder: The holder that tried to write.
+        current: The holder of the lease now, or ``None`` if nobody holds it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, lease: str, holder: str, current: str | None) -> None:
+        self.lease = lease
+        self.holder = holder
+        self.current = current
+        from promisekit._validation import describe
+
+        now = "nobody holds it" if current is None else f"it is held by {describe(current)}"
+        super().__init__(
+            f"lease {describe(lease)} is not held by {describe(holder)}: {now}; "
+            f"the write was refused and nothing was written"
+        )
+
+    def __reduce__(self) -> tuple[type[LeaseLostError], tuple[str, str, str | None]]:
+        return (type(self), (self.lease, self.holder, self.current))
 
 
 class PromiseKitWarning(UserWarning):
