@@ -404,3 +404,32 @@ def test_a_document_differing_only_in_json_type_is_a_conflict(ledger: Any, other
     ledger.append(fired(document={"n": 1}))
     with pytest.raises(InconsistentRecordError, match="'document'"):
         ledger.append(fired(document=other))
+
+
+def test_outcome_events_round_trip_through_csv_and_json_lines(tmp_path: Path) -> None:
+    from promisekit.io import load_csv, load_jsonl, write_csv
+
+    events = [
+        fired(key="k-1", occurrence=2, document={"text": "=1+1", "n": [1, 2.5, None], "ok": True}),
+        delivered(attempt=3),
+        failed(rule="overdue", key="k-1", retry_at=T0 + M),
+    ]
+    write_csv(events, tmp_path / "events.csv")
+    loaded = load_csv(tmp_path / "events.csv", unescape_formulas=True)
+    assert loaded.errors == ()
+    assert list(loaded.records) == events
+    back = loaded.records[0]
+    assert isinstance(back, EscalationFired) and back.document is not None
+    assert _same_json(back.document, events[0].document)
+    rows = [{"type": e.event_type, **to_dict(e)} for e in events]
+    for row in rows:
+        del row["schema"]  # a plain row, read through the column mapping
+    (tmp_path / "events.jsonl").write_text(
+        "".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8"
+    )
+    from_lines = load_jsonl(tmp_path / "events.jsonl")
+    assert from_lines.errors == ()
+    assert list(from_lines.records) == events
+    first = from_lines.records[0]
+    assert isinstance(first, EscalationFired) and first.document is not None
+    assert _same_json(first.document, events[0].document)
