@@ -22,6 +22,7 @@ from promisekit.errors import (
     InvalidValueError,
     LeaseLostError,
     NaiveDatetimeError,
+    PositionConflictError,
     PromiseKitError,
 )
 from promisekit.ledger import (
@@ -503,3 +504,47 @@ def test_only_one_of_several_processes_gets_a_lease(tmp_path: Path) -> None:
         assert ledger.lease("runner") == Lease(
             name="runner", holder=winners[0], expires_at=T0 + TTL
         )
+
+
+# --------------------------------------------------------------------------- optimistic concurrency
+
+
+def test_expected_position_appends_only_where_the_writer_decided(store: Any) -> None:
+    assert store.append_many([note("E-1")], expected_position=0) == 1
+    assert store.append_many([note("E-2"), note("E-1")], expected_position=1) == 1
+    with pytest.raises(PositionConflictError) as info:
+        store.append_many(
+            [note("E-3")], expected_position=1, checkpoint=Checkpoint(name="r", position=2)
+        )
+    assert str(info.value) == (
+        "'expected_position' is 1 but the ledger's last position is 2: another writer "
+        "appended first; nothing was written"
+    )
+    assert (info.value.expected, info.value.actual) == (1, 2)
+    assert store.last_position == 2
+    assert "E-3" not in store
+    assert store.checkpoint("r") is None
+    assert (
+        store.append_many([], expected_position=2, checkpoint=Checkpoint(name="r", position=2)) == 0
+    )
+    assert store.checkpoint("r") == Checkpoint(name="r", position=2)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"), [(-1, InvalidValueError), (True, InvalidTypeError), ("0", InvalidTypeError)]
+)
+def test_bad_expected_positions(store: Any, value: object, error: type[PromiseKitError]) -> None:
+    with pytest.raises(error, match="'expected_position'"):
+        store.append_many([note("E-1")], expected_position=value)
+    assert store.last_position == 0
+
+
+def test_expected_position_sees_other_connections(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with SQLiteLedger(path) as one, SQLiteLedger(path) as two:
+        decided = one.last_position
+        two.append(note("E-1"))
+        with pytest.raises(PositionConflictError):
+            one.append_many([note("E-2")], expected_position=decided)
+        assert one.append_many([note("E-2")], expected_position=one.last_position) == 1
+        assert [e.id for _, e in two.events_since()] == ["E-1", "E-2"]

@@ -14,7 +14,12 @@ from typing import Any
 import attrs
 
 from promisekit._validation import check_aware, check_non_empty_str, describe
-from promisekit.errors import InvalidTypeError, InvalidValueError, LeaseLostError
+from promisekit.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    LeaseLostError,
+    PositionConflictError,
+)
 from promisekit.promise import _aware, _non_empty_str, _optional_str
 
 
@@ -92,6 +97,17 @@ def check_position(field: str, value: object) -> int:
 def check_limit(value: object) -> int | None:
     """The ``limit`` of :meth:`events_since`: ``None`` or an int ``>= 0``."""
     return None if value is None else _check_int("limit", value, 0)
+
+
+def check_expected(value: object) -> int | None:
+    """The ``expected_position`` of an append: ``None`` or an int ``>= 0``."""
+    return None if value is None else check_position("expected_position", value)
+
+
+def check_expected_position(expected: int | None, last: int) -> None:
+    """Raise :class:`PositionConflictError` unless the last position is ``expected``."""
+    if expected is not None and expected != last:
+        raise PositionConflictError(expected, last)
 
 
 def check_checkpoint(value: object) -> Checkpoint | None:

@@ -13,6 +13,8 @@ from promisekit._ledger_cursor import (
     Lease,
     check_checkpoint,
     check_checkpoint_position,
+    check_expected,
+    check_expected_position,
     check_fence,
     check_lease_args,
     check_limit,
@@ -144,17 +146,28 @@ class PromiseLedger(_StateSource):
         _check_event(event)
         return self._write([event], check_checkpoint(checkpoint)) == 1
 
-    def append_many(self, events: Iterable[Event], *, checkpoint: Checkpoint | None = None) -> int:
+    def append_many(
+        self,
+        events: Iterable[Event],
+        *,
+        checkpoint: Checkpoint | None = None,
+        expected_position: int | None = None,
+    ) -> int:
         """Record several events (and a checkpoint with them), all or none.
 
-        Every event is checked before any is recorded: a bad item, a conflicting id or
-        a lost lease raises and leaves the ledger unchanged (events and checkpoint).
+        Every event is checked before any is recorded: a bad item, a conflicting id,
+        a lost lease or an unexpected position raises and leaves the ledger unchanged
+        (events and checkpoint).
 
         Args:
             events: The events (any iterable; repeats are no-ops).
             checkpoint: A :class:`Checkpoint` to save with the events (even when the
                 batch is empty or every event a repeat), or ``None``. With a
                 ``holder``, the lease named ``checkpoint.name`` must be held by it.
+            expected_position: For optimistic concurrency: the :attr:`last_position`
+                the caller decided on (``>= 0``); if the ledger has moved on, nothing
+                is written and :class:`~promisekit.errors.PositionConflictError` is
+                raised. ``None`` (the default) appends wherever the ledger is.
 
         Returns:
             How many events were added.
@@ -165,16 +178,22 @@ class PromiseLedger(_StateSource):
             InconsistentRecordError: An id is recorded (or repeated in the batch) with a
                 different payload.
             LeaseLostError: The checkpoint is fenced by a lease its holder lost.
-            InvalidValueError: ``checkpoint.position`` is after the last position.
+            PositionConflictError: ``expected_position`` is not the last position.
+            InvalidValueError: ``checkpoint.position`` is after the last position, or
+                ``expected_position`` is negative.
 
         .. versionadded:: 0.1.0
         """
         saved = check_checkpoint(checkpoint)
-        return self._write(_check_batch(events), saved)
+        expected = check_expected(expected_position)
+        return self._write(_check_batch(events), saved, expected)
 
-    def _write(self, batch: list[Event], checkpoint: Checkpoint | None) -> int:
+    def _write(
+        self, batch: list[Event], checkpoint: Checkpoint | None, expected: int | None = None
+    ) -> int:
         if checkpoint is not None:
             check_fence(checkpoint, self._leases.get(checkpoint.name))
+        check_expected_position(expected, len(self._log))
         new: list[Event] = []
         for event in batch:
             seen = self._by_id.get(event.id)

@@ -28,6 +28,7 @@ __all__ = [
     "NaiveDatetimeError",
     "NoWorkingTimeError",
     "NotFittedError",
+    "PositionConflictError",
     "PromiseKitError",
     "PromiseKitWarning",
     "UnknownTimeZoneError",
@@ -123,6 +124,30 @@ class LeaseLostError(PromiseKitError, RuntimeError):
 
     def __reduce__(self) -> tuple[type[LeaseLostError], tuple[str, str, str | None]]:
         return (type(self), (self.lease, self.holder, self.current))
+
+
+class PositionConflictError(PromiseKitError, RuntimeError):
+    """An append with ``expected_position`` found the ledger elsewhere: another writer
+    appended first (optimistic concurrency). Nothing was written; read the new events
+    and decide again.
+
+    Attributes:
+        expected: The last position the writer expected.
+        actual: The last position of the ledger.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"'expected_position' is {expected} but the ledger's last position is {actual}: "
+            f"another writer appended first; nothing was written"
+        )
+
+    def __reduce__(self) -> tuple[type[PositionConflictError], tuple[int, int]]:
+        return (type(self), (self.expected, self.actual))
 
 
 class PromiseKitWarning(UserWarning):

@@ -94,7 +94,7 @@ from promisekit._ledger_state import (
     UnknownPromiseError,
     replay,
 )
-from promisekit.errors import LeaseLostError
+from promisekit.errors import LeaseLostError, PositionConflictError
 
 __all__ = [
     "EVENT_TYPES",
@@ -111,6 +111,7 @@ __all__ = [
     "Ledger",
     "LedgerStore",
     "PausedInterval",
+    "PositionConflictError",
     "PromiseCancelled",
     "PromiseLedger",
     "PromiseMade",
@@ -192,6 +193,10 @@ class LedgerStore(Ledger, Protocol):
       own a name for a while; a checkpoint with ``holder`` set is written only while
       that holder holds the lease of the same name, checked inside the transaction
       (:class:`~promisekit.errors.LeaseLostError` otherwise).
+
+    Both stores also take ``expected_position=`` in ``append_many`` (optimistic
+    concurrency: :class:`~promisekit.errors.PositionConflictError` when another
+    writer appended first); it is not part of this protocol.
 
     .. versionadded:: 0.1.0
     """

@@ -55,7 +55,12 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from promisekit._ledger_cursor import Checkpoint, check_checkpoint
+from promisekit._ledger_cursor import (
+    Checkpoint,
+    check_checkpoint,
+    check_expected,
+    check_expected_position,
+)
 from promisekit._ledger_events import Event, _check_event, _conflict
 from promisekit._ledger_state import (
     PromiseState,
@@ -69,6 +74,9 @@ from promisekit._store_cursor import (
     _CursorMixin,
     fence,
     save_checkpoint,
+)
+from promisekit._store_cursor import (
+    last_position as _last_position,
 )
 from promisekit._store_cursor import micros as _micros
 from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
@@ -326,7 +334,13 @@ class SQLiteLedger(_CursorMixin, _StateSource):
         """
         return self.append_many((_check_event(event),), checkpoint=checkpoint) == 1
 
-    def append_many(self, events: Iterable[Event], *, checkpoint: Checkpoint | None = None) -> int:
+    def append_many(
+        self,
+        events: Iterable[Event],
+        *,
+        checkpoint: Checkpoint | None = None,
+        expected_position: int | None = None,
+    ) -> int:
         """Record several events (and a checkpoint) in one transaction: all, or none.
 
         The events are serialized in chunks inside the transaction, so a large batch
@@ -339,6 +353,11 @@ class SQLiteLedger(_CursorMixin, _StateSource):
                 empty or every event a repeat — or ``None``. With a ``holder``, the
                 transaction first checks that the lease named ``checkpoint.name`` is
                 held by it (fencing).
+            expected_position: For optimistic concurrency: the
+                :attr:`last_position` the caller decided on (``>= 0``), checked inside
+                the transaction; if another writer appended meanwhile, nothing is
+                written and :class:`~promisekit.errors.PositionConflictError` is
+                raised. ``None`` (the default) appends wherever the store is.
 
         Returns:
             How many events were added.
@@ -350,8 +369,11 @@ class SQLiteLedger(_CursorMixin, _StateSource):
                 different payload (nothing is written).
             LeaseLostError: The checkpoint is fenced by a lease its holder does not
                 hold (nothing is written).
+            PositionConflictError: ``expected_position`` is not the last position
+                (nothing is written).
             InvalidValueError: ``checkpoint.position`` is after the last position the
-                store would have (nothing is written).
+                store would have, or ``expected_position`` is negative (nothing is
+                written).
             StoreError: The database cannot be written (nothing is written).
 
         .. versionadded:: 0.1.0
@@ -362,9 +384,12 @@ class SQLiteLedger(_CursorMixin, _StateSource):
                 f"{describe(events)})"
             )
         saved = check_checkpoint(checkpoint)
+        expected = check_expected(expected_position)
         added = 0
         with self._transaction() as conn:
             fence(conn, saved)
+            if expected is not None:
+                check_expected_position(expected, _last_position(conn))
             chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]] = []
             for index, item in enumerate(events):
                 event = _check_event(item, f"'events[{index}]'")
