@@ -78,6 +78,8 @@ def test_event_types_cover_every_event_class() -> None:
         "delivery_recorded",
         "promise_cancelled",
         "escalation_fired",
+        "action_delivered",
+        "escalation_failed",
     }
     for name, cls in EVENT_TYPES.items():
         assert cls.event_type == name

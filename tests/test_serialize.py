@@ -552,7 +552,11 @@ _DELETE = object()
         ({"schema": "promisekit/2"}, "$.schema", "(a newer version)"),
         ({"type": _DELETE}, "$", "missing 'type'"),
         ({"type": "promise_forgotten"}, "$.type", "unknown document type"),
-        ({"type": "promise"}, "$.type", "expected a document of type one of 'customer_notified'"),
+        (
+            {"type": "promise"},
+            "$.type",
+            "expected a document of type one of 'action_delivered', 'customer_notified'",
+        ),
         ({"colour": "red"}, "$", "unknown field 'colour'"),
         ({"customer_id": _DELETE}, "$", "missing required field 'customer_id'"),
         ({"customer_id": 42}, "$.customer_id", "'customer_id': expected a string (got number 42)"),

@@ -118,6 +118,9 @@ def _row(event: Event) -> dict[str, str]:
                 row["metadata"] = escape_formula(
                     json.dumps(dict(sorted(value.items())), ensure_ascii=False)
                 )
+        elif field.name == "document":
+            if value is not None:
+                row["document"] = escape_formula(json.dumps(value, ensure_ascii=False))
         else:
             row[field.name] = _cell(value)
     return row

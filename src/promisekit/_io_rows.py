@@ -259,6 +259,8 @@ class _RowBuilder:
                     metadata[field[9:]] = _parse_value(str, value, field, text, self.zone)
                 elif field == "metadata":
                     metadata.update(_metadata_object(value, text))
+                elif field == "document":
+                    kwargs[field] = _document_object(value, text)
                 else:
                     kwargs[field] = _parse_value(hints[field], value, field, text, self.zone)
             except PromiseKitError as exc:
@@ -335,15 +337,28 @@ def _terms_object(value: Any, text: bool, zone: tzinfo | None) -> dict[str, Any]
     return out
 
 
-def _json_object(value: str, field: str) -> Any:
+def _json_object(value: str, field: str, parse_float: Any = Decimal) -> Any:
     try:
-        return _json.decode(value, parse_float=Decimal)
+        return _json.decode(value, parse_float=parse_float)
     except _json.DuplicateKeyError as exc:
         raise InvalidValueError(f"{field!r}: {exc}") from None
     except _json.JSONSyntaxError:
         raise InvalidValueError(
             f"{field!r} must be a JSON object in the cell (got {_shown(value)})"
         ) from None
+
+
+def _document_object(value: Any, text: bool) -> Any:
+    """An escalation's ``document``: JSON text in a CSV cell (numbers as float), or a value."""
+    if text:
+        return _json_object(value, "document", None)
+    if isinstance(value, Decimal):  # JSON Lines rows read numbers as Decimal
+        return float(value)
+    if isinstance(value, dict):
+        return {key: _document_object(item, False) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_document_object(item, False) for item in value]
+    return value
 
 
 def _metadata_object(value: Any, text: bool) -> dict[str, str]:

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 
 import attrs
 
+from promisekit._ledger_document import optional_json_document
 from promisekit._validation import (
     describe,
     optional_cost,
@@ -48,6 +49,15 @@ def _check_count(instance: object, attribute: attrs.Attribute[int], value: objec
         )
     if value < 0:
         raise InvalidValueError(f"{attribute.name!r} must be >= 0 (got {describe(value)})")
+
+
+def _check_positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(
+            f"{attribute.name!r} must be an int (got {type(value).__name__} {describe(value)})"
+        )
+    if value < 1:
+        raise InvalidValueError(f"{attribute.name!r} must be >= 1 (got {describe(value)})")
 
 
 # --------------------------------------------------------------------------- events
@@ -401,10 +411,22 @@ class EscalationFired(Event):
         level: Escalation level (``>= 0``; 0 is the front line).
         revision: The promise revision the rule fired for (``>= 0``); a rule fires
             at most once per revision (see :meth:`PromiseState.escalated`).
+        occurrence: Which firing of the rule in that revision this is (``>= 1``; 1
+            unless a rule repeats within a revision).
+        key: The idempotency key of the action handed to a sink, or ``None``; an
+            :class:`ActionDelivered` event with the same key records its delivery.
+        document: The exact JSON-ready payload handed to the sink, or ``None``: a
+            mapping with ``str`` keys whose values are ``str``, ``int``, finite
+            ``float``, ``bool``, ``None``, lists and such mappings, nested at most 32
+            deep. The event keeps a read-only deep copy (a ``dict`` subclass, with
+            read-only ``list`` arrays, that refuses changes; copy it to change it).
+            It takes part in equality but not in the hash.
 
     Raises:
-        InvalidTypeError: A value has the wrong type.
-        InvalidValueError: A string is blank or a number negative.
+        InvalidTypeError: A value has the wrong type (a ``document`` that holds a
+            value that is not JSON).
+        InvalidValueError: A string is blank, a number out of range, or the
+            ``document`` holds a non-finite float or nests too deep.
 
     .. versionadded:: 0.1.0
     """
@@ -415,6 +437,66 @@ class EscalationFired(Event):
     action: str = attrs.field(validator=_non_empty_str)
     level: int = attrs.field(validator=_check_count)
     revision: int = attrs.field(validator=_check_count)
+    occurrence: int = attrs.field(default=1, validator=_check_positive)
+    key: str | None = attrs.field(default=None, validator=_optional_str)
+    document: Mapping[str, Any] | None = attrs.field(
+        default=None, converter=optional_json_document, eq=True, hash=False
+    )
+
+
+@attrs.frozen(kw_only=True)
+class ActionDelivered(Event):
+    """A sink took the escalation action with idempotency key ``key`` (at ``at``).
+
+    Written by a runner once its sink has accepted the action fired by an
+    :class:`EscalationFired` event with the same ``key``.
+
+    Attributes:
+        key: The action's idempotency key (non-empty).
+        attempt: Which delivery attempt succeeded (``>= 1``).
+
+    Raises:
+        InvalidTypeError: A value has the wrong type.
+        InvalidValueError: ``key`` is blank or ``attempt`` is below 1.
+
+    .. versionadded:: 0.1.0
+    """
+
+    event_type: ClassVar[str] = "action_delivered"
+
+    key: str = attrs.field(validator=_non_empty_str)
+    attempt: int = attrs.field(validator=_check_positive)
+
+
+@attrs.frozen(kw_only=True)
+class EscalationFailed(Event):
+    """Evaluating an escalation rule, or delivering one of its actions, failed.
+
+    Attributes:
+        rule: The rule being evaluated or whose action failed, or ``None``.
+        action: Kind of the action that failed, or ``None`` (an evaluation failure).
+        key: Idempotency key of the action that failed, or ``None``.
+        error: What failed, naming the promise, the rule and the cause (non-empty).
+        attempt: Which attempt failed (``>= 1``).
+        retry_at: When the next attempt is due (aware), or ``None`` if none is
+            planned.
+
+    Raises:
+        InvalidTypeError: A value has the wrong type.
+        NaiveDatetimeError: ``retry_at`` has no time zone.
+        InvalidValueError: A string is blank or ``attempt`` is below 1.
+
+    .. versionadded:: 0.1.0
+    """
+
+    event_type: ClassVar[str] = "escalation_failed"
+
+    rule: str | None = attrs.field(default=None, validator=_optional_str)
+    action: str | None = attrs.field(default=None, validator=_optional_str)
+    key: str | None = attrs.field(default=None, validator=_optional_str)
+    error: str = attrs.field(validator=_non_empty_str)
+    attempt: int = attrs.field(validator=_check_positive)
+    retry_at: datetime | None = attrs.field(default=None, validator=_optional_aware)
 
 
 _EVENT_CLASSES: tuple[type[Event], ...] = (
@@ -426,6 +508,8 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     DeliveryRecorded,
     PromiseCancelled,
     EscalationFired,
+    ActionDelivered,
+    EscalationFailed,
 )
 
 #: Every event class by its document name (``"promise_made"`` → :class:`PromiseMade`).
@@ -447,6 +531,8 @@ def _canonical(value: Any) -> Any:
         zone = value.tzinfo
         key = getattr(zone, "key", None)
         return ("datetime", value.isoformat(), key if key is not None else repr(zone))
+    if isinstance(value, bool):  # True == 1, but their documents differ
+        return ("bool", value)
     if isinstance(value, (str, int, type(None))):
         return value
     if isinstance(value, float):

@@ -6,8 +6,22 @@ Private to :mod:`promisekit.ledger`, which re-exports :class:`PromiseLedger`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from promisekit._ledger_cursor import (
+    Checkpoint,
+    Lease,
+    check_checkpoint,
+    check_checkpoint_position,
+    check_expected,
+    check_expected_position,
+    check_fence,
+    check_lease_args,
+    check_limit,
+    check_position,
+    decide_lease,
+    lease_expiry,
+)
 from promisekit._ledger_events import Event, PromiseMade, _check_event, _conflict, _same_payload
 from promisekit._ledger_state import (
     PromiseState,
@@ -54,6 +68,12 @@ class PromiseLedger(_StateSource):
     records nothing). Payloads are compared as their JSON documents would be: two
     datetimes for the same instant in different zones are different payloads.
 
+    Every event also has a **position** in the ledger: 1, 2, 3… in the order it was
+    appended (a repeat takes none). :meth:`events_since` reads the ledger from a
+    position like a cursor, and a reader saves its position as a :class:`Checkpoint`,
+    in the same call as the events it appends; a :class:`Lease` lets one reader
+    among several do the work (see :class:`~promisekit.ledger.LedgerStore`).
+
     :class:`promisekit.store.SQLiteLedger` offers the same API, persisted. This class
     is not thread-safe.
 
@@ -78,6 +98,9 @@ class PromiseLedger(_StateSource):
     def __init__(self, events: Iterable[Event] = ()) -> None:
         self._by_id: dict[str, Event] = {}
         self._by_promise: dict[str, list[Event]] = {}
+        self._log: list[Event] = []
+        self._checkpoints: dict[str, Checkpoint] = {}
+        self._leases: dict[str, Lease] = {}
         self.append_many(events)
 
     def __repr__(self) -> str:
@@ -99,50 +122,78 @@ class PromiseLedger(_StateSource):
         """
         return self._by_id.get(event_id)
 
-    def append(self, event: Event) -> bool:
-        """Record one event.
+    def append(self, event: Event, *, checkpoint: Checkpoint | None = None) -> bool:
+        """Record one event (and a checkpoint with it).
 
         Args:
             event: The event.
+            checkpoint: A :class:`Checkpoint` to save with the event, all or nothing
+                (saved even when the event is a repeat), or ``None``.
 
         Returns:
             True if it was added, False if the same event was already recorded.
 
         Raises:
-            InvalidTypeError: ``event`` is not an :class:`Event`.
+            InvalidTypeError: ``event`` is not an :class:`Event`, or ``checkpoint``
+                not a :class:`Checkpoint`.
             InconsistentRecordError: Its id is recorded with a different payload.
+            LeaseLostError: ``checkpoint.holder`` does not hold the lease named
+                ``checkpoint.name`` (nothing is recorded).
+            InvalidValueError: ``checkpoint.position`` is after the last position.
 
         .. versionadded:: 0.1.0
         """
         _check_event(event)
-        seen = self._by_id.get(event.id)
-        if seen is not None:
-            if _same_payload(seen, event):
-                return False
-            raise _conflict(seen, event)
-        self._add(event)
-        return True
+        return self._write([event], check_checkpoint(checkpoint)) == 1
 
-    def append_many(self, events: Iterable[Event]) -> int:
-        """Record several events, all or none.
+    def append_many(
+        self,
+        events: Iterable[Event],
+        *,
+        checkpoint: Checkpoint | None = None,
+        expected_position: int | None = None,
+    ) -> int:
+        """Record several events (and a checkpoint with them), all or none.
 
-        Every event is checked before any is recorded: a bad item or a conflicting id
-        raises and leaves the ledger unchanged.
+        Every event is checked before any is recorded: a bad item, a conflicting id,
+        a lost lease or an unexpected position raises and leaves the ledger unchanged
+        (events and checkpoint).
 
         Args:
             events: The events (any iterable; repeats are no-ops).
+            checkpoint: A :class:`Checkpoint` to save with the events (even when the
+                batch is empty or every event a repeat), or ``None``. With a
+                ``holder``, the lease named ``checkpoint.name`` must be held by it.
+            expected_position: For optimistic concurrency: the :attr:`last_position`
+                the caller decided on (``>= 0``); if the ledger has moved on, nothing
+                is written and :class:`~promisekit.errors.PositionConflictError` is
+                raised. ``None`` (the default) appends wherever the ledger is.
 
         Returns:
             How many events were added.
 
         Raises:
-            InvalidTypeError: An item is not an :class:`Event`.
+            InvalidTypeError: An item is not an :class:`Event`, or ``checkpoint`` not
+                a :class:`Checkpoint`.
             InconsistentRecordError: An id is recorded (or repeated in the batch) with a
                 different payload.
+            LeaseLostError: The checkpoint is fenced by a lease its holder lost.
+            PositionConflictError: ``expected_position`` is not the last position.
+            InvalidValueError: ``checkpoint.position`` is after the last position, or
+                ``expected_position`` is negative.
 
         .. versionadded:: 0.1.0
         """
-        batch = _check_batch(events)
+        saved = check_checkpoint(checkpoint)
+        expected = check_expected(expected_position)
+        return self._write(_check_batch(events), saved, expected)
+
+    def _write(
+        self, batch: list[Event], checkpoint: Checkpoint | None, expected: int | None = None
+    ) -> int:
+        if checkpoint is not None:
+            check_fence(checkpoint, self._leases.get(checkpoint.name))
+        check_expected_position(expected, len(self._log))
         new: list[Event] = []
         for event in batch:
             seen = self._by_id.get(event.id)
@@ -150,12 +201,112 @@ class PromiseLedger(_StateSource):
                 new.append(event)
             elif not _same_payload(seen, event):
                 raise _conflict(seen, event)
+        check_checkpoint_position(checkpoint, len(self._log) + len(new), "the ledger")
         for event in new:
             self._add(event)
+        if checkpoint is not None:
+            self._checkpoints[checkpoint.name] = checkpoint
         return len(new)
+
+    # ----------------------------------------------------------------- cursor
+
+    @property
+    def last_position(self) -> int:
+        """The position of the last event appended (0 when the ledger is empty).
+
+        .. versionadded:: 0.1.0
+        """
+        return len(self._log)
+
+    def events_since(
+        self, position: int = 0, *, limit: int | None = None
+    ) -> list[tuple[int, Event]]:
+        """The events after ``position``, with their positions, in append order.
+
+        Args:
+            position: Return the events whose position is greater (``>= 0``).
+            limit: At most this many (``>= 0``), or ``None`` for all.
+
+        Returns:
+            ``(position, event)`` pairs, positions ascending and without gaps.
+
+        Raises:
+            InvalidTypeError: ``position`` or ``limit`` is not an int.
+            InvalidValueError: ``position`` or ``limit`` is negative.
+
+        .. versionadded:: 0.1.0
+        """
+        start = check_position("position", position)
+        count = check_limit(limit)
+        end = len(self._log) if count is None else start + count
+        return list(enumerate(self._log[start:end], start=start + 1))
+
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """The checkpoint saved under ``name``, or ``None``.
+
+        Raises:
+            InvalidValueError: ``name`` is blank.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._checkpoints.get(check_non_empty_str("name", name))
+
+    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name`` for ``holder`` until ``now + ttl``.
+
+        Granted when nobody holds it, when it expired (``expires_at <= now``) or when
+        ``holder`` already holds it; a refused request changes nothing.
+
+        Args:
+            name: Name of the lease (non-empty).
+            holder: Who asks (non-empty).
+            now: The current instant (aware; promisekit never reads the clock).
+            ttl: How long the lease lasts (a positive timedelta).
+
+        Returns:
+            Whether ``holder`` holds the lease afterwards.
+
+        Raises:
+            InvalidTypeError: A value has the wrong type.
+            InvalidValueError: A string is blank or ``ttl`` is not positive.
+            NaiveDatetimeError: ``now`` has no time zone.
+
+        .. versionadded:: 0.1.0
+        """
+        name, holder = check_lease_args(name, holder)
+        expires_at = lease_expiry(now, ttl)
+        granted = decide_lease(self._leases.get(name), name, holder, now, expires_at)
+        if granted is None:
+            return False
+        self._leases[name] = granted
+        return True
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give up the lease ``name`` if ``holder`` holds it (otherwise do nothing).
+
+        Raises:
+            InvalidValueError: A string is blank.
+
+        .. versionadded:: 0.1.0
+        """
+        name, holder = check_lease_args(name, holder)
+        current = self._leases.get(name)
+        if current is not None and current.holder == holder:
+            del self._leases[name]
+
+    def lease(self, name: str) -> Lease | None:
+        """The lease ``name`` (possibly expired), or ``None`` if nobody holds it.
+
+        Raises:
+            InvalidValueError: ``name`` is blank.
+
+        .. versionadded:: 0.1.0
+        """
+        return self._leases.get(check_non_empty_str("name", name))
 
     def _add(self, event: Event) -> None:
         self._by_id[event.id] = event
+        self._log.append(event)
         bucket = self._by_promise.get(event.promise_id)
         if bucket is None:
             self._by_promise[event.promise_id] = [event]

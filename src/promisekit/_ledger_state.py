@@ -14,8 +14,10 @@ from typing import TYPE_CHECKING
 import attrs
 
 from promisekit._ledger_events import (
+    ActionDelivered,
     CustomerNotified,
     DeliveryRecorded,
+    EscalationFailed,
     EscalationFired,
     Event,
     PromiseCancelled,
@@ -150,6 +152,10 @@ class PromiseState:
             paused.
         notifications: The :class:`CustomerNotified` events, in order.
         escalations: The :class:`EscalationFired` events, in order.
+        action_deliveries: The :class:`ActionDelivered` events (a sink took an
+            escalation action), in order.
+        failures: The :class:`EscalationFailed` events (an evaluation or a delivery
+            failed), in order.
         cancellation: The :class:`PromiseCancelled` event, or ``None``.
         events: Every applied event, in replay order.
         ignored: Events of the promise that were not applied, with the reason.
@@ -168,6 +174,8 @@ class PromiseState:
     paused_intervals: tuple[PausedInterval, ...] = ()
     notifications: tuple[CustomerNotified, ...] = ()
     escalations: tuple[EscalationFired, ...] = ()
+    action_deliveries: tuple[ActionDelivered, ...] = ()
+    failures: tuple[EscalationFailed, ...] = ()
     cancellation: PromiseCancelled | None = None
     events: tuple[Event, ...] = ()
     ignored: tuple[IgnoredEvent, ...] = ()
@@ -366,6 +374,8 @@ def _replay_sorted(
     pauses: list[PausedInterval] = []
     notifications: list[CustomerNotified] = []
     escalations: list[EscalationFired] = []
+    action_deliveries: list[ActionDelivered] = []
+    failures: list[EscalationFailed] = []
     cancellation: PromiseCancelled | None = None
     for event in events[start + 1 :]:
         reason = _ignore_reason(event, made, cancellation, pauses)
@@ -394,6 +404,10 @@ def _replay_sorted(
                 pauses[-1] = attrs.evolve(pauses[-1], end=event.at)
         elif isinstance(event, EscalationFired):
             escalations.append(event)
+        elif isinstance(event, ActionDelivered):
+            action_deliveries.append(event)
+        elif isinstance(event, EscalationFailed):
+            failures.append(event)
     return PromiseState(
         promise_id=promise_id,
         promise=promise,
@@ -402,6 +416,8 @@ def _replay_sorted(
         paused_intervals=tuple(pauses),
         notifications=tuple(notifications),
         escalations=tuple(escalations),
+        action_deliveries=tuple(action_deliveries),
+        failures=tuple(failures),
         cancellation=cancellation,
         events=tuple(applied),
         ignored=tuple(ignored),

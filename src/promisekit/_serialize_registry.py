@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 
+from promisekit._ledger_document import thaw
 from promisekit._serialize_codecs import (
     _describe,
     _parse_date,
@@ -298,6 +299,20 @@ def _is_str_mapping(tp: Any) -> bool:
     )
 
 
+def _is_json_object(tp: Any) -> bool:
+    """``Mapping[str, Any]``: a JSON object held as is (the class's converter checks it)."""
+    return typing.get_origin(tp) in (collections.abc.Mapping, dict) and typing.get_args(tp) == (
+        str,
+        Any,
+    )
+
+
+def _structure_json_object(value: object, _: object = None) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise InvalidTypeError(f"expected a JSON object (got {_describe(value)})")
+    return value
+
+
 def _is_enum(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
@@ -327,6 +342,8 @@ def _new_converter() -> cattrs.Converter:
     conv.register_unstructure_hook_func(
         _is_str_mapping, lambda mapping: dict(sorted(mapping.items()))
     )
+    conv.register_structure_hook_func(_is_json_object, _structure_json_object)
+    conv.register_unstructure_hook_func(_is_json_object, thaw)
     return conv
 
 

@@ -13,7 +13,13 @@ from typing import Any
 
 import attrs
 
-from promisekit._serialize_registry import SCHEMA, _field_types, _is_str_mapping
+from promisekit._ledger_document import MAX_DEPTH
+from promisekit._serialize_registry import (
+    SCHEMA,
+    _field_types,
+    _is_json_object,
+    _is_str_mapping,
+)
 from promisekit._validation import describe
 from promisekit.errors import (
     InvalidTypeError,
@@ -34,6 +40,8 @@ _FIELD_NOTES: dict[str, dict[str, Any]] = {
     "quantity": {"minimum": 0},
     "level": {"minimum": 0},
     "revision": {"minimum": 0},
+    "occurrence": {"minimum": 1},
+    "attempt": {"minimum": 1},
 }
 
 
@@ -45,6 +53,11 @@ def _type_schema(tp: Any, name: str, defs: dict[str, Any]) -> dict[str, Any]:
         return {"anyOf": [*inner, {"type": "null"}]}
     if _is_str_mapping(tp):
         return {"type": "object", "additionalProperties": {"type": "string"}}
+    if _is_json_object(tp):
+        return {
+            "type": "object",
+            "description": f"any JSON object (finite numbers, nested at most {MAX_DEPTH} deep)",
+        }
     if tp is str:
         return dict(_NON_BLANK)
     if tp is datetime:

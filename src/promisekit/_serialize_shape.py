@@ -23,6 +23,7 @@ from promisekit._serialize_registry import (
     SchemaError,
     _field_types,
     _is_enum,
+    _is_json_object,
     _is_str_mapping,
     _Spec,
 )
@@ -50,7 +51,7 @@ def _needs_shape(tp: Any) -> bool:
     if origin is typing.Union or origin is types.UnionType:
         return any(_needs_shape(arg) for arg in typing.get_args(tp) if arg is not type(None))
     if origin is not None:
-        return not _is_str_mapping(tp)
+        return not (_is_str_mapping(tp) or _is_json_object(tp))
     return not (tp in _SCALARS or _is_enum(tp) or tp is Any)
 
 

@@ -23,10 +23,12 @@ __all__ = [
     "InsufficientDataError",
     "InvalidTypeError",
     "InvalidValueError",
+    "LeaseLostError",
     "MissingDependencyError",
     "NaiveDatetimeError",
     "NoWorkingTimeError",
     "NotFittedError",
+    "PositionConflictError",
     "PromiseKitError",
     "PromiseKitWarning",
     "UnknownTimeZoneError",
@@ -90,6 +92,62 @@ class MissingDependencyError(PromiseKitError, ImportError):
             f"{feature} needs the optional dependency {package!r}; "
             f"install it with: pip install 'promisekit[{extra}]'"
         )
+
+
+class LeaseLostError(PromiseKitError, RuntimeError):
+    """A fenced write was refused: the lease it relies on is held by someone else (or
+    by nobody).
+
+    Raised by ``append`` and ``append_many`` of a ledger store when a
+    :class:`~promisekit.ledger.Checkpoint` with a ``holder`` is written while the lease
+    named like the checkpoint is not held by that holder; nothing is written.
+
+    Attributes:
+        lease: Name of the lease.
+        holder: The holder that tried to write.
+        current: The holder of the lease now, or ``None`` if nobody holds it.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, lease: str, holder: str, current: str | None) -> None:
+        self.lease = lease
+        self.holder = holder
+        self.current = current
+        from promisekit._validation import describe
+
+        now = "nobody holds it" if current is None else f"it is held by {describe(current)}"
+        super().__init__(
+            f"lease {describe(lease)} is not held by {describe(holder)}: {now}; "
+            f"the write was refused and nothing was written"
+        )
+
+    def __reduce__(self) -> tuple[type[LeaseLostError], tuple[str, str, str | None]]:
+        return (type(self), (self.lease, self.holder, self.current))
+
+
+class PositionConflictError(PromiseKitError, RuntimeError):
+    """An append with ``expected_position`` found the ledger elsewhere: another writer
+    appended first (optimistic concurrency). Nothing was written; read the new events
+    and decide again.
+
+    Attributes:
+        expected: The last position the writer expected.
+        actual: The last position of the ledger.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def __init__(self, expected: int, actual: int) -> None:
+        self.expected = expected
+        self.actual = actual
+        super().__init__(
+            f"'expected_position' is {expected} but the ledger's last position is {actual}: "
+            f"another writer appended first; nothing was written"
+        )
+
+    def __reduce__(self) -> tuple[type[PositionConflictError], tuple[int, int]]:
+        return (type(self), (self.expected, self.actual))
 
 
 class PromiseKitWarning(UserWarning):

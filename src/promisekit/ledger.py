@@ -3,7 +3,8 @@
 Everything that happens to a promise is recorded as an immutable **event**:
 :class:`PromiseMade`, :class:`PromiseRevised`, :class:`PromisePaused`,
 :class:`PromiseResumed`, :class:`CustomerNotified`, :class:`DeliveryRecorded`,
-:class:`PromiseCancelled` and :class:`EscalationFired`. Each has an ``id`` (unique in
+:class:`PromiseCancelled`, :class:`EscalationFired`, :class:`ActionDelivered` and
+:class:`EscalationFailed`. Each has an ``id`` (unique in
 the ledger), the ``promise_id`` it is about, the instant it happened (``at``) and the
 instant it was recorded (``recorded_at``) — both given by the caller, never read from
 the wall clock.
@@ -32,8 +33,19 @@ Replay semantics (all decided here, and tested):
 * **Deliveries** become :class:`~promisekit.delivery.Delivery` records (their ``id``
   is the event id) and are assessed by :func:`~promisekit.delivery.assess`.
 * **Cancellation** is final: revisions, pauses, resumes, deliveries and further
-  cancellations that happened after it are ignored. Notifications and escalations
-  after it are still applied (telling the customer about a cancellation is normal).
+  cancellations that happened after it are ignored. Notifications, escalations,
+  action deliveries and escalation failures after it are still applied (telling the
+  customer about a cancellation is normal).
+* **Escalation outcomes.** :class:`EscalationFired`, :class:`ActionDelivered` and
+  :class:`EscalationFailed` events are listed in :attr:`PromiseState.escalations`,
+  :attr:`PromiseState.action_deliveries` and :attr:`PromiseState.failures`; they
+  change nothing else in the state.
+
+Reading a ledger like a log: a :class:`LedgerStore` (both :class:`PromiseLedger` and
+:class:`promisekit.store.SQLiteLedger`) numbers its events 1, 2, 3… in commit order,
+without gaps; :meth:`LedgerStore.events_since` reads them from a position, a
+:class:`Checkpoint` saves a reader's position in the same transaction as the events
+it appends, and a :class:`Lease` lets one reader among several do the work.
 
 Example:
     >>> from datetime import datetime, timedelta, timezone
@@ -56,13 +68,16 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Protocol
+from datetime import datetime, timedelta
+from typing import Protocol, runtime_checkable
 
+from promisekit._ledger_cursor import Checkpoint, Lease
 from promisekit._ledger_events import (
     EVENT_TYPES,
+    ActionDelivered,
     CustomerNotified,
     DeliveryRecorded,
+    EscalationFailed,
     EscalationFired,
     Event,
     PromiseCancelled,
@@ -79,16 +94,24 @@ from promisekit._ledger_state import (
     UnknownPromiseError,
     replay,
 )
+from promisekit.errors import LeaseLostError, PositionConflictError
 
 __all__ = [
     "EVENT_TYPES",
+    "ActionDelivered",
+    "Checkpoint",
     "CustomerNotified",
     "DeliveryRecorded",
+    "EscalationFailed",
     "EscalationFired",
     "Event",
     "IgnoredEvent",
+    "Lease",
+    "LeaseLostError",
     "Ledger",
+    "LedgerStore",
     "PausedInterval",
+    "PositionConflictError",
     "PromiseCancelled",
     "PromiseLedger",
     "PromiseMade",
@@ -149,4 +172,66 @@ class Ledger(Protocol):
 
     def __contains__(self, event_id: object) -> bool:
         """Whether an event with this id is recorded."""
+        ...
+
+
+@runtime_checkable
+class LedgerStore(Ledger, Protocol):
+    """A :class:`Ledger` read like a log, with checkpoints and leases.
+
+    What a durable reader such as an escalation runner needs: both
+    :class:`PromiseLedger` and :class:`promisekit.store.SQLiteLedger` implement it.
+
+    * **Positions.** Every event recorded has a position: 1, 2, 3… without gaps, in
+      commit order — a reader never sees position ``n + 1`` before ``n``. A repeat (an
+      idempotent no-op append) takes no position.
+    * **Checkpoints.** ``append``/``append_many`` with ``checkpoint=`` save a
+      :class:`Checkpoint` in the same transaction as the events (a transactional
+      outbox): both are written or neither, even when the batch is empty or every
+      event is a repeat.
+    * **Leases and fencing.** :meth:`acquire_lease` lets one holder among several
+      own a name for a while; a checkpoint with ``holder`` set is written only while
+      that holder holds the lease of the same name, checked inside the transaction
+      (:class:`~promisekit.errors.LeaseLostError` otherwise).
+
+    Both stores also take ``expected_position=`` in ``append_many`` (optimistic
+    concurrency: :class:`~promisekit.errors.PositionConflictError` when another
+    writer appended first); it is not part of this protocol.
+
+    .. versionadded:: 0.1.0
+    """
+
+    def append(self, event: Event, *, checkpoint: Checkpoint | None = None) -> bool:
+        """Record one event (and ``checkpoint`` in the same transaction)."""
+        ...
+
+    def append_many(self, events: Iterable[Event], *, checkpoint: Checkpoint | None = None) -> int:
+        """Record several events and ``checkpoint``, all or none; return how many were added."""
+        ...
+
+    @property
+    def last_position(self) -> int:
+        """The position of the last event (0 when empty)."""
+        ...
+
+    def events_since(
+        self, position: int = 0, *, limit: int | None = None
+    ) -> list[tuple[int, Event]]:
+        """``(position, event)`` pairs after ``position``, ascending, at most ``limit``."""
+        ...
+
+    def checkpoint(self, name: str) -> Checkpoint | None:
+        """The checkpoint saved under ``name``, or ``None``."""
+        ...
+
+    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name``; whether ``holder`` holds it afterwards."""
+        ...
+
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give up the lease ``name`` if ``holder`` holds it."""
+        ...
+
+    def lease(self, name: str) -> Lease | None:
+        """The lease ``name`` (possibly expired), or ``None``."""
         ...

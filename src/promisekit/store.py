@@ -19,6 +19,17 @@ Guarantees:
 * **Several processes** may append to the same file at once: writes take the database
   lock up front (``BEGIN IMMEDIATE``) and wait up to ``timeout`` seconds for it
   (``busy_timeout``), so no append is lost or duplicated.
+* **A log with positions.** Every event has a position (1, 2, 3…, gap-free, in commit
+  order across processes): :meth:`~SQLiteLedger.events_since` reads from a position,
+  and a :class:`~promisekit.ledger.Checkpoint` passed to an append is saved in the
+  same transaction as its events. :meth:`~SQLiteLedger.acquire_lease` gives a named
+  lease to one holder at a time, and a checkpoint with a ``holder`` is fenced by it.
+  ``SQLiteLedger`` implements :class:`~promisekit.ledger.LedgerStore`.
+
+Checkpoints and leases live in the tables ``checkpoints`` and ``leases``, created
+(``IF NOT EXISTS``) whenever a store is opened: a store written before they existed
+gains them, and the schema version string (``promisekit/1``) stays the same — older
+promisekit versions ignore the two tables.
 
 One ``SQLiteLedger`` object belongs to the thread that created it; open one per
 thread or process. Close it (or use it as a context manager) when done.
@@ -40,10 +51,16 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timezone
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
+from promisekit._ledger_cursor import (
+    Checkpoint,
+    check_checkpoint,
+    check_expected,
+    check_expected_position,
+)
 from promisekit._ledger_events import Event, _check_event, _conflict
 from promisekit._ledger_state import (
     PromiseState,
@@ -52,13 +69,22 @@ from promisekit._ledger_state import (
     _select,
     _StateSource,
 )
+from promisekit._store_cursor import (
+    CURSOR_TABLES,
+    _CursorMixin,
+    fence,
+    save_checkpoint,
+)
+from promisekit._store_cursor import (
+    last_position as _last_position,
+)
+from promisekit._store_cursor import micros as _micros
 from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
 from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
 
 __all__ = ["SQLiteLedger", "StoreError"]
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _CHUNK = 2000  # rows per executemany inside one transaction
 _SELECT_CHUNK = 500  # ids per "IN (...)" query
 _MAKE_SCHEMA = (
@@ -77,6 +103,7 @@ _MAKE_SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS events_by_promise ON events (promise_id, at_us)",
     "CREATE INDEX IF NOT EXISTS events_made ON events (type, at_us)",
+    *CURSOR_TABLES,
 )
 _INSERT = (
     "INSERT INTO events (id, promise_id, type, at_us, recorded_us, document) "
@@ -92,11 +119,6 @@ class StoreError(PromiseKitError, OSError):
     """
 
 
-def _micros(value: datetime) -> int:
-    delta = value.astimezone(timezone.utc) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
-
-
 def _row(event: Event) -> tuple[str, str, str, int, int, str]:
     return (
         event.id,
@@ -108,16 +130,28 @@ def _row(event: Event) -> tuple[str, str, str, int, int, str]:
     )
 
 
+def _tagged_int(text: str) -> tuple[str, int]:
+    return ("int", int(text))
+
+
+def _tagged_float(text: str) -> tuple[str, float]:
+    return ("float", float(text))
+
+
 def _same_document(stored: str, given: str) -> bool:
     if stored == given:
         return True
+    # Numbers are tagged so that 1, 1.0 and true (equal in Python) stay different.
     try:
-        return bool(json.loads(stored) == json.loads(given))
+        return bool(
+            json.loads(stored, parse_int=_tagged_int, parse_float=_tagged_float)
+            == json.loads(given, parse_int=_tagged_int, parse_float=_tagged_float)
+        )
     except ValueError:  # pragma: no cover - the store only holds JSON it wrote
         return False
 
 
-class SQLiteLedger(_StateSource):
+class SQLiteLedger(_CursorMixin, _StateSource):
     """A persistent, multi-process :class:`~promisekit.ledger.PromiseLedger` in SQLite.
 
     Args:
@@ -256,41 +290,90 @@ class SQLiteLedger(_StateSource):
 
     # ----------------------------------------------------------------- writing
 
-    def append(self, event: Event) -> bool:
-        """Record one event, durably (committed before returning).
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back
+        on any error (SQLite errors become :class:`StoreError`)."""
+        conn = self._db()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot write to the store {self._path!r}: {exc}") from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot write to the store {self._path!r}: {exc}") from exc
+            raise
+
+    def append(self, event: Event, *, checkpoint: Checkpoint | None = None) -> bool:
+        """Record one event (and a checkpoint with it), durably (committed before returning).
 
         Args:
             event: The event.
+            checkpoint: A :class:`~promisekit.ledger.Checkpoint` to save in the same
+                transaction (even when the event is a repeat), or ``None``.
 
         Returns:
             True if it was added, False if the same event was already recorded.
 
         Raises:
             InvalidTypeError: ``event`` is not an :class:`~promisekit.ledger.Event`,
-                or holds a datetime that cannot be written exactly.
+                or holds a datetime that cannot be written exactly; ``checkpoint`` is
+                not a Checkpoint.
             InconsistentRecordError: Its id is recorded with a different payload.
+            LeaseLostError: The checkpoint's holder does not hold its lease (nothing
+                is written).
+            InvalidValueError: ``checkpoint.position`` is after the last position.
             StoreError: The database cannot be written.
 
         .. versionadded:: 0.1.0
         """
-        return self.append_many((_check_event(event),)) == 1
+        return self.append_many((_check_event(event),), checkpoint=checkpoint) == 1
 
-    def append_many(self, events: Iterable[Event]) -> int:
-        """Record several events in one transaction: all of them, or none.
+    def append_many(
+        self,
+        events: Iterable[Event],
+        *,
+        checkpoint: Checkpoint | None = None,
+        expected_position: int | None = None,
+    ) -> int:
+        """Record several events (and a checkpoint) in one transaction: all, or none.
 
         The events are serialized in chunks inside the transaction, so a large batch
         (or a generator) does not need to fit in memory twice.
 
         Args:
             events: The events (any iterable; repeats are no-ops).
+            checkpoint: A :class:`~promisekit.ledger.Checkpoint` to save (upserted by
+                name) in the same transaction as the events — even when the batch is
+                empty or every event a repeat — or ``None``. With a ``holder``, the
+                transaction first checks that the lease named ``checkpoint.name`` is
+                held by it (fencing).
+            expected_position: For optimistic concurrency: the
+                :attr:`last_position` the caller decided on (``>= 0``), checked inside
+                the transaction; if another writer appended meanwhile, nothing is
+                written and :class:`~promisekit.errors.PositionConflictError` is
+                raised. ``None`` (the default) appends wherever the store is.
 
         Returns:
             How many events were added.
 
         Raises:
-            InvalidTypeError: An item is not an event (nothing is written).
+            InvalidTypeError: An item is not an event, or ``checkpoint`` not a
+                Checkpoint (nothing is written).
             InconsistentRecordError: An id is recorded (or repeated in the batch) with a
                 different payload (nothing is written).
+            LeaseLostError: The checkpoint is fenced by a lease its holder does not
+                hold (nothing is written).
+            PositionConflictError: ``expected_position`` is not the last position
+                (nothing is written).
+            InvalidValueError: ``checkpoint.position`` is after the last position the
+                store would have, or ``expected_position`` is negative (nothing is
+                written).
             StoreError: The database cannot be written (nothing is written).
 
         .. versionadded:: 0.1.0
@@ -300,13 +383,13 @@ class SQLiteLedger(_StateSource):
                 f"'events' must be an iterable of Event (got {type(events).__name__} "
                 f"{describe(events)})"
             )
-        conn = self._db()
+        saved = check_checkpoint(checkpoint)
+        expected = check_expected(expected_position)
         added = 0
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot write to the store {self._path!r}: {exc}") from exc
-        try:
+        with self._transaction() as conn:
+            fence(conn, saved)
+            if expected is not None:
+                check_expected_position(expected, _last_position(conn))
             chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]] = []
             for index, item in enumerate(events):
                 event = _check_event(item, f"'events[{index}]'")
@@ -316,13 +399,7 @@ class SQLiteLedger(_StateSource):
                     chunk = []
             if chunk:
                 added += self._insert(conn, chunk)
-            conn.execute("COMMIT")
-        except BaseException as exc:
-            with contextlib.suppress(sqlite3.Error):
-                conn.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"cannot write to the store {self._path!r}: {exc}") from exc
-            raise
+            save_checkpoint(conn, saved, f"the store {self._path!r}")
         return added
 
     def _insert(
