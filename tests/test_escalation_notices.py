@@ -12,16 +12,20 @@ import pytest
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation import (
     Compensate,
+    Escalation,
     EscalationPolicy,
     NoticeTemplate,
     NotifyCustomer,
     NotifyOwner,
     OverdueBy,
     ProposeRevision,
+    Remaining,
     RevisionRequest,
     Rule,
     TrackedPromise,
+    draft_firing,
     draft_notice,
+    firing_letter,
     format_datetime,
     format_money,
 )
@@ -126,3 +130,120 @@ def test_progress_notice_and_templates() -> None:
     stranger = TrackedPromise(promise=attrs.evolve(track.promise, id="P-9"))
     with pytest.raises(InvalidValueError, match="not for the track"):
         draft_notice(escalation, stranger)
+
+
+# --------------------------------------------------------------------------- issue 13
+
+
+def late_firing(track: TrackedPromise) -> list[Escalation]:
+    """One firing of a rule with an apology, a compensation and a proposed date."""
+    policy = EscalationPolicy(
+        [
+            Rule(
+                "late",
+                OverdueBy(0),
+                [
+                    NotifyOwner(),
+                    ProposeRevision(new_date),
+                    NotifyCustomer("apology"),
+                    Compensate(Decimal("15"), per_promise=Decimal("20"), currency="CAD"),
+                ],
+            )
+        ]
+    )
+    return list(policy.evaluate(track, datetime(2026, 3, 11, 12, tzinfo=MTL)))
+
+
+@pytest.mark.parametrize(
+    ("locale", "placeholder"),
+    [("en", "[Explain honestly"), ("fr-CA", "[Expliquez honnêtement")],
+)
+def test_notice_lists_its_placeholders(locale: str, placeholder: str) -> None:
+    track = make_track(
+        made=datetime(2026, 3, 10, 9, tzinfo=MTL),
+        due=datetime(2026, 3, 10, 17, tzinfo=MTL),
+        locale=locale,
+    )
+    escalations = late_firing(track)
+    apology = next(e for e in escalations if e.action == NotifyCustomer("apology"))
+    draft = apology.draft(track)
+    assert draft.placeholders == ("explanation",)
+    assert draft.has_placeholder
+    assert placeholder in draft.body
+    done = apology.draft(track, explanation="A part was out of stock.")
+    assert done.placeholders == () and not done.has_placeholder
+    assert "[" not in done.body
+    # A template without the field leaves nothing to fill in.
+    progress = attrs.evolve(apology, action=NotifyCustomer("progress"))
+    assert progress.draft(track).placeholders == ()
+    custom = {(locale, "progress"): NoticeTemplate("$promise_id", "${explanation}!")}
+    assert draft_notice(progress, track, templates=custom).placeholders == ("explanation",)
+
+
+def test_progress_notice_after_a_pause_states_the_new_date() -> None:
+    made = datetime(2026, 3, 10, 9, tzinfo=MTL)
+    track = make_track(made=made, due=datetime(2026, 3, 10, 17, tzinfo=MTL), locale="en")
+    # On hold from 10:00 to 13:00: the due moves from 17:00 to 20:00.
+    paused = track.pause(datetime(2026, 3, 10, 10, tzinfo=MTL)).resume(
+        datetime(2026, 3, 10, 13, tzinfo=MTL)
+    )
+    policy = EscalationPolicy([Rule("check-in", Remaining(hours=1), NotifyCustomer("progress"))])
+    (escalation,) = policy.evaluate(paused, datetime(2026, 3, 10, 19, 30, tzinfo=MTL))
+    assert paused.effective_due(escalation.at) == datetime(2026, 3, 10, 20, tzinfo=MTL)
+    letter = escalation.draft(paused)
+    assert "the work was on hold" in letter.body
+    assert "Tuesday, March 10, 2026 at 5:00 PM, moves to Tuesday, March 10, 2026 at 8:00 PM" in (
+        letter.body
+    )
+    assert "is still" not in letter.body
+    assert letter.placeholders == ()
+    french = escalation.draft(paused, locale="fr-CA")
+    assert f"la date convenue était le mardi 10 mars 2026 à 17{NBSP}h" in french.body
+    assert f"la nouvelle date est le mardi 10 mars 2026 à 20{NBSP}h" in french.body
+    # Without a pause, the date is unchanged: "still".
+    (plain,) = policy.evaluate(track, datetime(2026, 3, 10, 19, tzinfo=MTL))
+    body = plain.draft(track).body
+    assert "the date we gave you is still Tuesday, March 10, 2026 at 5:00 PM." in body
+    assert "on hold" not in body
+
+
+def test_one_letter_per_firing_the_compensation_apology_is_complete() -> None:
+    track = make_track(
+        made=datetime(2026, 3, 10, 9, tzinfo=MTL),
+        due=datetime(2026, 3, 10, 17, tzinfo=MTL),
+        locale="en",
+    )
+    escalations = late_firing(track)
+    money = next(e for e in escalations if isinstance(e.action, Compensate))
+    assert firing_letter(escalations) is money
+    assert firing_letter(reversed(escalations)) is money
+    letter = draft_firing(escalations, track, explanation="A part was out of stock.")
+    assert letter is not None
+    assert letter.kind == "apology" and letter.placeholders == ()
+    # Explanation, new date sentence and compensation: nothing lost by merging.
+    assert "A part was out of stock." in letter.body
+    assert "We can commit to a realistic new date: Thursday, March 12, 2026 at 10:00 AM." in (
+        letter.body
+    )
+    assert "we are crediting you $15.00" in letter.body
+    assert letter == money.draft(track, explanation="A part was out of stock.")
+    french = draft_firing(escalations, track, locale="fr")
+    assert french is not None and french.placeholders == ("explanation",)
+    assert f"un crédit de 15,00{NBSP}$" in french.body
+    # Without compensation: delay, then apology, then progress.
+    notices = [e for e in escalations if isinstance(e.action, NotifyCustomer)]
+    progress = attrs.evolve(notices[0], action=NotifyCustomer("progress"))
+    delay = attrs.evolve(notices[0], action=NotifyCustomer("delay"))
+    assert firing_letter([progress, *notices]) is notices[0]
+    assert firing_letter([progress, notices[0], delay]) is delay
+    assert firing_letter([progress]) is progress
+    owner_only = [e for e in escalations if isinstance(e.action, NotifyOwner)]
+    assert draft_firing(owner_only, track) is None
+    assert draft_firing([], track) is None
+    other = attrs.evolve(money, promise_id="P-9")
+    with pytest.raises(InvalidValueError, match="one promise"):
+        draft_firing([money, other], track)
+    with pytest.raises(InvalidTypeError, match="Escalation records"):
+        draft_firing([money, "apology"], track)  # type: ignore[list-item]
+    with pytest.raises(InvalidTypeError, match="iterable of Escalation"):
+        firing_letter(money)  # type: ignore[arg-type]

@@ -17,7 +17,8 @@ midnight, lose paused time, or get a deadline wrong across a DST change.
   trigger became true; ``policy.next_check(...)`` says when to look again.
 * Policies load from TOML (:meth:`EscalationPolicy.from_toml`) with a tiny condition
   language; ready ones ship with promisekit (:func:`ready_policies`).
-* :class:`Escalator` schedules a whole book of promises with a heap of next checks.
+* :class:`Escalator` schedules a whole book of promises with a heap of next checks; one
+  promise failing to evaluate never stops the others (:class:`EscalationFailure`).
 * :func:`draft_notice` writes the customer message in English or Canadian French.
 
 Example:
@@ -45,6 +46,7 @@ from __future__ import annotations
 # imports under ``if TYPE_CHECKING:`` aside), and this facade re-exports the public names.
 #
 #   _scheduler                         Escalator: a heap of next checks
+#   _failures                          EscalationFailure, EscalationFailedError
 #   _policy                            EscalationPolicy: rules + evaluation + loading
 #   _config                            policy files -> rules (PolicyConfigError)
 #   _condition                         the condition language -> triggers
@@ -89,11 +91,14 @@ from promisekit.escalation._clock_triggers import (
 )
 from promisekit.escalation._condition import parse_condition
 from promisekit.escalation._config import PolicyConfigError, ready_policies
+from promisekit.escalation._failures import EscalationFailedError, EscalationFailure
 from promisekit.escalation._notices import (
     DEFAULT_TEMPLATES,
     Notice,
     NoticeTemplate,
+    draft_firing,
     draft_notice,
+    firing_letter,
     format_datetime,
     format_money,
 )
@@ -151,6 +156,8 @@ __all__ = [
     "Elapsed",
     "EscalateTo",
     "Escalation",
+    "EscalationFailedError",
+    "EscalationFailure",
     "EscalationMemory",
     "EscalationPolicy",
     "Escalator",
@@ -180,7 +187,9 @@ __all__ = [
     "TrackedPromise",
     "Trigger",
     "TriggerFactory",
+    "draft_firing",
     "draft_notice",
+    "firing_letter",
     "format_datetime",
     "format_money",
     "parse_condition",

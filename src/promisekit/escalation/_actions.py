@@ -10,6 +10,7 @@ customer's next contact opening; owner-facing ones are not.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
@@ -20,7 +21,7 @@ import attrs
 from promisekit._validation import check_finite, check_non_empty_str, describe
 from promisekit._validation import to_decimal as _to_decimal
 from promisekit.calendar import BusinessCalendar
-from promisekit.errors import InvalidTypeError, InvalidValueError
+from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 from promisekit.escalation._time import from_us, td_us, to_us
 from promisekit.escalation._timeline import reach
 from promisekit.escalation._track import TrackedPromise
@@ -223,6 +224,56 @@ def round_up(moment: datetime, granularity: timedelta) -> datetime:
     return rounded if to_us(rounded) >= to_us(moment) else moment
 
 
+def _check_min_samples(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidTypeError(
+            f"'min_samples' must be an int or None (got {type(value).__name__} {describe(value)})"
+        )
+    if value < 1:
+        raise InvalidValueError(f"'min_samples' must be >= 1 (got {describe(value)})")
+
+
+def _check_fallback(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is None:
+        return
+    if not isinstance(value, timedelta):
+        raise InvalidTypeError(
+            f"'fallback' must be a timedelta or None (got {type(value).__name__} {describe(value)})"
+        )
+    if value <= timedelta(0):
+        raise InvalidValueError(f"'fallback' must be a positive duration (got {value})")
+
+
+def _takes_min_samples(method: Any) -> bool:
+    """Whether ``method`` accepts a ``min_samples`` keyword (promisekit capabilities do)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):
+        return False
+    return "min_samples" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def _sample_count(capability: Any, elapsed: timedelta) -> int | None:
+    """The samples backing a residual estimate after ``elapsed``, if the capability says.
+
+    ``n_longer_than(elapsed)`` (the durations still running at ``elapsed``), else
+    ``n_samples``; ``None`` when it exposes neither (not sample-based).
+    """
+    counter = getattr(capability, "n_longer_than", None)
+    if callable(counter):
+        count = counter(elapsed)
+        if isinstance(count, int) and not isinstance(count, bool):
+            return count
+    count = getattr(capability, "n_samples", None)
+    if isinstance(count, int) and not isinstance(count, bool):
+        return count
+    return None
+
+
 @attrs.frozen
 class CapabilityProposer:
     """Propose ``now + residual quantile``: the time still needed, given the time spent.
@@ -232,6 +283,31 @@ class CapabilityProposer:
     date, not an imaginary one that risks a second miss — then rounded up to a round
     time of the day (``round_up_to``, 15 minutes by default; ``None`` keeps it exact).
 
+    **Thin history.** When the capability cannot answer honestly — it raises
+    :class:`~promisekit.errors.InsufficientDataError` (too few past durations longer than
+    the time already spent), or it reports fewer than ``min_samples`` samples behind the
+    estimate (``n_longer_than(elapsed)``, else ``n_samples``, when it exposes a count) —
+    the proposer uses ``fallback`` if given: ``fallback`` of business time (of the
+    track's calendar; real time without one) added to the firing instant, rounded up the
+    same way. Without ``fallback`` it raises ``InsufficientDataError`` naming the promise
+    and the cause; in an :class:`~promisekit.escalation.Escalator` that promise is then
+    rolled back and retried later, while the rest of the book goes on.
+
+    Args:
+        capability: Anything with ``residual_quantile(q, elapsed)``, such as a
+            :class:`promisekit.buffering.EmpiricalCapability`.
+        confidence: The quantile, in ``(0, 1)``.
+        round_up_to: Granularity the date is rounded up to (divides a day), or ``None``.
+        min_samples: The fewest samples an estimate may rest on, or ``None`` to leave it
+            to the capability. Passed on as ``residual_quantile(..., min_samples=...)``
+            when the capability accepts it.
+        fallback: The remaining time to assume when the history is too thin, or
+            ``None`` to raise.
+
+    Raises:
+        InsufficientDataError: (when called) The history is too thin and there is no
+            ``fallback``.
+
     .. versionadded:: 0.1.0
     """
 
@@ -240,15 +316,48 @@ class CapabilityProposer:
     round_up_to: timedelta | None = attrs.field(
         default=timedelta(minutes=15), kw_only=True, validator=_check_granularity
     )
+    min_samples: int | None = attrs.field(default=None, kw_only=True, validator=_check_min_samples)
+    fallback: timedelta | None = attrs.field(default=None, kw_only=True, validator=_check_fallback)
+    _pass_min: bool = attrs.field(init=False, default=False, eq=False, repr=False)
+
+    def __attrs_post_init__(self) -> None:
+        if self.min_samples is not None:
+            method = self.capability.residual_quantile
+            object.__setattr__(self, "_pass_min", _takes_min_samples(method))
 
     def __call__(self, request: RevisionRequest) -> datetime:
-        remaining = self.capability.residual_quantile(self.confidence, request.elapsed)
+        try:
+            remaining = self._remaining(request)
+        except InsufficientDataError as exc:
+            if self.fallback is None:
+                raise InsufficientDataError(
+                    f"cannot propose a new date for promise {describe(request.promise.id)}: "
+                    f"{exc} (give CapabilityProposer a 'fallback' to use when the history "
+                    f"is this thin)"
+                ) from exc
+            remaining = self.fallback
         start = to_us(request.at)
         due = from_us(
             reach(request.calendar, start, max(td_us(remaining), 0)),
             request.at.tzinfo or request.track.zone,
         )
         return due if self.round_up_to is None else round_up(due, self.round_up_to)
+
+    def _remaining(self, request: RevisionRequest) -> timedelta:
+        floor = self.min_samples
+        if floor is None:
+            return self.capability.residual_quantile(self.confidence, request.elapsed)
+        count = _sample_count(self.capability, request.elapsed)
+        if count is not None and count < floor:
+            raise InsufficientDataError(
+                f"only {count} past durations back the estimate after "
+                f"{request.elapsed} elapsed (need {floor}, 'min_samples')"
+            )
+        if self._pass_min:
+            method: Any = self.capability.residual_quantile
+            result: timedelta = method(self.confidence, request.elapsed, min_samples=floor)
+            return result
+        return self.capability.residual_quantile(self.confidence, request.elapsed)
 
 
 def _check_proposer(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:

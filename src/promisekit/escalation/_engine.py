@@ -37,9 +37,40 @@ from promisekit.escalation._time import INF, from_us, td_us, to_us
 from promisekit.escalation._timeline import Segment, timeline
 from promisekit.escalation._track import TrackedPromise
 
-__all__ = ["evaluate", "next_check_us", "run"]
+__all__ = ["RuleFailure", "evaluate", "next_check_us", "run"]
 
 Rules = tuple[Rule, ...]
+
+
+class RuleFailure(Exception):
+    """An exception escaped while a rule was evaluated: which rule, which action, and why.
+
+    Private to the package: :func:`run` and :func:`next_check_us` raise it (chained from
+    the original error) so the scheduler can name the rule in its failure records;
+    :func:`evaluate` re-raises the original error (with a note naming the rule, on Python
+    3.11+), so the public behaviour of ``EscalationPolicy.evaluate`` is unchanged.
+    """
+
+    def __init__(self, rule: str | None, action: str | None, error: Exception) -> None:
+        super().__init__(rule, action, error)
+        self.rule = rule
+        self.action = action
+        self.error = error
+
+    def where(self) -> str:
+        """``"rule 'late', action Compensate"`` (the parts that are known), or ``""``."""
+        parts = []
+        if self.rule is not None:
+            parts.append(f"rule {describe(self.rule)}")
+        if self.action is not None:
+            parts.append(f"action {self.action}")
+        return ", ".join(parts)
+
+
+def _failed(rule: Rule, action: Action | None, error: Exception) -> RuleFailure:
+    if isinstance(error, RuleFailure):
+        return error
+    return RuleFailure(rule.name, None if action is None else type(action).__name__, error)
 
 
 def evaluate(
@@ -83,9 +114,20 @@ def evaluate(
     fired: dict[tuple[str, int], tuple[int, int]] = {
         (name, rev): (count, last) for name, rev, count, last in fired_items
     }
-    out, new_pending, new_grants, next_us, watermark = run(
-        rules, track, now_us, watermark, fired, list(pending), grants
-    )
+    failure: RuleFailure | None = None
+    try:
+        out, new_pending, new_grants, next_us, watermark = run(
+            rules, track, now_us, watermark, fired, list(pending), grants
+        )
+    except RuleFailure as caught:
+        failure = caught
+    if failure is not None:
+        # The original error, as before; on Python 3.11+ with a note naming the rule.
+        error = failure.error
+        add_note = getattr(error, "add_note", None)
+        if add_note is not None:
+            add_note(f"while evaluating promise {describe(promise_id)}, {failure.where()}")
+        raise error
     new_memory = EscalationMemory(
         promise_id,
         watermark,
@@ -162,15 +204,15 @@ def run(
     """Evaluate ``(watermark, now]``; update ``fired`` in place.
 
     Returns the released escalations, the still-pending ones, the new grants, the next
-    check (µs) and the new watermark.
+    check (µs) and the new watermark. An exception raised while a rule is evaluated (its
+    trigger, a proposer, a compensation policy, a calendar) escapes as a
+    :class:`RuleFailure` naming the rule and, when known, the action; ``fired`` may then be
+    partly updated, so callers that roll back pass a copy.
     """
     tl = timeline(track)
     made = tl.starts[0]
     lo = made if watermark is None else max(watermark + 1, made)
     hi = now + 1
-    zone = track.zone
-    promise = track.promise
-    contact = track.contact_hours
     new_watermark = max(watermark, now) if watermark is not None else None
     if watermark is None and now >= made:
         new_watermark = now
@@ -185,55 +227,20 @@ def run(
                 continue
             for index, rule in enumerate(rules):
                 key = (rule.name, segment.revision)
-                found = _firings(rule, segment, start, stop, fired.get(key))
+                try:
+                    found = _firings(rule, segment, start, stop, fired.get(key))
+                except Exception as exc:
+                    raise _failed(rule, None, exc) from exc
                 if found:
                     fired[key] = (found[-1][1], found[-1][0])
                     firings.extend((moment, index, occ, segment) for moment, occ in found)
         firings.sort(key=lambda item: (item[0], item[1]))
         for moment, index, occurrence, segment in firings:
             rule = rules[index]
-            triggered = from_us(moment, zone)
-            due = from_us(segment.due(), zone)
-            proposed = _proposal(rule, track, segment, moment, triggered)
-            for action in rule.actions:
-                amount = None
-                if isinstance(action, Compensate):
-                    overdue = max(segment.clock(moment) - segment.window, 0)
-                    amount = action.requested(
-                        CompensationRequest(
-                            track=track,
-                            promise=track.promise_at(segment.revision),
-                            at=triggered,
-                            overdue=timedelta(microseconds=overdue),
-                        )
-                    )
-                at = triggered
-                deferred = False
-                if action.customer_facing and contact is not None:
-                    opening = contact.next_open(triggered)
-                    if to_us(opening) > moment:
-                        at = opening.astimezone(zone)
-                        deferred = True
-                        if _duplicate(pending, rule.name, segment.revision, action, at):
-                            continue
-                escalation = Escalation(
-                    rule=rule.name,
-                    action=action,
-                    promise_id=promise.id,
-                    customer_id=promise.customer_id,
-                    revision=segment.revision,
-                    level=rule.level,
-                    occurrence=occurrence,
-                    triggered_at=triggered,
-                    at=at,
-                    due=due,
-                    proposed_due=proposed,
-                    amount=amount,
-                )
-                if deferred:
-                    pending.append(escalation)
-                else:
-                    released.append(escalation)
+            try:
+                _release(rule, track, segment, moment, occurrence, pending, released)
+            except Exception as exc:
+                raise _failed(rule, None, exc) from exc
     # Release the deferred actions whose contact opening has come.
     still: list[Escalation] = []
     for escalation in pending:
@@ -260,7 +267,14 @@ def run(
         )
     new_grants: list[Grant] = []
     if any(isinstance(e.action, Compensate) for e in released):
-        released = [_cap(e, granted, new_grants) for e in released]
+        capped: list[Escalation] = []
+        for escalation in released:
+            try:
+                capped.append(_cap(escalation, granted, new_grants))
+            except Exception as exc:
+                name = type(escalation.action).__name__
+                raise RuleFailure(escalation.rule, name, exc) from exc
+        released = capped
     next_us = next_check_us(rules, track, new_watermark, fired, still)
     # Forget what fired for revisions that can no longer be evaluated.
     current = tl.segment_at(now)
@@ -268,6 +282,70 @@ def run(
         for key in [k for k in fired if k[1] < current.revision]:
             del fired[key]
     return released, still, new_grants, next_us, new_watermark
+
+
+def _release(
+    rule: Rule,
+    track: TrackedPromise,
+    segment: Segment,
+    moment: int,
+    occurrence: int,
+    pending: list[Escalation],
+    released: list[Escalation],
+) -> None:
+    """Turn one firing of ``rule`` into escalations: released now, or pending contact hours.
+
+    An exception raised by a proposer or a compensation policy escapes as a
+    :class:`RuleFailure` naming the rule and the action.
+    """
+    zone = track.zone
+    promise = track.promise
+    contact = track.contact_hours
+    triggered = from_us(moment, zone)
+    due = from_us(segment.due(), zone)
+    proposed = _proposal(rule, track, segment, moment, triggered)
+    for action in rule.actions:
+        try:
+            amount = None
+            if isinstance(action, Compensate):
+                overdue = max(segment.clock(moment) - segment.window, 0)
+                amount = action.requested(
+                    CompensationRequest(
+                        track=track,
+                        promise=track.promise_at(segment.revision),
+                        at=triggered,
+                        overdue=timedelta(microseconds=overdue),
+                    )
+                )
+            at = triggered
+            deferred = False
+            if action.customer_facing and contact is not None:
+                opening = contact.next_open(triggered)
+                if to_us(opening) > moment:
+                    at = opening.astimezone(zone)
+                    deferred = True
+                    if _duplicate(pending, rule.name, segment.revision, action, at):
+                        continue
+            escalation = Escalation(
+                rule=rule.name,
+                action=action,
+                promise_id=promise.id,
+                customer_id=promise.customer_id,
+                revision=segment.revision,
+                level=rule.level,
+                occurrence=occurrence,
+                triggered_at=triggered,
+                at=at,
+                due=due,
+                proposed_due=proposed,
+                amount=amount,
+            )
+            if deferred:
+                pending.append(escalation)
+            else:
+                released.append(escalation)
+        except Exception as exc:
+            raise _failed(rule, action, exc) from exc
 
 
 def _action_index(rules: Rules, index_of: Mapping[str, int], escalation: Escalation) -> int:
@@ -299,14 +377,17 @@ def _proposal(
                 elapsed=timedelta(microseconds=segment.clock(moment)),
                 calendar=track.calendar,
             )
-            proposed = action.proposer(request)
-            check_aware("proposed due", proposed)
-            if to_us(proposed) < moment:
-                raise InvalidValueError(
-                    f"the revision proposer of rule {describe(rule.name)} must return a date not "
-                    f"before the firing instant {triggered.isoformat(' ')} "
-                    f"(got {proposed.isoformat(' ')})"
-                )
+            try:
+                proposed = action.proposer(request)
+                check_aware("proposed due", proposed)
+                if to_us(proposed) < moment:
+                    raise InvalidValueError(
+                        f"the revision proposer of rule {describe(rule.name)} must return a "
+                        f"date not before the firing instant {triggered.isoformat(' ')} "
+                        f"(got {proposed.isoformat(' ')})"
+                    )
+            except Exception as exc:
+                raise _failed(rule, action, exc) from exc
             return proposed.astimezone(track.zone)
     return None
 
@@ -363,7 +444,8 @@ def next_check_us(
     """The first instant ``> after`` at which a rule fires or a deferred action is due.
 
     Uses the whole recorded history (the last state lasting forever). Nothing fires before
-    the answer, so ``fired`` holds for every segment searched.
+    the answer, so ``fired`` holds for every segment searched. An exception raised by a
+    trigger escapes as a :class:`RuleFailure` naming the rule.
     """
     best = INF
     for escalation in pending:
@@ -379,7 +461,10 @@ def next_check_us(
         stop = min(segment.hi, best)
         for rule in rules:
             state = fired.get((rule.name, segment.revision))
-            found = _firings(rule, segment, lo, stop, state, first_only=True)
+            try:
+                found = _firings(rule, segment, lo, stop, state, first_only=True)
+            except Exception as exc:
+                raise _failed(rule, None, exc) from exc
             if found and found[0][0] < best:
                 best = found[0][0]
                 stop = best

@@ -11,7 +11,7 @@ named fields, overridable per locale and kind. Imports :mod:`._actions` and :mod
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any
@@ -21,6 +21,7 @@ import attrs
 from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._actions import Compensate, NotifyCustomer
+from promisekit.escalation._time import to_us
 from promisekit.escalation._track import TrackedPromise, _convert_locale
 
 if TYPE_CHECKING:
@@ -30,7 +31,9 @@ __all__ = [
     "DEFAULT_TEMPLATES",
     "Notice",
     "NoticeTemplate",
+    "draft_firing",
     "draft_notice",
+    "firing_letter",
     "format_datetime",
     "format_money",
 ]
@@ -133,6 +136,7 @@ _SAMPLE = dict.fromkeys(
         "due",
         "new_due",
         "new_due_sentence",
+        "due_sentence",
         "explanation",
         "amount",
         "compensation",
@@ -146,9 +150,12 @@ class NoticeTemplate:
     """A subject and a body, as :class:`string.Template` texts.
 
     Fields: ``$what`` (what was promised), ``$promise_id``, ``$customer_id``, ``$due`` (the
-    date given), ``$new_due`` (the proposed date, or a promise to confirm one),
-    ``$new_due_sentence``, ``$explanation`` (an honest explanation, or a placeholder to
-    fill), ``$amount`` and ``$compensation`` (a sentence, empty without compensation).
+    date given), ``$new_due`` (the proposed date, or a promise to confirm one; in a
+    progress notice after a pause that moved the date, the new date),
+    ``$new_due_sentence``, ``$due_sentence`` (progress: "the date is still …", or "the
+    work was on hold, the date moves from … to …"), ``$explanation`` (an honest
+    explanation, or a placeholder to fill: see :attr:`Notice.placeholders`), ``$amount``
+    and ``$compensation`` (a sentence, empty without compensation).
 
     .. versionadded:: 0.1.0
     """
@@ -160,8 +167,8 @@ class NoticeTemplate:
 _EN = {
     "progress": NoticeTemplate(
         "An update on your $what ($promise_id)",
-        "Hello,\n\nHere is an update on your $what: we are working on it, and the date we "
-        "gave you is still $due. We will keep you informed.\n\nThank you for your patience.",
+        "Hello,\n\nHere is an update on your $what: $due_sentence We will keep you informed."
+        "\n\nThank you for your patience.",
     ),
     "delay": NoticeTemplate(
         "Your $what: a new date",
@@ -178,9 +185,8 @@ _EN = {
 _FR = {
     "progress": NoticeTemplate(
         "Des nouvelles de votre $what ($promise_id)",
-        f"Bonjour,\n\nVoici des nouvelles de votre $what{_NBSP}: nous y travaillons, et la "
-        f"date convenue demeure $due. Nous vous tiendrons au courant.\n\nMerci de votre "
-        f"patience.",
+        f"Bonjour,\n\nVoici des nouvelles de votre $what{_NBSP}: $due_sentence Nous vous "
+        f"tiendrons au courant.\n\nMerci de votre patience.",
     ),
     "delay": NoticeTemplate(
         f"Votre $what{_NBSP}: une nouvelle date",
@@ -208,6 +214,9 @@ _PHRASES = {
         "with_date": "We can commit to a realistic new date: $new_due.",
         "without_date": "We will confirm a realistic new date shortly.",
         "compensation": "\n\nTo make up for it, we are crediting you $amount.",
+        "still": "we are working on it, and the date we gave you is still $due.",
+        "moved": "the work was on hold while we waited on you, so the date we gave you, $due, "
+        "moves to $new_due. We are working on it.",
     },
     "fr-CA": {
         "explanation": "[Expliquez honnêtement ce qui s'est passé.]",
@@ -215,6 +224,9 @@ _PHRASES = {
         "with_date": f"Nous nous engageons sur une nouvelle date réaliste{_NBSP}: $new_due.",
         "without_date": "Nous vous confirmerons sous peu une nouvelle date réaliste.",
         "compensation": "\n\nPour nous faire pardonner, nous vous accordons un crédit de $amount.",
+        "still": "nous y travaillons, et la date convenue demeure $due.",
+        "moved": f"les travaux ont été suspendus en attendant votre retour{_NBSP}: la date "
+        "convenue était $due, la nouvelle date est $new_due. Nous y travaillons.",
     },
 }
 # What was promised, in French, for the common kinds (any other kind is used as written).
@@ -242,6 +254,9 @@ class Notice:
         send_at: When to send it (the escalation's ``at``: within contact hours).
         subject: The subject line.
         body: The text.
+        placeholders: The template fields left as a placeholder to fill in before
+            sending (``("explanation",)`` when no explanation was given and the
+            template asks for one); empty when the letter is complete.
 
     .. versionadded:: 0.1.0
     """
@@ -253,6 +268,15 @@ class Notice:
     send_at: datetime
     subject: str
     body: str
+    placeholders: tuple[str, ...] = ()
+
+    @property
+    def has_placeholder(self) -> bool:
+        """Whether something is left to fill in before sending (see :attr:`placeholders`).
+
+        .. versionadded:: 0.1.0
+        """
+        return bool(self.placeholders)
 
 
 # What a notice reads from an escalation. Checked by shape: the escalation records (one level
@@ -272,8 +296,13 @@ def draft_notice(
 ) -> Notice:
     """Render the customer notice of a customer-facing escalation.
 
-    A :class:`NotifyCustomer` renders its kind; a :class:`Compensate` renders an apology
-    stating the amount granted (nothing is promised when the caps left nothing).
+    A :class:`NotifyCustomer` renders its kind; a :class:`Compensate` renders a complete
+    apology: the explanation, the new date (the rule's proposed date, or a promise to
+    confirm one) and the amount granted (nothing is promised when the caps left nothing).
+    A ``"progress"`` notice drafted after a pause that moved the date states the new date
+    (:meth:`TrackedPromise.effective_due` at the sending instant), not the old one.
+    Fields left as a placeholder (the explanation, when none is given) are listed in
+    :attr:`Notice.placeholders`.
 
     Args:
         escalation: A customer-facing escalation for ``track``'s promise.
@@ -342,17 +371,32 @@ def draft_notice(
     if isinstance(action, Compensate) and escalation.amount:
         amount = format_money(escalation.amount, action.currency, lang)
         compensation = string.Template(phrases["compensation"]).substitute(amount=amount)
+    given = format_datetime(escalation.due, lang, zone)
+    due_sentence = ""
+    if kind == "progress":
+        # What the customer was told, and the date now in force (a pause moves it).
+        literal = track.promise_at(escalation.revision).due
+        moved = track.effective_due(escalation.at)
+        if to_us(moved) > to_us(literal):
+            given = format_datetime(literal, lang, zone)
+            new_due = format_datetime(moved, lang, zone)
+            due_sentence = string.Template(phrases["moved"]).substitute(due=given, new_due=new_due)
+        else:
+            due_sentence = string.Template(phrases["still"]).substitute(due=given)
     fields = {
         "what": what,
         "promise_id": track.promise.id,
         "customer_id": track.promise.customer_id,
-        "due": format_datetime(escalation.due, lang, zone),
+        "due": given,
         "new_due": new_due,
         "new_due_sentence": sentence,
+        "due_sentence": due_sentence,
         "explanation": explanation if explanation is not None else phrases["explanation"],
         "amount": amount,
         "compensation": compensation,
     }
+    used = _fields_of(template.subject) | _fields_of(template.body)
+    placeholders = ("explanation",) if explanation is None and "explanation" in used else ()
     return Notice(
         customer_id=track.promise.customer_id,
         promise_id=track.promise.id,
@@ -361,4 +405,95 @@ def draft_notice(
         send_at=escalation.at.astimezone(zone),
         subject=string.Template(template.subject).substitute(fields),
         body=string.Template(template.body).substitute(fields),
+        placeholders=placeholders,
     )
+
+
+def _fields_of(text: str) -> set[str]:
+    """The field names a :class:`string.Template` text uses."""
+    found = set()
+    for match in string.Template.pattern.finditer(text):
+        name = match.group("named") or match.group("braced")
+        if name:
+            found.add(name)
+    return found
+
+
+# The order in which one firing's escalations are turned into its single letter: the
+# compensation (a complete apology stating the amount), then a customer notice by kind.
+_FIRING_ORDER = ("delay", "apology", "progress")
+
+
+def draft_firing(
+    escalations: Iterable[Escalation], track: TrackedPromise, **options: Any
+) -> Notice | None:
+    """The one letter for the escalations of one firing (a rule firing once for a promise).
+
+    A rule with ``notify_customer:apology`` and ``compensate`` gives two customer-facing
+    escalations; sending both would write two near-identical apologies. This drafts one:
+    the :class:`Compensate` escalation's (an apology with the explanation, the new date
+    and the amount, so nothing is lost), else the first :class:`NotifyCustomer` of kind
+    ``"delay"``, then ``"apology"``, then ``"progress"``. The others are merged into it.
+
+    Args:
+        escalations: The escalations of one firing (any order; owner-facing ones are
+            ignored).
+        track: The tracked promise.
+        **options: As for :func:`draft_notice` (``locale``, ``tz``, ``what``,
+            ``explanation``, ``templates``).
+
+    Returns:
+        The letter, or ``None`` when no escalation of the group is customer-facing.
+
+    Raises:
+        InvalidTypeError: An item is not an escalation.
+        InvalidValueError: An escalation is for another promise than the track's.
+
+    .. versionadded:: 0.1.0
+    """
+    if not isinstance(track, TrackedPromise):
+        raise InvalidTypeError(f"'track' must be a TrackedPromise (got {type(track).__name__})")
+    chosen = firing_letter(escalations)
+    if chosen is None:
+        return None
+    return draft_notice(chosen, track, **options)
+
+
+def firing_letter(escalations: Iterable[Escalation]) -> Escalation | None:
+    """The escalation whose letter stands for a whole firing (see :func:`draft_firing`).
+
+    The other customer-facing escalations of the group are merged into its letter: mark
+    them so, and send only this one's.
+
+    Raises:
+        InvalidTypeError: An item is not an escalation.
+        InvalidValueError: The escalations are for different promises.
+
+    .. versionadded:: 0.1.0
+    """
+    if isinstance(escalations, (str, bytes)) or not isinstance(escalations, Iterable):
+        raise InvalidTypeError(
+            f"'escalations' must be an iterable of Escalation (got "
+            f"{type(escalations).__name__} {describe(escalations)})"
+        )
+    group = list(escalations)
+    for item in group:
+        if not all(hasattr(item, field) for field in _ESCALATION_FIELDS):
+            raise InvalidTypeError(
+                f"'escalations' must contain only Escalation records (got {type(item).__name__})"
+            )
+    ids = {item.promise_id for item in group}
+    if len(ids) > 1:
+        raise InvalidValueError(
+            f"'escalations' must all be about one promise (one firing) (got promises "
+            f"{', '.join(describe(i) for i in sorted(ids))})"
+        )
+    for escalation in group:
+        if isinstance(escalation.action, Compensate):
+            return escalation
+    for kind in _FIRING_ORDER:
+        for escalation in group:
+            action = escalation.action
+            if isinstance(action, NotifyCustomer) and action.kind == kind:
+                return escalation
+    return None

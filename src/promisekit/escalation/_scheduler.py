@@ -5,20 +5,30 @@ closed form by the policy) in a binary heap. :meth:`Escalator.advance` pops only
 due by ``now`` — ``O(k log n)`` for ``k`` firing promises among ``n`` — evaluates them, and
 pushes their next check back. Per-promise state is compact: a slotted entry holding integer
 instants and the small memory of what fired.
+
+**Failures are isolated.** Evaluating one promise is atomic: when it raises, nothing of it
+is released or remembered, the promise is retried after a bounded exponential backoff, the
+failure is reported (:class:`~._failures.EscalationFailure`), and every other promise is
+evaluated as usual.
 """
 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterable, Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 
 from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
-from promisekit.escalation._engine import next_check_us, run
+from promisekit.escalation._engine import RuleFailure, next_check_us, run
+from promisekit.escalation._failures import (
+    EscalationFailedError,
+    EscalationFailure,
+    failure_message,
+)
 from promisekit.escalation._policy import EscalationPolicy
 from promisekit.escalation._records import Escalation, EscalationMemory, Grant
-from promisekit.escalation._time import from_us, to_us
+from promisekit.escalation._time import from_us, td_us, to_us
 from promisekit.escalation._track import TrackedPromise
 
 __all__ = ["Escalator"]
@@ -29,7 +39,7 @@ _Fired = tuple[object, ...]
 class _Entry:
     """One open promise in the scheduler (compact: ints and small tuples)."""
 
-    __slots__ = ("fired", "next", "pending", "track", "watermark")
+    __slots__ = ("attempts", "fired", "next", "pending", "track", "watermark")
 
     def __init__(
         self,
@@ -43,6 +53,7 @@ class _Entry:
         self.fired = fired  # flat: name, revision, count, last, name, revision, …
         self.pending = pending
         self.next: int | None = None
+        self.attempts = 0  # consecutive failed evaluations
 
 
 def _unpack(fired: _Fired) -> dict[tuple[str, int], tuple[int, int]]:
@@ -66,12 +77,31 @@ def _pack(fired: dict[tuple[str, int], tuple[int, int]]) -> _Fired:
     return tuple(flat)
 
 
+def _check_retry(field: str, value: object) -> int:
+    if not isinstance(value, timedelta):
+        raise InvalidTypeError(
+            f"{field!r} must be a timedelta (got {type(value).__name__} {describe(value)})"
+        )
+    if value <= timedelta(0):
+        raise InvalidValueError(f"{field!r} must be a positive duration (got {value})")
+    return td_us(value)
+
+
+# Compact the heap when it holds more stale entries than this and than live ones.
+_COMPACT_MIN = 64
+
+ErrorHandler = Callable[[EscalationFailure], object]
+
+
 class Escalator:
     """Runs an :class:`EscalationPolicy` over a book of open promises.
 
     Args:
         policy: The policy to apply to every promise.
         granted: Compensation already granted (for the caps of ``Compensate``).
+        retry_first: How long after a failed evaluation the promise is checked again
+            (the first time; doubled on each consecutive failure).
+        retry_cap: The longest wait between two attempts of a failing promise.
 
     Example:
         .. code-block:: python
@@ -80,7 +110,7 @@ class Escalator:
             for track in open_promises:
                 escalator.add(track)
             while running:
-                for escalation in escalator.advance(now()):
+                for escalation in escalator.advance(now(), on_error=log_failure):
                     perform(escalation)
             # when something happens to a promise (a pause, a customer update…):
             escalator.update(new_track)
@@ -88,17 +118,40 @@ class Escalator:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = ("_entries", "_grants", "_heap", "_policy")
+    __slots__ = (
+        "_entries",
+        "_grants",
+        "_heap",
+        "_policy",
+        "_retry_cap",
+        "_retry_first",
+        "_stale",
+    )
 
-    def __init__(self, policy: EscalationPolicy, *, granted: Iterable[Grant] = ()) -> None:
+    def __init__(
+        self,
+        policy: EscalationPolicy,
+        *,
+        granted: Iterable[Grant] = (),
+        retry_first: timedelta = timedelta(seconds=30),
+        retry_cap: timedelta = timedelta(hours=1),
+    ) -> None:
         if not isinstance(policy, EscalationPolicy):
             raise InvalidTypeError(
                 f"'policy' must be an EscalationPolicy (got {type(policy).__name__} "
                 f"{describe(policy)})"
             )
+        self._retry_first = _check_retry("retry_first", retry_first)
+        self._retry_cap = _check_retry("retry_cap", retry_cap)
+        if self._retry_cap < self._retry_first:
+            raise InvalidValueError(
+                f"'retry_cap' must not be shorter than 'retry_first' ({retry_first}) "
+                f"(got {retry_cap})"
+            )
         self._policy = policy
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[int, str]] = []
+        self._stale = 0  # heap items whose promise was removed or rescheduled
         self._grants: dict[str, list[Grant]] = {}
         for grant in granted:
             if not isinstance(grant, Grant):
@@ -124,26 +177,57 @@ class Escalator:
     def __iter__(self) -> Iterator[TrackedPromise]:
         return (entry.track for entry in self._entries.values())
 
-    def _schedule(self, promise_id: str, entry: _Entry) -> None:
-        moment = next_check_us(
-            self._policy.rules, entry.track, entry.watermark, _unpack(entry.fired), entry.pending
-        )
+    # ----------------------------------------------------------------- the heap
+
+    def _push(self, promise_id: str, entry: _Entry, moment: int | None) -> None:
+        """Make ``moment`` the entry's next check (the old heap item, if any, goes stale)."""
+        if moment == entry.next:
+            return
+        if entry.next is not None:
+            self._stale += 1
         entry.next = moment
         if moment is not None:
             heapq.heappush(self._heap, (moment, promise_id))
+        self._compact()
+
+    def _compact(self) -> None:
+        heap = self._heap
+        if self._stale > _COMPACT_MIN and 2 * self._stale > len(heap):
+            self._heap = [(e.next, pid) for pid, e in self._entries.items() if e.next is not None]
+            heapq.heapify(self._heap)
+            self._stale = 0
+
+    def _schedule(self, promise_id: str, entry: _Entry) -> None:
+        try:
+            moment = next_check_us(
+                self._policy.rules,
+                entry.track,
+                entry.watermark,
+                _unpack(entry.fired),
+                entry.pending,
+            )
+        except Exception:
+            # A trigger raised: check the promise at the next advance, which reports the
+            # failure (naming the rule) and backs off.
+            moment = to_us(entry.track.promise.made_at)
+            if entry.watermark is not None:
+                moment = max(moment, entry.watermark + 1)
+        self._push(promise_id, entry, moment)
+
+    # ----------------------------------------------------------------- the book
 
     def add(self, track: TrackedPromise, memory: EscalationMemory | None = None) -> None:
         """Start watching a promise (with the memory of earlier evaluations, if any).
 
         Raises:
-            InvalidValueError: The promise is already in the book (use :meth:`update`).
+            InvalidTypeError: ``track`` is not a :class:`TrackedPromise`, or ``memory`` not
+                an :class:`EscalationMemory`.
+            InvalidValueError: The promise is already in the book (use :meth:`update`), or
+                ``memory`` belongs to another promise.
 
         .. versionadded:: 0.1.0
         """
-        if not isinstance(track, TrackedPromise):
-            raise InvalidTypeError(
-                f"'track' must be a TrackedPromise (got {type(track).__name__} {describe(track)})"
-            )
+        _check_track(track)
         promise_id = track.promise.id
         if promise_id in self._entries:
             raise InvalidValueError(
@@ -152,6 +236,11 @@ class Escalator:
         if memory is None:
             entry = _Entry(track, None, (), ())
         else:
+            if not isinstance(memory, EscalationMemory):
+                raise InvalidTypeError(
+                    f"'memory' must be an EscalationMemory or None "
+                    f"(got {type(memory).__name__} {describe(memory)})"
+                )
             if memory.promise_id != promise_id:
                 raise InvalidValueError(
                     f"'memory' belongs to promise {describe(memory.promise_id)}, not "
@@ -166,10 +255,12 @@ class Escalator:
         """Replace a promise's track after something was recorded (keeps its memory).
 
         Raises:
+            InvalidTypeError: ``track`` is not a :class:`TrackedPromise`.
             InvalidValueError: The promise is not in the book.
 
         .. versionadded:: 0.1.0
         """
+        _check_track(track)
         promise_id = track.promise.id
         entry = self._entries.get(promise_id)
         if entry is None:
@@ -183,7 +274,10 @@ class Escalator:
         .. versionadded:: 0.1.0
         """
         memory = self.memory(promise_id)
-        del self._entries[promise_id]
+        entry = self._entries.pop(promise_id)
+        if entry.next is not None:
+            self._stale += 1
+            self._compact()
         return memory
 
     def memory(self, promise_id: str) -> EscalationMemory:
@@ -221,39 +315,94 @@ class Escalator:
             if entry is not None and entry.next == moment:
                 return from_us(moment, entry.track.zone)
             heapq.heappop(heap)
+            self._stale -= 1
         return None
 
-    def advance(self, now: datetime) -> list[Escalation]:
+    # ----------------------------------------------------------------- advancing
+
+    def backoff(self, attempt: int) -> timedelta:
+        """The wait before checking a promise again after ``attempt`` consecutive failures.
+
+        ``retry_first`` doubled on each further failure, never longer than ``retry_cap``.
+
+        .. versionadded:: 0.1.0
+        """
+        if isinstance(attempt, bool) or not isinstance(attempt, int) or attempt < 1:
+            raise InvalidValueError(f"'attempt' must be an int >= 1 (got {describe(attempt)})")
+        return timedelta(microseconds=self._backoff_us(attempt))
+
+    def _backoff_us(self, attempt: int) -> int:
+        first, cap = self._retry_first, self._retry_cap
+        if attempt > 62 or first << (attempt - 1) >= cap:
+            return cap
+        return first << (attempt - 1)
+
+    def advance(self, now: datetime, *, on_error: ErrorHandler | None = None) -> list[Escalation]:
         """Every escalation due up to ``now`` since the last call, ordered by ``at``.
 
-        Only the promises whose next check has come are evaluated.
+        Only the promises whose next check has come are evaluated. Each promise's
+        evaluation is atomic: when it raises an :class:`Exception` (a revision proposer
+        with too little history, a compensation policy, a plugin trigger), none of its
+        escalations of this call is released, its memory, its escalations waiting for
+        contact hours and its grants stay as before the call, and it is checked again at
+        ``now`` plus :meth:`backoff` of its consecutive failures; every other promise is
+        evaluated as usual. A later successful evaluation resets the count.
+
+        Args:
+            now: The instant to advance to (aware).
+            on_error: Called once per failed promise with an :class:`EscalationFailure`,
+                after every promise due was evaluated. ``None``: raise
+                :class:`EscalationFailedError` at the end of the call instead.
+
+        Returns:
+            The escalations released, ordered by ``at``.
+
+        Raises:
+            EscalationFailedError: Some promise failed and ``on_error`` is ``None`` — or
+                ``on_error`` raised (then its exception is the ``__cause__``). It carries
+                the escalations released in the call (``.escalations``) and the failures
+                (``.failures``), so nothing is lost.
+            NaiveDatetimeError: ``now`` has no time zone.
 
         .. versionadded:: 0.1.0
         """
         now_us = to_us(check_aware("now", now))
+        if on_error is not None and not callable(on_error):
+            raise InvalidTypeError(
+                f"'on_error' must be callable as on_error(failure), or None "
+                f"(got {type(on_error).__name__} {describe(on_error)})"
+            )
         heap = self._heap
         entries = self._entries
-        policy = self._policy
+        rules = self._policy.rules
         grants = self._grants
         out: list[Escalation] = []
+        failures: list[EscalationFailure] = []
         while heap and heap[0][0] <= now_us:
             moment, promise_id = heapq.heappop(heap)
             entry = entries.get(promise_id)
             if entry is None or entry.next != moment:
+                self._stale -= 1
                 continue  # stale: removed or rescheduled
-            entry.next = None
             customer = entry.track.promise.customer_id
-            ledger = grants.get(customer, [])
-            fired = _unpack(entry.fired)
-            released, still, new_grants, next_us, watermark = run(
-                policy.rules,
-                entry.track,
-                now_us,
-                entry.watermark,
-                fired,
-                list(entry.pending),
-                ledger,
-            )
+            fired = _unpack(entry.fired)  # a copy: the entry is untouched if run() raises
+            try:
+                released, still, new_grants, next_us, watermark = run(
+                    rules,
+                    entry.track,
+                    now_us,
+                    entry.watermark,
+                    fired,
+                    list(entry.pending),
+                    grants.get(customer, []),
+                )
+            except Exception as exc:
+                failures.append(self._failed(promise_id, entry, exc, now, now_us))
+                continue
+            except BaseException:
+                heapq.heappush(heap, (moment, promise_id))  # still due: keep it scheduled
+                raise
+            entry.attempts = 0
             entry.watermark = watermark
             entry.fired = _pack(fired)
             entry.pending = tuple(still) if still else ()
@@ -265,4 +414,46 @@ class Escalator:
                 heapq.heappush(heap, (next_us, promise_id))
         if len(out) > 1:
             out.sort(key=lambda e: to_us(e.at))
+        if failures:
+            if on_error is None:
+                raise EscalationFailedError(out, failures)
+            try:
+                for failure in failures:
+                    on_error(failure)
+            except Exception as exc:
+                raise EscalationFailedError(
+                    out,
+                    failures,
+                    reason=f"'on_error' raised {type(exc).__name__} while handling failures",
+                ) from exc
         return out
+
+    def _failed(
+        self, promise_id: str, entry: _Entry, exc: Exception, now: datetime, now_us: int
+    ) -> EscalationFailure:
+        """Reschedule a promise whose evaluation raised; describe the failure."""
+        if isinstance(exc, RuleFailure):
+            rule, action, error = exc.rule, exc.action, exc.error
+        else:
+            rule, action, error = None, None, exc
+        entry.attempts += 1
+        retry_us = now_us + self._backoff_us(entry.attempts)
+        entry.next = retry_us
+        heapq.heappush(self._heap, (retry_us, promise_id))
+        return EscalationFailure(
+            promise_id=promise_id,
+            rule=rule,
+            action=action,
+            error=error,
+            message=failure_message(promise_id, rule, action, error),
+            attempt=entry.attempts,
+            at=now,
+            retry_at=from_us(retry_us, now.tzinfo or entry.track.zone),
+        )
+
+
+def _check_track(track: object) -> None:
+    if not isinstance(track, TrackedPromise):
+        raise InvalidTypeError(
+            f"'track' must be a TrackedPromise (got {type(track).__name__} {describe(track)})"
+        )

@@ -350,22 +350,54 @@ class TrackedPromise:
         locale: str = "en",
         customer_tz: str | None = None,
     ) -> TrackedPromise:
-        """Build a tracked promise from a ledger's promise state (duck-typed).
+        """Build a tracked promise from a ledger's promise state, read in full (duck-typed).
 
-        Reads ``state.promise``, ``state.paused_intervals`` (``start``/``end``/``reason``)
-        and ``state.notifications`` (``at``); a cancellation (``state.cancelled_at``)
-        closes the promise unless ``completed_at`` is given.
+        What is read from ``state`` (a :class:`promisekit.ledger.PromiseState` or any
+        object with these attributes):
+
+        * ``state.promise`` — the promise with its revisions (each revision's target is
+          recovered from the state's events for :class:`BufferZone`, see
+          :attr:`past_targets`);
+        * ``state.paused_intervals`` (``start``/``end``/``reason``) — the pauses. A pause
+          that ended the instant it began (``start == end``: paused and resumed, or
+          paused and cancelled, at the same instant) stopped no clock and is dropped;
+        * ``state.notifications`` (``at``) — the customer updates;
+        * ``state.deliveries`` — the promise is complete at the instant its deliveries
+          fulfil it, as the state itself assesses it (``state.assess(moment)
+          .completed_at``, ``moment`` the state's ``as_of``, else its last event): no rule
+          fires from then on, so a promise delivered early never goes overdue;
+        * ``state.cancelled_at`` — a cancellation closes the promise too (the earlier of
+          completion and cancellation counts).
+
+        Args:
+            state: The ledger state of the promise.
+            calendar: Business hours measuring the SLA clock, or ``None``.
+            contact_hours: When the customer may be contacted, or ``None``.
+            completed_at: When the promise was closed; given, it overrides what the
+                deliveries and the cancellation say.
+            locale: Language of customer notices.
+            customer_tz: IANA zone of the customer, or ``None``.
+
+        Raises:
+            InconsistentRecordError: The state's records contradict each other (pauses
+                overlapping…).
 
         .. versionadded:: 0.1.0
         """
         pauses = [
             Pause(item.start, item.end, reason=getattr(item, "reason", None))
             for item in state.paused_intervals
+            if item.end is None or to_us(item.end) != to_us(check_aware("start", item.start))
         ]
         updates = [CustomerUpdate(item.at) for item in state.notifications]
         closed = completed_at
         if closed is None:
-            closed = getattr(state, "cancelled_at", None)
+            ends = [
+                moment
+                for moment in (_delivered_at(state), getattr(state, "cancelled_at", None))
+                if moment is not None
+            ]
+            closed = min(ends, key=to_us) if ends else None
         return cls(
             past_targets=_past_targets_of(state),
             promise=state.promise,
@@ -535,6 +567,24 @@ class TrackedPromise:
             target=self.target_at(revision),
             revisions=current.revisions[:revision],
         )
+
+
+def _delivered_at(state: object) -> datetime | None:
+    """When the state's deliveries fulfilled the promise, by the state's own assessment.
+
+    ``None`` without deliveries, without an ``assess`` method, or while not fulfilled.
+    """
+    deliveries = getattr(state, "deliveries", ())
+    assess = getattr(state, "assess", None)
+    if not deliveries or not callable(assess):
+        return None
+    moment = getattr(state, "as_of", None)
+    if moment is None:
+        moment = getattr(state, "last_event_at", None)
+    if moment is None:
+        moment = max((item.at for item in deliveries), key=to_us)
+    completed = getattr(assess(moment), "completed_at", None)
+    return completed if isinstance(completed, datetime) else None
 
 
 def _past_targets_of(state: object) -> tuple[datetime | None, ...]:
