@@ -158,6 +158,9 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
     elif isinstance(exc, BaseValidationError):
         for sub in exc.exceptions:
             yield from _leaves(sub, path)
+    elif isinstance(exc, SchemaError) and exc.path is not None:
+        # Raised by a custom hook of a nested value: its path is relative to that value.
+        yield path + exc.path[1:], exc
     else:
         yield path, exc
 
@@ -166,6 +169,8 @@ def _leaf_message(path: str, leaf: BaseException) -> str:
     """The message of a leaf error, naming the field rather than the hooks' ``'value'``."""
     if not isinstance(leaf, PromiseKitError):
         return f"{type(leaf).__name__}: {leaf}"
+    if isinstance(leaf, SchemaError) and leaf.path is not None:
+        return leaf.message
     text = str(leaf)
     name = re.search(r"\.([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9]+\])*$", path)
     if name is not None and text.startswith("'value' "):

@@ -135,6 +135,12 @@ PROVIDERS: tuple[str, ...] = (
 
 _SCHEMA_RE = re.compile(r"promisekit/([0-9]{1,9})")
 _PROVIDERS_DONE: set[str] = set()
+# The JSON forms of packages that must not import this module live here, beside it: the
+# provider's own module is imported first, then this module's _register_serialization.
+_BUILTIN_FORMS = {
+    "promisekit.buffering": "promisekit._serialize_buffering",
+    "promisekit.escalation": "promisekit._serialize_escalation",
+}
 
 
 def registered_types() -> Mapping[str, type[Any]]:
@@ -165,6 +171,9 @@ def _load_providers(module: str | None = None) -> None:
         hook = getattr(loaded, "_register_serialization", None)
         if callable(hook):
             hook(register_type)
+        forms = _BUILTIN_FORMS.get(name)
+        if forms is not None:
+            importlib.import_module(forms)._register_serialization(register_type)
 
 
 def _spec_for_class(cls: type[Any]) -> _Spec | None:
