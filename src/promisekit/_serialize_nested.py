@@ -170,10 +170,11 @@ def _plain(value: object, depth: int) -> Any:
 def describe_callable(value: object, depth: int = 0) -> dict[str, Any]:
     """The opaque description of a value that is not registered."""
     out: dict[str, Any] = {"type": OPAQUE, "class": _callable_name(value)}
-    if attrs.has(type(value)) and depth < _MAX_DEPTH:
+    cls: Any = type(value)
+    if attrs.has(cls) and depth < _MAX_DEPTH:
         out["parameters"] = {
             (field.alias or field.name): _plain(getattr(value, field.name), depth)
-            for field in attrs.fields(type(value))
+            for field in attrs.fields(cls)
             if field.init
         }
     elif not callable(value):

@@ -304,6 +304,21 @@ def _is_enum(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 
+def _is_fixed_tuple(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is tuple and bool(args) and args[-1] is not Ellipsis
+
+
+def _fixed_tuple_writer(tp: Any, conv: cattrs.Converter) -> Callable[[Any], list[Any]]:
+    """Write a fixed-length tuple (``tuple[str, int]``) as a JSON array, not a tuple."""
+    hooks = [conv.get_unstructure_hook(arg) for arg in typing.get_args(tp)]
+
+    def write(value: Any) -> list[Any]:
+        return [hook(item) for hook, item in zip(hooks, value, strict=True)]
+
+    return write
+
+
 def _is_literal(tp: Any) -> bool:
     return typing.get_origin(tp) is typing.Literal
 
@@ -341,6 +356,7 @@ def _new_converter() -> cattrs.Converter:
     conv.register_unstructure_hook_func(_is_enum, lambda member: member.value)
     conv.register_structure_hook_func(_is_str_mapping, _structure_str_mapping)
     conv.register_structure_hook_func(_is_literal, _structure_literal)
+    conv.register_unstructure_hook_factory(_is_fixed_tuple, _fixed_tuple_writer)
     conv.register_unstructure_hook_func(
         _is_str_mapping, lambda mapping: dict(sorted(mapping.items()))
     )

@@ -148,7 +148,7 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
         for sub, name_note in with_names:
             yield from _leaves(sub, f"{path}.{name_note.name}")
         for sub in others:
-            yield from _leaves(sub, path)
+            yield from _leaves(sub, _field_path(sub, path))
     elif isinstance(exc, IterableValidationError):
         with_index, rest = exc.group_exceptions()
         for sub, index_note in with_index:
@@ -163,6 +163,18 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
         yield path + exc.path[1:], exc
     else:
         yield path, exc
+
+
+_NAMED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)((?:\[[0-9]+\])*)'")
+
+
+def _field_path(exc: BaseException, path: str) -> str:
+    """The path of the field a constructor's error names first (``'locale' must be…``)."""
+    if isinstance(exc, PromiseKitError) and not isinstance(exc, SchemaError):
+        named = _NAMED.match(str(exc))
+        if named is not None:
+            return f"{path}.{named[1]}{named[2]}"
+    return path
 
 
 def _leaf_message(path: str, leaf: BaseException) -> str:
