@@ -74,6 +74,8 @@ class SchemaError(InvalidValueError):
         self, message: str, *, path: str | None = "$", errors: Collection[str] = ()
     ) -> None:
         self.path = path
+        #: The message without its path (for errors re-rooted under another path).
+        self.message = message
         text = message if path is None else f"{path}: {message}"
         self.errors: tuple[str, ...] = tuple(errors) or (text,)
         super().__init__(text)
@@ -317,6 +319,35 @@ def _is_enum(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, enum.Enum)
 
 
+def _is_fixed_tuple(tp: Any) -> bool:
+    args = typing.get_args(tp)
+    return typing.get_origin(tp) is tuple and bool(args) and args[-1] is not Ellipsis
+
+
+def _fixed_tuple_writer(tp: Any, conv: cattrs.Converter) -> Callable[[Any], list[Any]]:
+    """Write a fixed-length tuple (``tuple[str, int]``) as a JSON array, not a tuple."""
+    hooks = [conv.get_unstructure_hook(arg) for arg in typing.get_args(tp)]
+
+    def write(value: Any) -> list[Any]:
+        return [hook(item) for hook, item in zip(hooks, value, strict=True)]
+
+    return write
+
+
+def _is_literal(tp: Any) -> bool:
+    return typing.get_origin(tp) is typing.Literal
+
+
+def _structure_literal(value: object, tp: Any) -> Any:
+    allowed = typing.get_args(tp)
+    for option in allowed:
+        if type(option) is type(value) and option == value:
+            return option
+    raise InvalidValueError(
+        f"expected one of {', '.join(repr(v) for v in allowed)} (got {_describe(value)})"
+    )
+
+
 def _new_converter() -> cattrs.Converter:
     try:
         import cattrs
@@ -339,6 +370,8 @@ def _new_converter() -> cattrs.Converter:
     conv.register_structure_hook_func(_is_enum, _structure_enum)
     conv.register_unstructure_hook_func(_is_enum, lambda member: member.value)
     conv.register_structure_hook_func(_is_str_mapping, _structure_str_mapping)
+    conv.register_structure_hook_func(_is_literal, _structure_literal)
+    conv.register_unstructure_hook_factory(_is_fixed_tuple, _fixed_tuple_writer)
     conv.register_unstructure_hook_func(
         _is_str_mapping, lambda mapping: dict(sorted(mapping.items()))
     )
@@ -387,9 +420,19 @@ def _install(conv: cattrs.Converter, spec: _Spec) -> None:
         conv.register_unstructure_hook(cls, unstructure_attrs)
         conv.register_structure_hook(cls, structure_attrs)
     base = spec.base
-    if base is not None and conv.get_structure_hook(base, cache_result=False) is not _dispatch:
+    if base is not None and _hook_of(conv, base) is not _dispatch:
         conv.register_structure_hook(base, _dispatch)
         conv.register_unstructure_hook(base, lambda obj: conv.unstructure(obj, type(obj)))
+
+
+def _hook_of(conv: cattrs.Converter, base: type[Any]) -> Any:
+    """The structure hook of ``base``, or ``None`` (a base that is not an attrs class)."""
+    from cattrs.errors import StructureHandlerNotFoundError
+
+    try:
+        return conv.get_structure_hook(base, cache_result=False)
+    except StructureHandlerNotFoundError:
+        return None
 
 
 def _dispatch(data: Any, base: type[Any]) -> Any:

@@ -149,7 +149,7 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
         for sub, name_note in with_names:
             yield from _leaves(sub, f"{path}.{name_note.name}")
         for sub in others:
-            yield from _leaves(sub, path)
+            yield from _leaves(sub, _field_path(sub, path))
     elif isinstance(exc, IterableValidationError):
         with_index, rest = exc.group_exceptions()
         for sub, index_note in with_index:
@@ -159,14 +159,31 @@ def _leaves(exc: BaseException, path: str) -> Iterator[tuple[str, BaseException]
     elif isinstance(exc, BaseValidationError):
         for sub in exc.exceptions:
             yield from _leaves(sub, path)
+    elif isinstance(exc, SchemaError) and exc.path is not None:
+        # Raised by a custom hook of a nested value: its path is relative to that value.
+        yield path + exc.path[1:], exc
     else:
         yield path, exc
+
+
+_NAMED = re.compile(r"'([A-Za-z_][A-Za-z0-9_]*)((?:\[[0-9]+\])*)'")
+
+
+def _field_path(exc: BaseException, path: str) -> str:
+    """The path of the field a constructor's error names first (``'locale' must be…``)."""
+    if isinstance(exc, PromiseKitError) and not isinstance(exc, SchemaError):
+        named = _NAMED.match(str(exc))
+        if named is not None:
+            return f"{path}.{named[1]}{named[2]}"
+    return path
 
 
 def _leaf_message(path: str, leaf: BaseException) -> str:
     """The message of a leaf error, naming the field rather than the hooks' ``'value'``."""
     if not isinstance(leaf, PromiseKitError):
         return f"{type(leaf).__name__}: {leaf}"
+    if isinstance(leaf, SchemaError) and leaf.path is not None:
+        return leaf.message
     text = str(leaf)
     name = re.search(r"\.([A-Za-z_][A-Za-z0-9_]*)(?:\[[0-9]+\])*$", path)
     if name is not None and text.startswith("'value' "):

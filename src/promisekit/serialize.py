@@ -47,7 +47,9 @@ is read, the modules in :data:`PROVIDERS` that are already imported or importabl
 asked, through a module-level function ``_register_serialization(register_type)``.
 
 :func:`event_json_schema` exports a JSON Schema (draft 2020-12) of the event documents,
-for CRM developers in other languages (also in ``docs/schema/events.schema.json``).
+for CRM developers in other languages (also in ``docs/schema/events.schema.json``);
+:func:`value_json_schema` those of the escalation and buffering values
+(``docs/schema/escalation.schema.json``, ``docs/schema/buffering.schema.json``).
 
 cattrs is imported when the converter is first needed, not when this module is.
 
@@ -118,6 +120,7 @@ __all__ = [
     "registered_types",
     "to_dict",
     "to_json",
+    "value_json_schema",
 ]
 
 #: Modules asked (lazily) to register their types, through a module-level
@@ -135,6 +138,12 @@ PROVIDERS: tuple[str, ...] = (
 
 _SCHEMA_RE = re.compile(r"promisekit/([0-9]{1,9})")
 _PROVIDERS_DONE: set[str] = set()
+# The JSON forms of packages that must not import this module live here, beside it: the
+# provider's own module is imported first, then this module's _register_serialization.
+_BUILTIN_FORMS = {
+    "promisekit.buffering": "promisekit._serialize_buffering",
+    "promisekit.escalation": "promisekit._serialize_escalation",
+}
 
 
 def registered_types() -> Mapping[str, type[Any]]:
@@ -165,6 +174,39 @@ def _load_providers(module: str | None = None) -> None:
         hook = getattr(loaded, "_register_serialization", None)
         if callable(hook):
             hook(register_type)
+        forms = _BUILTIN_FORMS.get(name)
+        if forms is not None:
+            importlib.import_module(forms)._register_serialization(register_type)
+
+
+def value_json_schema(family: Literal["escalation", "buffering"]) -> dict[str, Any]:
+    """A JSON Schema (draft 2020-12) of the documents of ``promisekit.<family>`` values.
+
+    ``"escalation"``: escalations with their actions, notices, memories, evaluations,
+    grants, tracked promises and their events, policies and rules. ``"buffering"``:
+    quotes, capabilities and buffer policies. Like :func:`event_json_schema`, it checks
+    the shape of a document; rules across fields are checked when it is read. Committed
+    as ``docs/schema/<family>.schema.json``.
+
+    Raises:
+        InvalidValueError: ``family`` is not one of those.
+
+    .. versionadded:: 0.1.0
+    """
+    from promisekit._serialize_value_schema import value_json_schema as build
+
+    get_converter()
+    # Both: an escalation document nests capabilities (in a CapabilityProposer).
+    _load_providers("promisekit.buffering")
+    _load_providers("promisekit.escalation")
+    prefix = f"promisekit.{family}."
+    with _LOCK:
+        documents = {
+            name: spec.cls
+            for name, spec in _BY_NAME.items()
+            if isinstance(family, str) and spec.cls.__module__.startswith(prefix)
+        }
+    return build(family, documents)
 
 
 def _spec_for_class(cls: type[Any]) -> _Spec | None:
