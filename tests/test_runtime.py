@@ -110,7 +110,7 @@ def test_idempotency_keys_are_stable_and_name_the_firing() -> None:
         EscalationRunner(ledger, POLICY, sent.append, holder="x").step(T0 + 2 * H)
         keys.append(sorted(e.key for e in sent))
     assert keys[0] == keys[1]
-    assert "P-1/r0/breached#1/a1.EscalateTo/20260310T100000.000000Z" in keys[0]
+    assert "P-1/r0/breached#1/a1.escalate_to/20260310T100000.000000Z" in keys[0]
 
 
 def test_a_restart_never_fires_again_what_the_ledger_records(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ from promisekit._cli_format import (
     format_table,
     parse_duration,
 )
+from promisekit._cli_run import add_run_command
 from promisekit._validation import describe
 from promisekit.datasets import callback_centre_promises
 from promisekit.delivery import assess
@@ -326,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--kind", help="use only promises of this kind (e.g. callback)")
     source(check)
     check.set_defaults(handler=_check_commitment)
+    add_run_command(commands)
     return parser
 
 

@@ -26,7 +26,7 @@ Example:
     >>> runner.step(t0 + timedelta(hours=2)).fired
     1
     >>> [envelope.key for envelope in sent]
-    ['P-1/r0/breached#1/a0.NotifyOwner/20260310T100000.000000Z']
+    ['P-1/r0/breached#1/a0.notify_owner/20260310T100000.000000Z']
     >>> runner.step(t0 + timedelta(hours=3)).fired     # never twice
     0
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from promisekit.escalation import Escalation
 
-__all__ = ["action_index", "action_name", "firings"]
+__all__ = ["action_index", "firings"]
 
 
 def firings(escalations: list[Escalation]) -> list[list[Escalation]]:
@@ -35,8 +35,3 @@ def action_index(actions: Iterable[Any], escalation: Escalation, seen: dict[str,
     if n < len(matches):
         return matches[n]
     return len(tuple(actions)) + n  # not found (a plugin action that compares unequal)
-
-
-def action_name(escalation: Escalation) -> str:
-    name = type(escalation.action).__name__
-    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")

@@ -13,7 +13,22 @@ from datetime import datetime, timezone
 
 from promisekit.escalation import Escalation
 
-__all__ = ["delivered_event_id", "failure_event_id", "fired_event_id", "idempotency_key"]
+__all__ = [
+    "action_name",
+    "delivered_event_id",
+    "failure_event_id",
+    "fired_event_id",
+    "idempotency_key",
+]
+
+
+def action_name(escalation: Escalation) -> str:
+    """The action's name in keys and events: its class name in snake case (``notify_owner``).
+
+    For the built-in actions this is also their policy-file and document name.
+    """
+    name = type(escalation.action).__name__
+    return "".join("_" + c.lower() if c.isupper() else c for c in name).lstrip("_")
 
 
 def _instant(value: datetime) -> str:
@@ -24,13 +39,13 @@ def idempotency_key(escalation: Escalation, action_index: int) -> str:
     """The idempotency key of ``escalation``'s action number ``action_index`` in its rule.
 
     Example:
-        ``"P-1/r0/breached#1/a1.Compensate/20260310T140000.000000Z"``
+        ``"P-1/r0/breached#1/a1.compensate/20260310T140000.000000Z"``
 
     .. versionadded:: 0.1.0
     """
     return (
         f"{escalation.promise_id}/r{escalation.revision}/{escalation.rule}"
-        f"#{escalation.occurrence}/a{action_index}.{type(escalation.action).__name__}"
+        f"#{escalation.occurrence}/a{action_index}.{action_name(escalation)}"
         f"/{_instant(escalation.triggered_at)}"
     )
 

@@ -58,8 +58,9 @@ from promisekit.ledger import (
     LedgerStore,
 )
 from promisekit.runtime._envelope import ActionEnvelope, escalation_document, notice_document
-from promisekit.runtime._firing import action_index, action_name, firings
+from promisekit.runtime._firing import action_index, firings
 from promisekit.runtime._keys import (
+    action_name,
     delivered_event_id,
     failure_event_id,
     fired_event_id,

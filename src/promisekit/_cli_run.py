@@ -1,0 +1,152 @@
+"""``promisekit run``: the escalation runner as a command, over an SQLite store.
+
+Reads the wall clock (the command line is the one place that does), steps an
+:class:`~promisekit.runtime.EscalationRunner` once (``--once``) or every ``--interval``,
+writes each action as a JSON line (``--out``), reports progress on stderr when it is a
+terminal, and on SIGTERM or Ctrl-C lets the step in progress finish (its transaction
+commits or rolls back) and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from types import FrameType
+from typing import Any, TextIO
+
+from promisekit._cli_export import _calendar as calendar_from_args
+from promisekit._cli_format import UsageError, parse_duration
+from promisekit.escalation import EscalationPolicy
+from promisekit.runtime import ActionEnvelope, EscalationRunner, JsonLinesSink, StepReport
+from promisekit.store import SQLiteLedger
+
+__all__ = ["add_run_command"]
+
+
+def add_run_command(commands: Any) -> None:
+    """Add the ``run`` sub-command to the ``promisekit`` parser's sub-parsers."""
+    run = commands.add_parser(
+        "run",
+        help="run an escalation policy over an SQLite ledger store, as a service",
+        description=(
+            "Fire the rules of --policy over the promises of --store exactly once (recorded "
+            "in the store), and write each action to --out as a JSON line, at least once, "
+            "with its idempotency key. Runs every --interval until SIGTERM or Ctrl-C "
+            "(the step in progress finishes first), or once with --once."
+        ),
+    )
+    run.add_argument("--store", metavar="PATH", required=True, help="the SQLite ledger store")
+    run.add_argument("--policy", metavar="FILE", required=True, help="the policy (TOML)")
+    run.add_argument(
+        "--out", metavar="FILE", required=True, help="JSON Lines file of actions ('-': stdout)"
+    )
+    when = run.add_mutually_exclusive_group()
+    when.add_argument("--once", action="store_true", help="run one step and exit")
+    when.add_argument(
+        "--interval", default="30s", help="time between steps: 30s, 1m, 2m30s (default 30s)"
+    )
+    run.add_argument(
+        "--name", default="escalations", help="the runner's name: its cursor and lease"
+    )
+    run.add_argument("--explanation", help="the explanation written in delay and apology letters")
+    run.add_argument(
+        "--allow-placeholders",
+        action="store_true",
+        help="send customer letters that still hold a placeholder to fill in",
+    )
+    run.add_argument(
+        "--calendar",
+        choices=("montreal", "always"),
+        help="SLA clocks in business time: Montréal office hours, or always open (in --tz)",
+    )
+    run.add_argument("--tz", metavar="Z", help="zone of the always-open calendar")
+    run.set_defaults(handler=run_command)
+
+
+class _StdoutSink:
+    """Write each envelope as a JSON line to a text stream."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def __call__(self, envelope: ActionEnvelope) -> None:
+        self._stream.write(envelope.to_json() + "\n")
+        self._stream.flush()
+
+
+def _interval(text: str) -> float:
+    try:
+        seconds = parse_duration(text).total_seconds()
+    except UsageError:
+        raise UsageError(
+            f"'--interval' must be a duration like 30s, 1m or 2m30s (got {text!r})"
+        ) from None
+    if seconds <= 0:
+        raise UsageError(f"'--interval' must be positive (got {text!r})")
+    return seconds
+
+
+def _progress(report: StepReport) -> str:
+    if not report.leader:
+        return "waiting: another runner holds the lease"
+    return (
+        f"position {report.position}: {report.fired} fired, {report.delivered} delivered, "
+        f"{report.failures} failed, {report.outbox} waiting"
+    )
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run ``promisekit run`` (see the module docstring); returns the exit code."""
+    interval = None if args.once else _interval(args.interval)
+    if not Path(args.store).exists():
+        raise UsageError(f"'--store' must be an existing ledger store (got {args.store!r})")
+    policy = EscalationPolicy.from_toml(Path(args.policy))
+    calendar = calendar_from_args(args)
+    stop = False
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        nonlocal stop
+        stop = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    tty = sys.stderr.isatty()
+    sink: Any = _StdoutSink(sys.stdout) if args.out == "-" else JsonLinesSink(args.out)
+    try:
+        with SQLiteLedger(args.store) as store:
+            runner = EscalationRunner(
+                store,
+                policy,
+                sink,
+                name=args.name,
+                calendar=calendar,
+                explanation=args.explanation,
+                allow_placeholders=args.allow_placeholders,
+            )
+            if interval is None:
+                report = runner.step(datetime.now(timezone.utc))
+                runner.release()
+                print(_progress(report), file=sys.stderr)
+                return 0
+            try:
+                while not stop:
+                    report = runner.step(datetime.now(timezone.utc))
+                    if tty:
+                        print(f"\r{_progress(report)}\033[K", end="", file=sys.stderr)
+                    waited = 0.0
+                    while waited < interval and not stop:
+                        time.sleep(min(0.2, interval - waited))
+                        waited += 0.2
+            except KeyboardInterrupt:
+                pass  # Ctrl-C between steps: the last step is complete
+            if tty:
+                print(file=sys.stderr)
+            runner.release()
+            return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if isinstance(sink, JsonLinesSink):
+            sink.close()

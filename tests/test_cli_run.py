@@ -1,0 +1,134 @@
+"""``promisekit run``: the escalation runner as a command."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from promisekit.cli import main
+from promisekit.ledger import ActionDelivered, EscalationFailed, EscalationFired, PromiseMade
+from promisekit.store import SQLiteLedger
+
+POLICY = """
+[[rules]]
+name = "breached"
+when = "overdue"
+do = ["notify_owner", "notify_customer:apology"]
+"""
+
+
+def _store(tmp_path: Path, overdue: int = 3) -> Path:
+    path = tmp_path / "promises.db"
+    now = datetime.now(timezone.utc)
+    with SQLiteLedger(path) as store:
+        for i in range(overdue):
+            store.append(
+                PromiseMade(
+                    id=f"made-{i}",
+                    promise_id=f"T-{i}",
+                    at=now - timedelta(hours=3),
+                    recorded_at=now - timedelta(hours=3),
+                    customer_id=f"C-{i}",
+                    kind="callback",
+                    due=now - timedelta(hours=1),
+                )
+            )
+    (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
+    return path
+
+
+def _args(tmp_path: Path, *extra: str) -> list[str]:
+    return [
+        "run",
+        "--store",
+        str(tmp_path / "promises.db"),
+        "--policy",
+        str(tmp_path / "policy.toml"),
+        "--out",
+        str(tmp_path / "actions.jsonl"),
+        *extra,
+    ]
+
+
+def test_once_fires_records_and_writes_json_lines(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = _store(tmp_path)
+    assert main(_args(tmp_path, "--once", "--explanation", "A storm closed the office.")) == 0
+    lines = (tmp_path / "actions.jsonl").read_text("utf-8").splitlines()
+    docs = [json.loads(line) for line in lines]
+    assert len(docs) == 6
+    letters = [d for d in docs if d["notice"] is not None]
+    assert len(letters) == 3 and all("storm" in d["notice"]["body"] for d in letters)
+    assert "6 fired, 6 delivered" in capsys.readouterr().err
+    # A second run (a new process, a new runner) fires nothing again.
+    assert main(_args(tmp_path, "--once")) == 0
+    assert len((tmp_path / "actions.jsonl").read_text("utf-8").splitlines()) == 6
+    with SQLiteLedger(store) as ledger:
+        history = ledger.history()
+    assert sum(isinstance(e, EscalationFired) for e in history) == 6
+    assert sum(isinstance(e, ActionDelivered) for e in history) == 6
+
+
+def test_letters_with_a_placeholder_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _store(tmp_path, overdue=1)
+    assert main(_args(tmp_path, "--once")) == 0
+    assert "2 fired, 1 delivered, 1 failed, 1 waiting" in capsys.readouterr().err
+    with SQLiteLedger(tmp_path / "promises.db") as ledger:
+        failure = next(e for e in ledger.history() if isinstance(e, EscalationFailed))
+    assert "placeholder" in failure.error and failure.retry_at is not None
+    # The retry waits for its backoff (30 s), whatever the new options say.
+    assert main(_args(tmp_path, "--once", "--allow-placeholders")) == 0
+    assert "0 fired, 0 delivered, 0 failed, 1 waiting" in capsys.readouterr().err
+
+
+def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _store(tmp_path)
+    assert main(_args(tmp_path, "--interval", "0s")) == 2
+    assert "'--interval' must be positive" in capsys.readouterr().err
+    assert main(_args(tmp_path, "--interval", "soon")) == 2
+    assert "'--interval' must be a duration" in capsys.readouterr().err
+    missing = ["run", "--store", str(tmp_path / "nope.db"), "--policy", "p.toml", "--out", "x"]
+    assert main([*missing, "--once"]) == 2
+    assert "'--store' must be an existing ledger store" in capsys.readouterr().err
+    (tmp_path / "policy.toml").write_text("[[rules]]\nname = 'x'\n", encoding="utf-8")
+    assert main(_args(tmp_path, "--once")) == 1
+    assert "promisekit: error:" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_sigterm_finishes_the_step_and_exits_zero(tmp_path: Path) -> None:
+    _store(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "promisekit.cli",
+            *_args(tmp_path, "--interval", "1s", "--allow-placeholders"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    out = tmp_path / "actions.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if out.exists() and len(out.read_text("utf-8").splitlines()) >= 3:
+            break
+        assert process.poll() is None, process.communicate()[1].decode()
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert len(out.read_text("utf-8").splitlines()) == 6
