@@ -35,6 +35,11 @@ __all__ = [
 ]
 
 
+def _short(name: str) -> str:
+    """Quote a name (already checked to be a string) for a message, cut to 60 characters."""
+    return repr(name if len(name) <= 60 else name[:57] + "...")
+
+
 class PromiseKitError(Exception):
     """Base class of every error raised by promisekit."""
 
@@ -114,11 +119,9 @@ class LeaseLostError(PromiseKitError, RuntimeError):
         self.lease = lease
         self.holder = holder
         self.current = current
-        from promisekit._validation import describe
-
-        now = "nobody holds it" if current is None else f"it is held by {describe(current)}"
+        now = "nobody holds it" if current is None else f"it is held by {_short(current)}"
         super().__init__(
-            f"lease {describe(lease)} is not held by {describe(holder)}: {now}; "
+            f"lease {_short(lease)} is not held by {_short(holder)}: {now}; "
             f"the write was refused and nothing was written"
         )
 
