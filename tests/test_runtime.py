@@ -14,6 +14,7 @@ import pytest
 from promisekit import InsufficientDataError
 from promisekit.escalation import (
     Compensate,
+    Elapsed,
     EscalationPolicy,
     NotifyCustomer,
     NotifyOwner,
@@ -341,3 +342,58 @@ def test_bad_arguments_are_clear() -> None:
 
     with pytest.raises(NaiveDatetimeError, match="'now'"):
         runner.step(datetime(2026, 3, 10, 9))
+
+
+class _FlakyHistory:
+    """A residual capability that raises on 40 % of calls (a flaky data source)."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+
+    def residual_quantile(self, q: float, elapsed: timedelta) -> timedelta:
+        if self.rng.random() < 0.4:
+            raise InsufficientDataError("the history service timed out")
+        return timedelta(minutes=45)
+
+
+def test_failure_injection_every_action_delivered_no_rule_lost() -> None:
+    from promisekit.escalation import CapabilityProposer
+
+    capability = _FlakyHistory(3)
+    policy = EscalationPolicy(
+        [
+            Rule("half-time", Elapsed(0.5), [NotifyOwner()]),
+            Rule(
+                "late",
+                Overdue(timedelta(0)),
+                [NotifyOwner(), ProposeRevision(proposer=CapabilityProposer(capability))],  # type: ignore[arg-type]
+            ),
+        ]
+    )
+    ledger = PromiseLedger()
+    for i in range(30):
+        ledger.append(made(f"P-{i}", T0 + i * M, H))
+    rng = random.Random(11)
+    taken: set[str] = set()
+
+    def flaky(envelope: ActionEnvelope) -> None:
+        if rng.random() < 0.3:
+            raise TimeoutError("mail server")
+        taken.add(envelope.key)
+
+    runner = EscalationRunner(ledger, policy, flaky, holder="a", backoff=Backoff(first=M))
+    now = T0
+    for _ in range(200):
+        now += 5 * M
+        report = runner.step(now)
+        if now > T0 + 3 * H and report.outbox == 0:
+            break
+    fired = [e for e in ledger.history() if isinstance(e, EscalationFired)]
+    per_rule = Counter((e.promise_id, e.rule) for e in fired)
+    assert set(per_rule) == {(f"P-{i}", r) for i in range(30) for r in ("half-time", "late")}
+    assert per_rule[("P-0", "late")] == 2  # both actions of the rule, once each
+    assert all(n == (2 if rule == "late" else 1) for (_, rule), n in per_rule.items())
+    assert taken == {e.key for e in fired}
+    failures = [e for e in ledger.history() if isinstance(e, EscalationFailed)]
+    assert any("timed out" in f.error for f in failures)
+    assert any("TimeoutError" in f.error for f in failures)
