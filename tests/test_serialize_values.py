@@ -630,3 +630,21 @@ def test_serialize_loads_escalation_and_buffering_only_when_needed() -> None:
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run([sys.executable, "-c", code], check=True, env=env)
+
+
+def test_a_class_in_a_nested_private_module_finds_its_provider() -> None:
+    # In a fresh interpreter nothing is registered yet: writing a capability defined in
+    # promisekit.buffering._capability._point must load promisekit.buffering's forms.
+    import subprocess
+    import sys
+
+    code = (
+        "from datetime import timedelta; "
+        "from promisekit.buffering import PointCapability; "
+        "from promisekit.serialize import to_json; "
+        "print(to_json(PointCapability(timedelta(minutes=5))))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert '"type":"point_capability"' in out

@@ -212,9 +212,11 @@ def value_json_schema(family: Literal["escalation", "buffering"]) -> dict[str, A
 def _spec_for_class(cls: type[Any]) -> _Spec | None:
     spec = _BY_CLASS.get(cls)
     if spec is None:
-        module = cls.__module__
-        _load_providers(module)
-        _load_providers(module.rpartition(".")[0] or module)
+        # The class's module and every package above it: a class defined in
+        # promisekit.buffering._capability._point is provided by promisekit.buffering.
+        parts = cls.__module__.split(".")
+        for end in range(len(parts), 0, -1):
+            _load_providers(".".join(parts[:end]))
         spec = _BY_CLASS.get(cls)
     return spec
 
