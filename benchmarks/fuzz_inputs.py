@@ -1075,7 +1075,7 @@ def _csv_source(rng: Random, s: Seeds) -> tuple[Any, str, Any, str | None]:
             raw = nasty.raw if nasty.raw.startswith(("[", "{")) or rng.random() < 0.5 else None
             rows[r][c] = raw if raw is not None else str(_py_or_raw(nasty))
             notes.append(f"row {r} cell {c} -> {nasty.label}")
-        elif roll == 3:
+        elif roll == 3 and rows[0]:
             header = rows[0]
             c = rng.randrange(len(header))
             header[c] = rng.choice(

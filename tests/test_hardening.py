@@ -49,7 +49,7 @@ def test_describe_names_lists_many_names_briefly() -> None:
 
 
 def test_huge_numbers_are_clear_errors() -> None:
-    with pytest.raises(InvalidValueError, match="'q' must be a finite number.*5001 digits"):
+    with pytest.raises(InvalidValueError, match=r"'q' must be a finite number.*5001 digits"):
         check_finite("q", 10**5000)
     with pytest.raises(InvalidValueError, match="'d' must be a duration of at most"):
         to_timedelta("d", 10**5000)
@@ -88,3 +88,31 @@ def test_a_policy_file_that_is_not_utf8_is_a_policy_error(tmp_path: Path) -> Non
     path.write_bytes(b'[[rules]]\nname = "\xff"\nwhen = "overdue"\ndo = ["notify_owner"]\n')
     with pytest.raises(PolicyConfigError, match="not valid UTF-8"):
         EscalationPolicy.from_toml(path)
+
+
+def test_event_counts_fit_a_database_integer() -> None:
+    from promisekit.ledger import EscalationFired
+
+    at = datetime(2026, 3, 10, 9, tzinfo=timezone.utc)
+    with pytest.raises(InvalidValueError, match=r"'level' must be <= 9223372036854775807"):
+        EscalationFired(
+            id="e",
+            promise_id="P",
+            at=at,
+            recorded_at=at,
+            rule="r",
+            action="a",
+            level=10**5000,
+            revision=0,
+        )
+
+
+def test_policy_errors_quote_unknown_names_briefly() -> None:
+    long = "k" * 5000
+    rule = {"name": "x", "when": "overdue", "do": ["notify_owner"], long: 1}
+    with pytest.raises(PolicyConfigError, match="unknown field") as caught:
+        EscalationPolicy.from_dict({"rules": [rule]})
+    assert len(str(caught.value)) < 600
+    with pytest.raises(PolicyConfigError, match="unknown policy field") as caught:
+        EscalationPolicy.from_dict({"rules": [], long: 1})
+    assert len(str(caught.value)) < 600

@@ -42,6 +42,10 @@ from promisekit.promise import (
 # --------------------------------------------------------------------------- validators
 
 
+#: The largest count an event stores: a signed 64-bit integer, as databases keep them.
+_MAX_COUNT = 2**63 - 1
+
+
 def _check_count(instance: object, attribute: attrs.Attribute[int], value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidTypeError(
@@ -49,6 +53,10 @@ def _check_count(instance: object, attribute: attrs.Attribute[int], value: objec
         )
     if value < 0:
         raise InvalidValueError(f"{attribute.name!r} must be >= 0 (got {describe(value)})")
+    if value > _MAX_COUNT:
+        raise InvalidValueError(
+            f"{attribute.name!r} must be <= {_MAX_COUNT} (got {describe(value)})"
+        )
 
 
 def _check_positive(instance: object, attribute: attrs.Attribute[int], value: object) -> None:

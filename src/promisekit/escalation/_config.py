@@ -44,7 +44,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import describe
+from promisekit._validation import describe, describe_names
 from promisekit.errors import InvalidValueError, MissingDependencyError, PromiseKitError
 from promisekit.escalation._actions import Action
 from promisekit.escalation._condition import parse_condition
@@ -99,7 +99,7 @@ class PolicyConfigError(InvalidValueError):
         if rule is not None:
             where.append(f"rule {describe(rule)}")
         if field is not None:
-            where.append(f"field {field!r}")
+            where.append(f"field {describe(field)}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
 
@@ -163,7 +163,7 @@ def _rule(
     unknown = sorted(set(data) - _RULE_KEYS)
     if unknown:
         raise PolicyConfigError(
-            f"unknown field(s) {', '.join(map(repr, unknown))} "
+            f"unknown field(s) {describe_names(unknown)} "
             f"(expected: {', '.join(sorted(_RULE_KEYS))})",
             rule=name,
             field=unknown[0],
@@ -272,7 +272,7 @@ def read_policy(
     unknown = sorted(set(data) - _POLICY_KEYS)
     if unknown:
         raise PolicyConfigError(
-            f"unknown policy field(s) {', '.join(map(repr, unknown))} "
+            f"unknown policy field(s) {describe_names(unknown)} "
             f"(expected: {', '.join(sorted(_POLICY_KEYS))})",
             field=unknown[0],
         )

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
-from promisekit._validation import describe
+from promisekit._validation import describe, describe_names
 from promisekit.errors import InvalidValueError
 from promisekit.escalation._actions import (
     Action,
@@ -209,7 +209,9 @@ def _compensate(argument: str | None, bindings: Mapping[str, Any]) -> Action:
         caps["period"] = parse_duration(period) if isinstance(period, str) else period
     unknown = set(caps) - {"per_promise", "per_customer", "per_period", "period", "currency"}
     if unknown:
-        raise InvalidValueError(f"unknown compensation setting(s) {sorted(unknown)}")
+        raise InvalidValueError(
+            f"unknown compensation setting(s) {describe_names(sorted(unknown))}"
+        )
     return Compensate(amount, **caps)
 
 
