@@ -8,9 +8,10 @@ the same data); it returns a short detail, or ``"skipped: <reason>"``.
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from types import FrameType
 from typing import Any
@@ -105,7 +106,7 @@ def idempotent_append(run: Any, name: str, shared: bool) -> str:
                 prop,
                 InconsistentRecordError,
                 "a different payload",
-                lambda o=other: store.append(o),
+                functools.partial(store.append, other),
             )
         _expect(run, prop, store.get(event.id) == event, "a conflicting append changed the event")
         first, second = note("N-1"), note("N-2")
@@ -125,7 +126,7 @@ def idempotent_append(run: Any, name: str, shared: bool) -> str:
     return "repeats are no-ops; a different payload (even another zone) writes nothing"
 
 
-def _exploding(events: list[Event]) -> Iterator[Event]:
+def _exploding(events: Sequence[Event]) -> Iterator[Event]:
     yield from events
     raise KeyboardInterrupt
 
@@ -212,6 +213,11 @@ def _history() -> list[Event]:
     return events
 
 
+def _asking(method: str, *args: Any, **kwargs: Any) -> Callable[[Any], object]:
+    """A question for a ledger: ``ledger.<method>(*args, **kwargs)``."""
+    return lambda ledger: getattr(ledger, method)(*args, **kwargs)
+
+
 def _outcome(ask: Callable[[Any], object], ledger: Any) -> object:
     """What ``ask(ledger)`` returns, or the type of the promisekit error it raises."""
     try:
@@ -237,19 +243,23 @@ def same_answers(run: Any, name: str, shared: bool) -> str:
         ]
         for index in range(1, 6):
             pid = f"P-{index}"
-            pairs.append((f"state({pid!r})", lambda s, p=pid: s.state(p)))
-            pairs.append((f"state({pid!r}, at=)", lambda s, p=pid: s.state(p, at=T0 + 2 * H)))
-            pairs.append(
-                (f"state({pid!r}, known_at=)", lambda s, p=pid: s.state(p, known_at=T0 + H))
-            )
+            pairs.append((f"state({pid!r})", _asking("state", pid)))
+            pairs.append((f"state({pid!r}, at=)", _asking("state", pid, at=T0 + 2 * H)))
+            pairs.append((f"state({pid!r}, known_at=)", _asking("state", pid, known_at=T0 + H)))
         for hours in (0, 1, 3, 12):
             instant = T0 + hours * H
-            pairs.append((f"open_promises(T0 + {hours}h)", lambda s, t=instant: s.open_promises(t)))
+            pairs.append((f"open_promises(T0 + {hours}h)", _asking("open_promises", instant)))
         for what, ask in pairs:
             got, want = _outcome(ask, store), _outcome(ask, memory)
             _expect(run, prop, got == want, f"{what} is {got!r}, PromiseLedger's {want!r}")
         for pid in ("P-orphan", "P-none"):
-            _raises(run, prop, UnknownPromiseError, f"state({pid!r})", lambda p=pid: store.state(p))
+            _raises(
+                run,
+                prop,
+                UnknownPromiseError,
+                f"state({pid!r})",
+                functools.partial(store.state, pid),
+            )
         if hasattr(store, "states"):
             expected = [memory.state(p) for p in memory.promise_ids() if p != "P-orphan"]
             _expect(run, prop, list(store.states()) == expected, "states() differs")
