@@ -74,8 +74,9 @@ def concurrent_writers(
     prop = "concurrent writers"
     reader = open_store(name)
     outputs = [tempfile.TemporaryFile() for _ in range(processes)]  # noqa: SIM115
+    writers: list[subprocess.Popen[bytes]] = []
     try:
-        writers = [
+        writers += [
             _spawn(pickle.dumps((factory, name, f"w{index}", batches, 10)), outputs[index])
             for index in range(processes)
         ]
@@ -136,6 +137,10 @@ def concurrent_writers(
                 fail(prop, f"the events of one batch are interleaved with others: {batch}")
         return f"{processes} writers x {batches} batches, {len(log)} events, {polls} reads"
     finally:
+        for writer in writers:  # a failed check leaves no writer behind
+            if writer.poll() is None:
+                writer.kill()
+            writer.wait()
         _close(reader)
         for output in outputs:
             output.close()
