@@ -78,6 +78,8 @@ class PostgresLedger(_StateSource):
             ``"host=... dbname=..."``), an open :class:`psycopg.Connection`, or a pool
             with a ``connection()`` context manager (``psycopg_pool.ConnectionPool``).
             A connection or pool you pass stays yours: :meth:`close` does not close it.
+            A connection already inside a transaction when the ledger writes makes the
+            write part of that transaction (committed when you commit it).
         schema: The PostgreSQL schema holding the ledger's tables (created if missing),
             so several ledgers can share a database.
         timeout: Seconds a write waits for another writer's lock before failing
