@@ -427,8 +427,8 @@ class Escalator:
             ledger = grants.get(customer, _NO_GRANTS)
             cache = track._cache
             had = bool(cache)
-            tl = cache[0] if had else Timeline(track)
             try:
+                tl = cache[0] if had else Timeline(track)
                 result = None
                 if promise_id not in pendings:
                     # Firing by firing from the agenda (on a copy: atomic on failure).
