@@ -17,33 +17,40 @@ Imports :mod:`._engine` (the firing and release helpers), :mod:`._records`,
 
 from __future__ import annotations
 
-from promisekit.escalation._actions import Compensate
+from collections.abc import Iterable
+
 from promisekit.escalation._engine import RuleFailure, _cap, _failed, _firings, _release
 from promisekit.escalation._records import Escalation, Grant
 from promisekit.escalation._rules import Rule
 from promisekit.escalation._time import INF
-from promisekit.escalation._timeline import Timeline
+from promisekit.escalation._timeline import Segment, Timeline
 
 __all__ = ["advance_fast", "agenda_us", "next_firing_us"]
 
 Fired = dict[tuple[str, int], tuple[int, int]]
 
 
-def next_firing_us(rule: Rule, tl: Timeline, start: int, fired: Fired) -> int:
-    """The first instant ``>= start`` at which ``rule`` fires, over the whole recorded
-    history (the last state lasting forever); INF: never.
+def _first_firing(
+    rule: Rule,
+    tl: Timeline,
+    indices: Iterable[int],
+    start: int,
+    fired: Fired,
+    built: dict[int, Segment],
+) -> int:
+    """The first instant ``>= start`` at which ``rule`` fires in the segments ``indices``.
 
-    An exception raised by the trigger escapes as a :class:`RuleFailure`.
+    ``built`` caches the segments built so far (shared by the rules of one agenda).
     """
     name = rule.name
     once = rule.every is None
-    for index in tl.open_from(start):
-        if not tl.is_open(index):
-            continue
+    for index in indices:
         state = fired.get((name, tl.revision_of(index)))
         if once and state is not None:
             continue  # fired once in this revision: nothing more (no segment built)
-        segment = tl.segment(index)
+        segment = built.get(index)
+        if segment is None:
+            segment = built[index] = tl.segment(index)
         lo = segment.lo if segment.lo > start else start
         try:
             found = _firings(rule, segment, lo, segment.hi, state, first_only=True)
@@ -52,6 +59,20 @@ def next_firing_us(rule: Rule, tl: Timeline, start: int, fired: Fired) -> int:
         if found:
             return found[0][0]
     return INF
+
+
+def _open_indices(tl: Timeline, start: int) -> list[int]:
+    """The segments overlapping ``[start, INF)`` where rules may fire (not paused, open)."""
+    return [index for index in tl.open_from(start) if tl.is_open(index)]
+
+
+def next_firing_us(rule: Rule, tl: Timeline, start: int, fired: Fired) -> int:
+    """The first instant ``>= start`` at which ``rule`` fires, over the whole recorded
+    history (the last state lasting forever); INF: never.
+
+    An exception raised by the trigger escapes as a :class:`RuleFailure`.
+    """
+    return _first_firing(rule, tl, _open_indices(tl, start), start, fired, {})
 
 
 def agenda_us(
@@ -63,31 +84,9 @@ def agenda_us(
     """
     first = tl.starts[0]
     start = first if after is None or after < first else after + 1
-    times = [INF] * len(rules)
-    waiting = list(range(len(rules)))
-    for index in tl.open_from(start):
-        if not tl.is_open(index):
-            continue
-        revision = tl.revision_of(index)
-        segment = None
-        for r in list(waiting):
-            rule = rules[r]
-            state = fired.get((rule.name, revision))
-            if state is not None and rule.every is None:
-                continue  # fired once in this revision
-            if segment is None:
-                segment = tl.segment(index)
-            lo = segment.lo if segment.lo > start else start
-            try:
-                found = _firings(rule, segment, lo, segment.hi, state, first_only=True)
-            except Exception as exc:
-                raise _failed(rule, None, exc) from exc
-            if found:
-                times[r] = found[0][0]
-                waiting.remove(r)
-        if not waiting:
-            break
-    return tuple(times)
+    indices = _open_indices(tl, start)
+    built: dict[int, Segment] = {}
+    return tuple(_first_firing(rule, tl, indices, start, fired, built) for rule in rules)
 
 
 def advance_fast(
@@ -97,13 +96,15 @@ def advance_fast(
     agenda: tuple[int, ...],
     fired: Fired,
     granted: list[Grant],
+    plan: tuple[tuple[bool, bool], ...],
 ) -> tuple[list[Escalation], list[Grant], tuple[int, ...]] | None:
     """Every firing up to ``now``, in order, from the agenda; update ``fired`` in place.
 
-    Returns the released escalations (in the order :func:`._engine.run` releases them),
-    the new grants and the new agenda (every instant ``> now``) — or ``None`` when an
-    action would wait for contact hours (then nothing was released: use ``run``, with a
-    fresh copy of ``fired``). Exceptions escape as :class:`RuleFailure`, as from ``run``.
+    ``plan`` is :func:`._engine.features` of ``rules``. Returns the released escalations
+    (in the order :func:`._engine.run` releases them), the new grants and the new agenda
+    (every instant ``> now``) — or ``None`` when an action would wait for contact hours
+    (then nothing was released: use ``run``, with a fresh copy of ``fired``). Exceptions
+    escape as :class:`RuleFailure`, as from ``run``.
     """
     track = tl.track
     released: list[Escalation] = []
@@ -119,18 +120,19 @@ def advance_fast(
         key = (rule.name, segment.revision)
         state = fired.get(key)
         occurrence = 1 if state is None else state[0] + 1
+        proposes, compensating = plan[index]
         try:
-            _release(rule, track, segment, moment, occurrence, pending, released)
+            _release(rule, track, segment, moment, occurrence, pending, released, proposes=proposes)
         except Exception as exc:
             raise _failed(rule, None, exc) from exc
         if pending:
             return None  # deferred to contact hours: the general evaluation handles it
         fired[key] = (occurrence, moment)
-        if not compensates:
-            for action in rule.actions:
-                if isinstance(action, Compensate):
-                    compensates = True
-        times[index] = next_firing_us(rule, tl, moment + 1, fired)
+        compensates = compensates or compensating
+        if rule.every is None and segment.hi >= INF:
+            times[index] = INF  # fired once in the last revision, which lasts forever
+        else:
+            times[index] = next_firing_us(rule, tl, moment + 1, fired)
         moment = min(times)
     new_grants: list[Grant] = []
     if compensates:

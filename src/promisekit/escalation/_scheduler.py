@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.escalation._agenda import advance_fast, agenda_us
-from promisekit.escalation._engine import RuleFailure, next_check_us, run
+from promisekit.escalation._engine import RuleFailure, features, next_check_us, run
 from promisekit.escalation._failures import (
     EscalationFailedError,
     EscalationFailure,
@@ -80,18 +80,16 @@ def _forget(track: TrackedPromise, had: bool) -> None:
 def _unpack(fired: _Fired) -> dict[tuple[str, int], tuple[int, int]]:
     """The packed memory of what fired, as the engine's dict ``(rule, revision) -> (count,
     last)``."""
-    items = iter(fired)
     return {
-        (name, revision): (count, last)  # type: ignore[misc]
-        for name, revision, count, last in zip(items, items, items, items, strict=True)
+        fired[i : i + 2]: fired[i + 2 : i + 4]  # type: ignore[misc]
+        for i in range(0, len(fired), 4)
     }
 
 
 def _pack(fired: dict[tuple[str, int], tuple[int, int]]) -> _Fired:
     """The engine's dict of what fired, packed flat: ``name, revision, count, last, …``."""
-    if not fired:
-        return ()
-    return tuple([part for key, value in fired.items() for part in (*key, *value)])
+    flat: _Fired = sum([key + value for key, value in fired.items()], ())
+    return flat
 
 
 def _check_retry(field: str, value: object) -> int:
@@ -144,6 +142,7 @@ class Escalator:
         "_grants",
         "_heap",
         "_pending",
+        "_plan",
         "_policy",
         "_retry_cap",
         "_retry_first",
@@ -171,6 +170,7 @@ class Escalator:
                 f"(got {retry_cap})"
             )
         self._policy = policy
+        self._plan = features(policy.rules)
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[int, str]] = []
         self._stale = 0  # heap items whose promise was removed or rescheduled
@@ -436,7 +436,7 @@ class Escalator:
                     agenda = entry.agenda
                     if agenda is None:
                         agenda = agenda_us(rules, tl, entry.watermark, fired)
-                    result = advance_fast(rules, tl, now_us, agenda, fired, ledger)
+                    result = advance_fast(rules, tl, now_us, agenda, fired, ledger, self._plan)
                 if result is not None:
                     released, new_grants, agenda = result
                     next_us: int | None = _first(agenda)
