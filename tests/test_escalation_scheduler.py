@@ -120,3 +120,47 @@ def test_advance_only_touches_due_promises() -> None:
     assert len(rest) == 199
     assert [e.triggered_at for e in rest] == sorted(e.triggered_at for e in rest)
     assert escalator.advance(datetime(2030, 1, 1, tzinfo=BASE.tzinfo)) == []
+
+
+@given(
+    track=tracks(),
+    policy=policies(),
+    offsets=st.lists(st.integers(0, (HORIZON + 2 * 24 * 60) * 60), min_size=1, max_size=8),
+)
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_next_check_from_the_agenda_equals_the_engines(
+    track: TrackedPromise, policy: EscalationPolicy, offsets: list[int]
+) -> None:
+    # The scheduler takes firings one by one from each promise's agenda (the next firing
+    # of every rule); its next check is exactly the engine's, after every advance.
+    times = sorted({real_add(BASE, timedelta(seconds=s)) for s in offsets})
+    escalator = Escalator(policy)
+    escalator.add(track)
+    assert escalator.next_check() == policy.next_check(track, BASE - timedelta(days=30))
+    memory = None
+    granted: list[Any] = []
+    for now in times:
+        got = escalator.advance(now)
+        result = policy.evaluate(track, now, memory, granted=granted)
+        memory, granted = result.memory, [*granted, *result.grants]
+        assert [key(e) for e in got] == [key(e) for e in result]
+        assert escalator.next_check() == result.next_check
+
+
+def test_the_timeline_is_not_kept_per_promise() -> None:
+    from tests.test_escalation_engine import make_track
+
+    policy = EscalationPolicy([Rule("half", Elapsed(0.5), NotifyOwner())])
+    escalator = Escalator(policy)
+    fresh = make_track()
+    escalator.add(fresh)
+    assert fresh._cache == []  # rebuilt when the check comes, not kept
+    escalator.advance(BASE + timedelta(hours=5))
+    assert fresh._cache == []
+    # A timeline the caller had already built stays.
+    warm = renamed(make_track(), 2)
+    warm.effective_due()
+    cached = list(warm._cache)
+    escalator.add(warm)
+    escalator.advance(BASE + timedelta(hours=6))
+    assert warm._cache == cached

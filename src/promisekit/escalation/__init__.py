@@ -47,6 +47,7 @@ from __future__ import annotations
 #
 #   _scheduler                         Escalator: a heap of next checks
 #   _failures                          EscalationFailure, EscalationFailedError
+#   _agenda                            each rule's next firing; advancing firing by firing
 #   _policy                            EscalationPolicy: rules + evaluation + loading
 #   _config                            policy files -> rules (PolicyConfigError)
 #   _condition                         the condition language -> triggers

@@ -37,7 +37,7 @@ from promisekit.escalation._time import INF, from_us, td_us, to_us
 from promisekit.escalation._timeline import Segment, timeline
 from promisekit.escalation._track import TrackedPromise
 
-__all__ = ["RuleFailure", "evaluate", "next_check_us", "run"]
+__all__ = ["RuleFailure", "evaluate", "features", "next_check_us", "run"]
 
 Rules = tuple[Rule, ...]
 
@@ -292,18 +292,21 @@ def _release(
     occurrence: int,
     pending: list[Escalation],
     released: list[Escalation],
+    *,
+    proposes: bool = True,
 ) -> None:
     """Turn one firing of ``rule`` into escalations: released now, or pending contact hours.
 
-    An exception raised by a proposer or a compensation policy escapes as a
-    :class:`RuleFailure` naming the rule and the action.
+    ``proposes=False`` says the rule has no :class:`ProposeRevision` with a proposer (the
+    caller knows it). An exception raised by a proposer or a compensation policy escapes
+    as a :class:`RuleFailure` naming the rule and the action.
     """
     zone = track.zone
     promise = track.promise
     contact = track.contact_hours
     triggered = from_us(moment, zone)
     due = from_us(segment.due(), zone)
-    proposed = _proposal(rule, track, segment, moment, triggered)
+    proposed = _proposal(rule, track, segment, moment, triggered) if proposes else None
     for action in rule.actions:
         try:
             amount = None
@@ -362,6 +365,17 @@ def _duplicate(
     return any(
         p.rule == rule and p.revision == revision and p.action == action and p.at == at
         for p in pending
+    )
+
+
+def features(rules: Rules) -> tuple[tuple[bool, bool], ...]:
+    """Per rule: whether it proposes a date (a proposer), whether it compensates."""
+    return tuple(
+        (
+            any(isinstance(a, ProposeRevision) and a.proposer is not None for a in r.actions),
+            any(isinstance(a, Compensate) for a in r.actions),
+        )
+        for r in rules
     )
 
 

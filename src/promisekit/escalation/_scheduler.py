@@ -3,8 +3,18 @@
 :class:`Escalator` keeps, for every open promise, the instant of its next check (computed in
 closed form by the policy) in a binary heap. :meth:`Escalator.advance` pops only the promises
 due by ``now`` — ``O(k log n)`` for ``k`` firing promises among ``n`` — evaluates them, and
-pushes their next check back. Per-promise state is compact: a slotted entry holding integer
-instants and the small memory of what fired.
+pushes their next check back.
+
+**Firing by firing.** Each entry keeps its *agenda*: the next firing instant of every rule
+(:mod:`._agenda`). When a promise's check comes, the firings due are taken in order and only
+the rules that fired are recomputed — the work per escalation is close to popping
+precomputed instants from a heap. Customer-facing actions held for contact hours go through
+the general evaluation (:func:`._engine.run`); both give the same escalations.
+
+**Compact.** Per promise: a slotted entry holding integer instants, the agenda and the small
+memory of what fired; the promise's timeline is rebuilt when its check comes rather than
+kept (it would be most of the memory). Rare state — escalations waiting for contact hours,
+consecutive failures — lives in side tables.
 
 **Failures are isolated.** Evaluating one promise is atomic: when it raises, nothing of it
 is released or remembered, the promise is retried after a bounded exponential backoff, the
@@ -20,7 +30,8 @@ from datetime import datetime, timedelta
 
 from promisekit._validation import check_aware, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
-from promisekit.escalation._engine import RuleFailure, next_check_us, run
+from promisekit.escalation._agenda import advance_fast, agenda_us
+from promisekit.escalation._engine import RuleFailure, features, next_check_us, run
 from promisekit.escalation._failures import (
     EscalationFailedError,
     EscalationFailure,
@@ -28,7 +39,8 @@ from promisekit.escalation._failures import (
 )
 from promisekit.escalation._policy import EscalationPolicy
 from promisekit.escalation._records import Escalation, EscalationMemory, Grant
-from promisekit.escalation._time import from_us, td_us, to_us
+from promisekit.escalation._time import INF, from_us, td_us, to_us
+from promisekit.escalation._timeline import Timeline
 from promisekit.escalation._track import TrackedPromise
 
 __all__ = ["Escalator"]
@@ -39,42 +51,45 @@ _Fired = tuple[object, ...]
 class _Entry:
     """One open promise in the scheduler (compact: ints and small tuples)."""
 
-    __slots__ = ("attempts", "fired", "next", "pending", "track", "watermark")
+    __slots__ = ("agenda", "fired", "next", "track", "watermark")
 
-    def __init__(
-        self,
-        track: TrackedPromise,
-        watermark: int | None,
-        fired: _Fired,
-        pending: tuple[Escalation, ...],
-    ) -> None:
+    def __init__(self, track: TrackedPromise, watermark: int | None, fired: _Fired) -> None:
         self.track = track
         self.watermark = watermark
         self.fired = fired  # flat: name, revision, count, last, name, revision, …
-        self.pending = pending
         self.next: int | None = None
-        self.attempts = 0  # consecutive failed evaluations
+        # Per rule, its next firing instant (µs) after the watermark; None: to compute.
+        self.agenda: tuple[int, ...] | None = None
+
+
+def _timeline(track: TrackedPromise) -> tuple[Timeline, bool]:
+    """The track's timeline, and whether it was cached on the track before."""
+    cache = track._cache
+    if cache:
+        cached: Timeline = cache[0]
+        return cached, True
+    return Timeline(track), False
+
+
+def _forget(track: TrackedPromise, had: bool) -> None:
+    """Drop the timeline the engine cached on the track, unless it was there before."""
+    if not had:
+        track._cache.clear()
 
 
 def _unpack(fired: _Fired) -> dict[tuple[str, int], tuple[int, int]]:
-    out: dict[tuple[str, int], tuple[int, int]] = {}
-    for i in range(0, len(fired), 4):
-        name, revision, count, last = fired[i : i + 4]
-        assert isinstance(name, str)
-        assert isinstance(revision, int)
-        assert isinstance(count, int)
-        assert isinstance(last, int)
-        out[(name, revision)] = (count, last)
-    return out
+    """The packed memory of what fired, as the engine's dict ``(rule, revision) -> (count,
+    last)``."""
+    return {
+        fired[i : i + 2]: fired[i + 2 : i + 4]  # type: ignore[misc]
+        for i in range(0, len(fired), 4)
+    }
 
 
 def _pack(fired: dict[tuple[str, int], tuple[int, int]]) -> _Fired:
-    if not fired:
-        return ()
-    flat: list[object] = []
-    for (name, revision), (count, last) in fired.items():
-        flat.extend((name, revision, count, last))
-    return tuple(flat)
+    """The engine's dict of what fired, packed flat: ``name, revision, count, last, …``."""
+    flat: _Fired = sum([key + value for key, value in fired.items()], ())
+    return flat
 
 
 def _check_retry(field: str, value: object) -> int:
@@ -86,6 +101,9 @@ def _check_retry(field: str, value: object) -> int:
         raise InvalidValueError(f"{field!r} must be a positive duration (got {value})")
     return td_us(value)
 
+
+# The grants of a customer who has none (never mutated: the engine only reads it).
+_NO_GRANTS: list[Grant] = []
 
 # Compact the heap when it holds more stale entries than this and than live ones.
 _COMPACT_MIN = 64
@@ -119,9 +137,12 @@ class Escalator:
     """
 
     __slots__ = (
+        "_attempts",
         "_entries",
         "_grants",
         "_heap",
+        "_pending",
+        "_plan",
         "_policy",
         "_retry_cap",
         "_retry_first",
@@ -149,9 +170,14 @@ class Escalator:
                 f"(got {retry_cap})"
             )
         self._policy = policy
+        self._plan = features(policy.rules)
         self._entries: dict[str, _Entry] = {}
         self._heap: list[tuple[int, str]] = []
         self._stale = 0  # heap items whose promise was removed or rescheduled
+        # Rare state, kept out of the entries: escalations waiting for contact hours, and
+        # consecutive failed evaluations, by promise id.
+        self._pending: dict[str, tuple[Escalation, ...]] = {}
+        self._attempts: dict[str, int] = {}
         self._grants: dict[str, list[Grant]] = {}
         for grant in granted:
             if not isinstance(grant, Grant):
@@ -198,20 +224,26 @@ class Escalator:
             self._stale = 0
 
     def _schedule(self, promise_id: str, entry: _Entry) -> None:
+        track = entry.track
+        pending = self._pending.get(promise_id, ())
+        fired = _unpack(entry.fired)
+        tl, had = _timeline(track)
         try:
-            moment = next_check_us(
-                self._policy.rules,
-                entry.track,
-                entry.watermark,
-                _unpack(entry.fired),
-                entry.pending,
-            )
+            if pending:
+                entry.agenda = None
+                moment = next_check_us(self._policy.rules, track, entry.watermark, fired, pending)
+            else:
+                entry.agenda = agenda = agenda_us(self._policy.rules, tl, entry.watermark, fired)
+                moment = _first(agenda)
         except Exception:
             # A trigger raised: check the promise at the next advance, which reports the
             # failure (naming the rule) and backs off.
-            moment = to_us(entry.track.promise.made_at)
+            entry.agenda = None
+            moment = to_us(track.promise.made_at)
             if entry.watermark is not None:
                 moment = max(moment, entry.watermark + 1)
+        finally:
+            _forget(track, had)
         self._push(promise_id, entry, moment)
 
     # ----------------------------------------------------------------- the book
@@ -234,7 +266,7 @@ class Escalator:
                 f"promise {describe(promise_id)} is already in the book; use update() to replace it"
             )
         if memory is None:
-            entry = _Entry(track, None, (), ())
+            entry = _Entry(track, None, ())
         else:
             if not isinstance(memory, EscalationMemory):
                 raise InvalidTypeError(
@@ -247,7 +279,9 @@ class Escalator:
                     f"{describe(promise_id)}"
                 )
             fired = {(n, r): (c, last) for n, r, c, last in memory.fired}
-            entry = _Entry(track, memory.evaluated_until, _pack(fired), memory.pending)
+            entry = _Entry(track, memory.evaluated_until, _pack(fired))
+            if memory.pending:
+                self._pending[promise_id] = memory.pending
         self._entries[promise_id] = entry
         self._schedule(promise_id, entry)
 
@@ -275,6 +309,8 @@ class Escalator:
         """
         memory = self.memory(promise_id)
         entry = self._entries.pop(promise_id)
+        self._pending.pop(promise_id, None)
+        self._attempts.pop(promise_id, None)
         if entry.next is not None:
             self._stale += 1
             self._compact()
@@ -293,7 +329,7 @@ class Escalator:
             promise_id,
             entry.watermark,
             tuple((n, r, c, last) for (n, r), (c, last) in fired.items()),
-            entry.pending,
+            self._pending.get(promise_id, ()),
         )
 
     def granted(self, customer_id: str) -> tuple[Grant, ...]:
@@ -376,6 +412,8 @@ class Escalator:
         entries = self._entries
         rules = self._policy.rules
         grants = self._grants
+        pendings = self._pending
+        attempts = self._attempts
         out: list[Escalation] = []
         failures: list[EscalationFailure] = []
         while heap and heap[0][0] <= now_us:
@@ -384,28 +422,58 @@ class Escalator:
             if entry is None or entry.next != moment:
                 self._stale -= 1
                 continue  # stale: removed or rescheduled
-            customer = entry.track.promise.customer_id
-            fired = _unpack(entry.fired)  # a copy: the entry is untouched if run() raises
+            track = entry.track
+            customer = track.promise.customer_id
+            ledger = grants.get(customer, _NO_GRANTS)
+            cache = track._cache
+            had = bool(cache)
             try:
-                released, still, new_grants, next_us, watermark = run(
-                    rules,
-                    entry.track,
-                    now_us,
-                    entry.watermark,
-                    fired,
-                    list(entry.pending),
-                    grants.get(customer, []),
-                )
+                tl = cache[0] if had else Timeline(track)
+                result = None
+                if promise_id not in pendings:
+                    # Firing by firing from the agenda (on a copy: atomic on failure).
+                    fired = _unpack(entry.fired) if entry.fired else {}
+                    agenda = entry.agenda
+                    if agenda is None:
+                        agenda = agenda_us(rules, tl, entry.watermark, fired)
+                    result = advance_fast(rules, tl, now_us, agenda, fired, ledger, self._plan)
+                if result is not None:
+                    released, new_grants, agenda = result
+                    next_us: int | None = _first(agenda)
+                    still: list[Escalation] = []
+                else:
+                    fired = _unpack(entry.fired)
+                    agenda = None
+                    if not had:
+                        track._cache.append(tl)  # run() reads the cached timeline
+                    released, still, new_grants, next_us, _ = run(
+                        rules,
+                        track,
+                        now_us,
+                        entry.watermark,
+                        fired,
+                        list(pendings.get(promise_id, ())),
+                        ledger,
+                    )
             except Exception as exc:
                 failures.append(self._failed(promise_id, entry, exc, now, now_us))
                 continue
             except BaseException:
                 heapq.heappush(heap, (moment, promise_id))  # still due: keep it scheduled
                 raise
-            entry.attempts = 0
-            entry.watermark = watermark
+            finally:
+                if not had:
+                    cache.clear()
+            if attempts:
+                attempts.pop(promise_id, None)
+            watermark = entry.watermark
+            entry.watermark = now_us if watermark is None or watermark < now_us else watermark
             entry.fired = _pack(fired)
-            entry.pending = tuple(still) if still else ()
+            entry.agenda = None if next_us is None else agenda
+            if still:
+                pendings[promise_id] = tuple(still)
+            elif pendings:
+                pendings.pop(promise_id, None)
             if new_grants:
                 grants.setdefault(customer, []).extend(new_grants)
             out.extend(released)
@@ -436,8 +504,9 @@ class Escalator:
             rule, action, error = exc.rule, exc.action, exc.error
         else:
             rule, action, error = None, None, exc
-        entry.attempts += 1
-        retry_us = now_us + self._backoff_us(entry.attempts)
+        attempt = self._attempts.get(promise_id, 0) + 1
+        self._attempts[promise_id] = attempt
+        retry_us = now_us + self._backoff_us(attempt)
         entry.next = retry_us
         heapq.heappush(self._heap, (retry_us, promise_id))
         return EscalationFailure(
@@ -446,10 +515,16 @@ class Escalator:
             action=action,
             error=error,
             message=failure_message(promise_id, rule, action, error),
-            attempt=entry.attempts,
+            attempt=attempt,
             at=now,
             retry_at=from_us(retry_us, now.tzinfo or entry.track.zone),
         )
+
+
+def _first(agenda: tuple[int, ...]) -> int | None:
+    """The earliest instant of an agenda, or ``None`` when no rule will fire."""
+    moment = min(agenda, default=INF)
+    return None if moment >= INF else moment
 
 
 def _check_track(track: object) -> None:

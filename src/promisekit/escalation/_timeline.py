@@ -177,8 +177,23 @@ class Timeline:
         self.calendar = calendar = track.calendar
         promise = track.promise
         made = to_us(promise.made_at)
+        if not (
+            track.pauses
+            or promise.revisions
+            or track.updates
+            or track.progress
+            or track.completed_at is not None
+        ):
+            # Nothing happened yet (most open promises): one segment, built directly.
+            deadline = to_us(promise.due)
+            target = None if promise.target is None else to_us(promise.target)
+            window = span(calendar, made, deadline)
+            self.starts = [made]
+            self.rows = [(0, 0, made, window, False, False, 0, 0.0, deadline, target)]
+            self.last_event = made
+            return
         events: list[tuple[int, int, Any]] = []
-        for pause in track.pauses:
+        for pause in track.pauses:  # (most tracks have no events: these loops are empty)
             events.append((to_us(pause.start), _PAUSE, None))
             if pause.end is not None:
                 events.append((to_us(pause.end), _RESUME, None))
@@ -190,13 +205,14 @@ class Timeline:
             events.append((to_us(report.at), _PROGRESS, report.fraction))
         if track.completed_at is not None:
             events.append((to_us(track.completed_at), _CLOSE, None))
-        events.sort(key=lambda event: (event[0], event[1]))
-        window = span(calendar, made, to_us(promise.original_due))
+        if len(events) > 1:
+            events.sort(key=lambda event: (event[0], event[1]))
+        deadline = to_us(promise.original_due)
+        window = span(calendar, made, deadline)
         # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline,
         # target (of the revision in force, µs or None)
         c0, revision, rev_start, contact, progress = 0, 0, made, 0, 0.0
         paused = closed = False
-        deadline = to_us(promise.original_due)
         target = _us_or_none(track.target_at(0))
         starts = [made]
         rows: list[tuple[Any, ...]] = []
@@ -255,6 +271,30 @@ class Timeline:
             return None
         hi = INF if extend or index + 1 == len(self.starts) else self.starts[index + 1]
         return Segment(self, index, self.starts[index], hi, self.rows[index])
+
+    def segment(self, index: int) -> Segment:
+        """The ``index``-th segment (the last one lasts forever)."""
+        starts = self.starts
+        hi = starts[index + 1] if index + 1 < len(starts) else INF
+        return Segment(self, index, starts[index], hi, self.rows[index])
+
+    def open_from(self, start: int) -> range:
+        """Indices of the segments overlapping ``[start, INF)``, in order."""
+        return range(max(bisect_right(self.starts, start) - 1, 0), len(self.starts))
+
+    def revision_at(self, instant: int) -> int | None:
+        """The revision in force at ``instant`` (``None`` before ``made_at``)."""
+        index = bisect_right(self.starts, instant) - 1
+        return None if index < 0 else int(self.rows[index][1])
+
+    def is_open(self, index: int) -> bool:
+        """Whether rules may fire in the ``index``-th segment (neither paused nor closed)."""
+        row = self.rows[index]
+        return not (row[4] or row[5])
+
+    def revision_of(self, index: int) -> int:
+        """The revision in force in the ``index``-th segment."""
+        return int(self.rows[index][1])
 
     def segments(self, lo: int, hi: int, *, as_of: int | None = None) -> list[Segment]:
         """The segments overlapping ``[lo, hi)``; with ``as_of``, ignore later events."""
