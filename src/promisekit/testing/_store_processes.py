@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any, NoReturn
 
 from promisekit._ledger_events import Event
+from promisekit._store_worker import batch_events
 
 Fail = Callable[[str, str], NoReturn]
 
@@ -187,8 +188,6 @@ def crash_recovery(fail: Fail, factory: Any, name: str, kills: int, open_store: 
 
 
 def _marker(run: int) -> list[Event]:
-    from promisekit._store_worker import batch_events
-
     return batch_events(f"after-kill{run}", 0, 0)
 
 
