@@ -25,6 +25,7 @@ from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
+from promisekit._validation import describe
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import (
     InsufficientDataError,
@@ -253,9 +254,11 @@ def _fit_aggregated(
         jac_nat[:, k + 1] = -(dens * z).sum(axis=1) / scale
         return root * (expected - m), root[:, None] * jac_nat
 
+    t_start = np.log(np.maximum(start[:k], [lo for lo, _ in value._bounds()]))
+
     def to_nat(x: Array) -> Array:
         nat = start.copy()
-        t = np.concatenate((np.log(start[:k]), [start[k]], [math.log(start[k + 1])]))
+        t = np.concatenate((t_start, [start[k]], [math.log(start[k + 1])]))
         t[free] = x
         nat[:k] = np.exp(t[:k])
         nat[k] = t[k]
@@ -273,18 +276,25 @@ def _fit_aggregated(
 
     def jacobian(x: Array) -> Array:
         nat = to_nat(x)
-        return (natural(nat)[1] * chain(nat))[:, free]
+        jac = (natural(nat)[1] * chain(nat))[:, free]
+        # a non-finite derivative (far out on a bound) would stop scipy: make it flat
+        return np.nan_to_num(jac, nan=0.0, posinf=1e300, neginf=-1e300)
 
-    lower = np.array([math.log(1e-4)] * k + [0.0, math.log(1e-6)])[free]
-    upper = np.array([math.log(1e3)] * k + [1e3, math.log(1e6)])[free]
-    t0 = np.concatenate((np.log(start[:k]), [start[k]], [math.log(start[k + 1])]))[free]
+    # the same bounds as the row fit (the value function's own), in log space
+    bounds = value._bounds()
+    lower = np.array([math.log(lo) for lo, _ in bounds] + [0.0, math.log(1e-6)])[free]
+    upper = np.array([math.log(hi) for _, hi in bounds] + [1e3, math.log(1e6)])[free]
+    t0 = np.concatenate((t_start, [start[k]], [math.log(start[k + 1])]))[free]
     t0 = np.clip(t0, lower, upper)
-    result = optimize.least_squares(
-        residuals, t0, jac=jacobian, bounds=(lower, upper), method="trf", x_scale="jac"
-    )
+    result = _least_squares(np, optimize, residuals, jacobian, t0, (lower, upper))
     nat = to_nat(result.x)
     resid, jac_nat = natural(nat)
     rss = float(_dot(np, resid, resid))
+    if not (np.all(np.isfinite(nat)) and math.isfinite(rss)):
+        raise InsufficientDataError(
+            f"'mean_scores' do not determine a finite fit of {type(model).__name__} "
+            f"(got non-finite estimates {describe(tuple(float(x) for x in nat))})"
+        )
     bse = np.full(k + 6, np.nan)
     dof = buckets - n_free
     if dof > 0:
@@ -315,6 +325,32 @@ def _fit_aggregated(
         iterations=int(result.nfev),
         baseline=None,
     )
+
+
+def _least_squares(
+    np: ModuleType,
+    optimize: ModuleType,
+    residuals: Any,
+    jacobian: Any,
+    t0: Array,
+    bounds: tuple[Array, Array],
+) -> Any:
+    """scipy's bounded least squares, its numerical failures turned into promisekit errors."""
+    if not np.all(np.isfinite(residuals(t0))):
+        raise InsufficientDataError(
+            "'mean_scores' cannot be fitted from the starting values "
+            "(got a non-finite expected score)"
+        )
+    try:
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            return optimize.least_squares(
+                residuals, t0, jac=jacobian, bounds=bounds, method="trf", x_scale="jac"
+            )
+    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
+        raise InsufficientDataError(
+            f"'mean_scores' do not determine a numerically stable fit "
+            f"(got {type(exc).__name__}: {describe(str(exc))})"
+        ) from None
 
 
 # --------------------------------------------------------------------------- predict
