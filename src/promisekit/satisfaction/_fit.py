@@ -168,8 +168,19 @@ def _fit_aggregated(
     mean_scores: Any,
     counts: Any,
     window: Any,
+    fix_cutpoints: Any = None,
 ) -> _FitState:
-    """Weighted least squares of the expected score on bucket means (cut points fixed)."""
+    """Weighted least squares of the expected score on bucket means.
+
+    The cut points are fitted (``c1`` plus exponentiated increments, so they stay
+    ordered) unless ``fix_cutpoints`` is true, or it is ``None`` and there are too few
+    non-empty buckets to fit them as well.
+    """
+    if fix_cutpoints is not None and not isinstance(fix_cutpoints, bool):
+        raise InvalidTypeError(
+            f"'fix_cutpoints' must be a bool or None "
+            f"(got {type(fix_cutpoints).__name__} {describe(fix_cutpoints)})"
+        )
     feature = f"{type(model).__name__}.fit_aggregated"
     np = _numpy(feature)
     optimize = _optimize(feature)
@@ -224,14 +235,21 @@ def _fit_aggregated(
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
     k = len(value._param_names)
-    cuts = np.array(model.labels.cutpoints, dtype=float)
-    start = np.array([*value._params(), model.breach, 0.5], dtype=float)
+    start = np.array([*value._params(), model.breach, 0.5, *model.labels.cutpoints], dtype=float)
     _, jac, dv_breach = _latent(np, ev_d, ev_late, design, start[:k], float(start[k]))
-    free = np.ones(k + 2, dtype=bool)
+    free = np.ones(k + 6, dtype=bool)
     free[:k] = np.any((jac != 0) & used, axis=1)
     free[k] = bool(np.any((dv_breach != 0) & used))
-    n_free = int(free.sum())
     buckets = int(used.sum())
+    if fix_cutpoints is None:  # fit the cut points when the buckets can carry them
+        fix_cutpoints = buckets <= int(free.sum())
+    if fix_cutpoints:
+        free[k + 2 :] = False
+    elif not _anchors_scale(value, bool(np.any((design.d > 0) & used))):
+        # cut points free and nothing fixes the unit of the value: use logit units
+        free[k + 1] = False
+        start[k + 1] = 1.0
+    n_free = int(free.sum())
     if buckets <= n_free:
         raise InsufficientDataError(
             f"'mean_scores' must cover more non-empty buckets than free parameters "
@@ -241,6 +259,7 @@ def _fit_aggregated(
 
     def natural(nat: Array) -> tuple[Array, Array]:
         theta, breach, scale = nat[:k], float(nat[k]), float(nat[k + 1])
+        cuts = nat[k + 2 :]
         v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
         z = (v[:, None] - cuts[None, :]) / scale
         e = np.exp(-np.abs(z))
@@ -248,44 +267,61 @@ def _fit_aggregated(
         dens = e / (1.0 + e) ** 2
         expected = 1.0 + big.sum(axis=1)
         de_dv = dens.sum(axis=1) / scale
-        jac_nat = np.empty((size, k + 2))
+        jac_nat = np.empty((size, k + 6))
         jac_nat[:, :k] = (dv_theta * de_dv).T
         jac_nat[:, k] = dv_b * de_dv
         jac_nat[:, k + 1] = -(dens * z).sum(axis=1) / scale
+        jac_nat[:, k + 2 :] = -dens / scale
         return root * (expected - m), root[:, None] * jac_nat
 
-    t_start = np.log(np.maximum(start[:k], [lo for lo, _ in value._bounds()]))
+    # optimizer space: log of the value parameters, breach, log scale, then the cut
+    # points as c1 and the logs of their increments (ordered whatever the step)
+    lows = [lo for lo, _ in value._bounds()]
+    t_start = np.concatenate(
+        (
+            np.log(np.maximum(start[:k], lows)),
+            [start[k], math.log(start[k + 1]), start[k + 2]],
+            np.log(np.diff(start[k + 2 :])),
+        )
+    )
 
     def to_nat(x: Array) -> Array:
-        nat = start.copy()
-        t = np.concatenate((t_start, [start[k]], [math.log(start[k + 1])]))
+        t = t_start.copy()
         t[free] = x
+        nat = np.empty(k + 6)
         nat[:k] = np.exp(t[:k])
         nat[k] = t[k]
         nat[k + 1] = math.exp(t[k + 1])
+        nat[k + 2 :] = t[k + 2] + np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 :]))))
         return nat
 
-    def chain(nat: Array) -> Array:
-        scale = np.ones(k + 2)
-        scale[:k] = nat[:k]
-        scale[k + 1] = nat[k + 1]
-        return scale
+    def to_t_jac(jac_nat: Array, nat: Array) -> Array:
+        out = jac_nat.copy()
+        out[:, :k] *= nat[:k]
+        out[:, k + 1] *= nat[k + 1]
+        tail = np.cumsum(jac_nat[:, k + 2 :][:, ::-1], axis=1)[:, ::-1]
+        out[:, k + 2] = tail[:, 0]
+        out[:, k + 3 :] = tail[:, 1:] * np.diff(nat[k + 2 :])
+        return out
 
     def residuals(x: Array) -> Array:
         return natural(to_nat(x))[0]
 
     def jacobian(x: Array) -> Array:
         nat = to_nat(x)
-        jac = (natural(nat)[1] * chain(nat))[:, free]
+        jac = to_t_jac(natural(nat)[1], nat)[:, free]
         # a non-finite derivative (far out on a bound) would stop scipy: make it flat
         return np.nan_to_num(jac, nan=0.0, posinf=1e300, neginf=-1e300)
 
     # the same bounds as the row fit (the value function's own), in log space
     bounds = value._bounds()
-    lower = np.array([math.log(lo) for lo, _ in bounds] + [0.0, math.log(1e-6)])[free]
-    upper = np.array([math.log(hi) for _, hi in bounds] + [1e3, math.log(1e6)])[free]
-    t0 = np.concatenate((t_start, [start[k]], [math.log(start[k + 1])]))[free]
-    t0 = np.clip(t0, lower, upper)
+    lower = np.array(
+        [math.log(lo) for lo, _ in bounds] + [0.0, math.log(1e-6), -1e4] + [math.log(1e-6)] * 3
+    )[free]
+    upper = np.array(
+        [math.log(hi) for _, hi in bounds] + [1e3, math.log(1e6), 1e4] + [math.log(1e4)] * 3
+    )[free]
+    t0 = np.clip(t_start[free], lower, upper)
     result = _least_squares(np, optimize, residuals, jacobian, t0, (lower, upper))
     nat = to_nat(result.x)
     resid, jac_nat = natural(nat)
@@ -307,16 +343,16 @@ def _fit_aggregated(
             bse[index] = np.sqrt(diag[ok])
         except np.linalg.LinAlgError:
             pass
-    estimates = tuple(float(x) for x in nat) + tuple(float(c) for c in cuts)
+    estimates = tuple(float(x) for x in nat)
     return _FitState(
         kind="aggregated",
         value=value._with(estimates[:k]),
         breach=estimates[k],
-        labels=Labels(cutpoints=tuple(float(c) for c in cuts), scale=estimates[k + 1]),
+        labels=Labels(cutpoints=estimates[k + 2 :], scale=estimates[k + 1]),
         names=(*value._param_names, "breach", "scale", *_CUT_NAMES),
         estimates=estimates,
         bse=tuple(float(x) for x in bse),
-        fixed=tuple(not bool(f) for f in free) + (True,) * 4,
+        fixed=tuple(not bool(f) for f in free),
         n_obs=round(float(counts_arr.sum())),
         weight_total=float(counts_arr.sum()),
         loglik=None,

@@ -1,0 +1,84 @@
+"""Aggregated fits with free cut points on delivery-shaped rating curves (issue 16)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from promisekit.errors import InsufficientDataError, InvalidTypeError
+from promisekit.satisfaction import Disconfirmation, Expectation, Labels, ProspectValue
+
+pytest.importorskip("scipy")
+
+START = datetime(2026, 1, 1, tzinfo=UTC)
+DAY = timedelta(days=1)
+DAYS = [*range(-10, 0), 0, *range(1, 31)]
+
+
+def _curve(day: int, on_time: float, step: float, drop: float, speed: float, early: float) -> float:
+    """A step at the promise, a steep decline, saturation after about a week."""
+    if day <= 0:
+        return on_time + early * (1 - math.exp(day / 2))  # early side barely rises
+    return on_time - step - drop * (1 - math.exp(-day / speed))
+
+
+def _recipe() -> Disconfirmation:
+    return Disconfirmation(
+        value=ProspectValue(gain_cap=1.0, loss_cap=1.0), relative=False, unit=DAY
+    )
+
+
+def _expected(model: Disconfirmation, days: list[int]) -> list[float]:
+    e = Expectation(kind="parcel", made_at=START, due=START + timedelta(days=15))
+    outcomes = [e.completed(e.due + timedelta(days=d)) for d in days]
+    return [float(x) for x in model.predict([e] * len(days), outcomes).expected]
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        (4.3, 0.6, 2.0, 1.5, 0.15),
+        (4.5, 0.4, 2.4, 2.5, 0.05),
+        (4.1, 0.9, 1.5, 1.0, 0.2),
+        (4.6, 0.3, 1.0, 3.0, 0.02),
+    ],
+)
+def test_aggregated_fit_recovers_every_bucket_mean(
+    shape: tuple[float, float, float, float, float],
+) -> None:
+    means = [_curve(d, *shape) for d in DAYS]
+    counts = [max(30, int(50_000 * math.exp(-abs(d) / 6))) for d in DAYS]
+    model = _recipe().fit_aggregated([timedelta(days=d) for d in DAYS], means, counts)
+    assert model.cutpoints_ != Labels().cutpoints
+    assert list(model.cutpoints_) == sorted(model.cutpoints_)
+    fitted = _expected(model, DAYS)
+    worst = max(abs(f - m) for f, m in zip(fitted, means, strict=True))
+    assert worst < 0.1
+
+
+def test_fixed_cutpoints_are_kept_and_marked(capsys: pytest.CaptureFixture[str]) -> None:
+    means = [_curve(d, 4.3, 0.6, 2.0, 1.5, 0.15) for d in DAYS]
+    lateness = [timedelta(days=d) for d in DAYS]
+    model = _recipe().fit_aggregated(lateness, means, [100] * len(DAYS), fix_cutpoints=True)
+    assert model.cutpoints_ == Labels().cutpoints
+    model.print_summary()
+    lines = [
+        line
+        for line in capsys.readouterr().out.splitlines()
+        if line[:2] in ("c1", "c2", "c3", "c4")
+    ]
+    assert len(lines) == 4 and all("(fixed)" in line for line in lines)
+
+
+def test_fix_cutpoints_false_needs_enough_buckets() -> None:
+    lateness = [timedelta(days=d) for d in (-2, -1, 0.5, 1, 2, 3, 5, 8)]
+    means = [4.5, 4.4, 3.0, 2.6, 2.2, 2.0, 1.9, 1.8]
+    model = Disconfirmation(relative=False, unit=DAY)
+    model.fit_aggregated(lateness, means, [50] * 8)  # too few to fit them: kept
+    assert model.cutpoints_ == Labels().cutpoints
+    with pytest.raises(InsufficientDataError, match="free parameters"):
+        model.fit_aggregated(lateness, means, [50] * 8, fix_cutpoints=False)
+    with pytest.raises(InvalidTypeError, match="fix_cutpoints"):
+        model.fit_aggregated(lateness, means, [50] * 8, fix_cutpoints="yes")  # type: ignore[arg-type]
