@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from promisekit.errors import InsufficientDataError, InvalidTypeError
-from promisekit.satisfaction import Disconfirmation, Expectation, Labels, ProspectValue
+from promisekit.errors import InsufficientDataError, InvalidTypeError, PromiseKitWarning
+from promisekit.satisfaction import (
+    ConvergenceWarning,
+    Disconfirmation,
+    Expectation,
+    Labels,
+    ProspectValue,
+)
 
 pytest.importorskip("scipy")
 
@@ -36,6 +43,7 @@ def _expected(model: Disconfirmation, days: list[int]) -> list[float]:
     return [float(x) for x in model.predict([e] * len(days), outcomes).expected]
 
 
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 @pytest.mark.parametrize(
     "shape",
     [
@@ -58,6 +66,7 @@ def test_aggregated_fit_recovers_every_bucket_mean(
     assert worst < 0.1
 
 
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 def test_fixed_cutpoints_are_kept_and_marked(capsys: pytest.CaptureFixture[str]) -> None:
     means = [_curve(d, 4.3, 0.6, 2.0, 1.5, 0.15) for d in DAYS]
     lateness = [timedelta(days=d) for d in DAYS]
@@ -72,6 +81,7 @@ def test_fixed_cutpoints_are_kept_and_marked(capsys: pytest.CaptureFixture[str])
     assert len(lines) == 4 and all("(fixed)" in line for line in lines)
 
 
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 def test_fix_cutpoints_false_needs_enough_buckets() -> None:
     lateness = [timedelta(days=d) for d in (-2, -1, 0.5, 1, 2, 3, 5, 8)]
     means = [4.5, 4.4, 3.0, 2.6, 2.2, 2.0, 1.9, 1.8]
@@ -82,3 +92,39 @@ def test_fix_cutpoints_false_needs_enough_buckets() -> None:
         model.fit_aggregated(lateness, means, [50] * 8, fix_cutpoints=False)
     with pytest.raises(InvalidTypeError, match="fix_cutpoints"):
         model.fit_aggregated(lateness, means, [50] * 8, fix_cutpoints="yes")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- diagnostics
+
+
+def test_unidentified_design_warns_and_summary_names_the_parameters(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # only two distinct lateness values: the value curve between them is not determined
+    lateness = [timedelta(days=d) for d in (-1, 2) * 6]
+    means = [4.4, 2.1, 4.5, 2.0, 4.3, 2.2, 4.4, 2.1, 4.5, 2.0, 4.4, 2.1]
+    with pytest.warns(ConvergenceWarning, match="do not determine") as caught:
+        model = _recipe().fit_aggregated(lateness, means, [100] * 12, fix_cutpoints=True)
+    message = str(caught[0].message)
+    assert "alpha" in message or "beta" in message
+    model.print_summary()
+    assert "not determined by the data:" in capsys.readouterr().out
+
+
+def test_well_posed_fit_does_not_warn(capsys: pytest.CaptureFixture[str]) -> None:
+    truth = Disconfirmation(value=ProspectValue(0.7, 0.6, 3.0), breach=0.3)
+    labels = Labels(truth.labels.cutpoints, scale=0.5)
+    e = Expectation(kind="callback", made_at=START, due=START + timedelta(hours=1))
+    lateness = [timedelta(minutes=m) for m in range(-55, 185, 10)]
+    means = [labels.expected_csat(truth.score(e, e.completed(e.due + x)).value) for x in lateness]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = Disconfirmation().fit_aggregated(
+            lateness, means, [200] * len(lateness), window=timedelta(hours=1), fix_cutpoints=True
+        )
+    model.print_summary()
+    assert "not determined" not in capsys.readouterr().out
+
+
+def test_convergence_warning_is_a_promisekit_warning() -> None:
+    assert issubclass(ConvergenceWarning, PromiseKitWarning)

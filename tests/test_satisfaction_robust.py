@@ -69,6 +69,7 @@ def _fits_or_refuses(model: Disconfirmation, curve: tuple[Any, Any, Any]) -> Non
         assert math.isfinite(model.value_(day))
 
 
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 @settings(max_examples=60, deadline=None)
 @given(curve=bucket_curves(), capped=st.booleans())
 def test_aggregated_fit_fits_or_raises_promisekit_error(
@@ -77,6 +78,7 @@ def test_aggregated_fit_fits_or_raises_promisekit_error(
     _fits_or_refuses(_capped() if capped else _plain(), curve)
 
 
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 def test_capped_recipe_no_longer_overflows() -> None:
     # a curve on which beta ran to its old bound of 1000 and 15 ** 800 overflowed
     days = [-7, -5, -4, 9, 13, 16, 17, 18, 20, 24, 27, 30, 31, 32, 35, 37]

@@ -48,6 +48,7 @@ from promisekit.satisfaction._design import (
     _sort,
     _weights,
 )
+from promisekit.satisfaction._diagnostics import _diagnose, _warn
 from promisekit.satisfaction._labels import Labels
 from promisekit.satisfaction._likelihood import (
     _check_levels,
@@ -140,6 +141,16 @@ def _fit_rows(
     bse = _standard_errors(np, hess, free)
     baseline = _fit_baseline(np, optimize, design.duration, y, w)
     estimates = tuple(float(x) for x in nat)
+    scale = estimates[k + 1]
+    boxes = {
+        name: (lo * scale, hi * scale) if scaled else (lo, hi)
+        for name, (lo, hi), scaled in zip(
+            value._param_names, value._bounds(), value._scaled(), strict=True
+        )
+    }
+    boxes["scale"] = (1e-8, 1e8)
+    undetermined = _diagnose(np, names, nat, bse, free, hess, boxes)
+    _warn(type(model).__name__, undetermined)
     return _FitState(
         kind="rows",
         value=value._with(estimates[:k]),
@@ -156,6 +167,7 @@ def _fit_rows(
         converged=converged,
         iterations=int(result.nit),
         baseline=baseline,
+        undetermined=undetermined,
     )
 
 
@@ -344,6 +356,21 @@ def _fit_aggregated(
         except np.linalg.LinAlgError:
             pass
     estimates = tuple(float(x) for x in nat)
+    boxes = dict(zip(value._param_names, value._bounds(), strict=True))
+    boxes.update(breach=(0.0, 1e3), scale=(1e-6, 1e6))
+    names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
+    with np.errstate(over="ignore", invalid="ignore"):
+        curvature = jac_nat[:, free].T @ jac_nat[:, free]
+    # standard errors up to the residual variance: an exact fit (rss 0) is no defect
+    unit_se = np.full(k + 6, np.nan)
+    try:
+        diag = np.diag(np.linalg.inv(curvature))
+        good = np.isfinite(diag) & (diag > 0)
+        unit_se[np.flatnonzero(free)[good]] = np.sqrt(diag[good])
+    except np.linalg.LinAlgError:
+        pass
+    undetermined = _diagnose(np, names, nat, unit_se, free, curvature, boxes)
+    _warn(type(model).__name__, undetermined)
     return _FitState(
         kind="aggregated",
         value=value._with(estimates[:k]),
@@ -360,6 +387,7 @@ def _fit_aggregated(
         converged=bool(result.success),
         iterations=int(result.nfev),
         baseline=None,
+        undetermined=undetermined,
     )
 
 
