@@ -128,3 +128,45 @@ def test_well_posed_fit_does_not_warn(capsys: pytest.CaptureFixture[str]) -> Non
 
 def test_convergence_warning_is_a_promisekit_warning() -> None:
     assert issubclass(ConvergenceWarning, PromiseKitWarning)
+
+
+# --------------------------------------------------------------------------- curves
+
+
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
+def test_predict_curve_matches_predict_on_equivalent_outcomes() -> None:
+    lateness = [timedelta(minutes=m) for m in range(-55, 185, 10)]
+    means = [
+        min(5.0, max(1.0, 4.4 - 0.02 * m - (0.5 if m > 0 else 0))) for m in range(-55, 185, 10)
+    ]
+    hour = timedelta(hours=1)
+    model = Disconfirmation().fit_aggregated(
+        lateness, means, [100] * len(lateness), window=hour, fix_cutpoints=True
+    )
+    e = Expectation(kind="callback", made_at=START, due=START + hour)
+    pairs = [e.completed(e.due + x) for x in lateness]
+    direct = model.predict([e] * len(pairs), pairs)
+    for curve in (model.predict_curve(lateness), model.predict_curve(lateness, window=hour)):
+        assert curve.expected.tolist() == pytest.approx(direct.expected.tolist(), abs=1e-12)
+        assert curve.probabilities.ravel().tolist() == pytest.approx(
+            direct.probabilities.ravel().tolist(), abs=1e-12
+        )
+    # another window changes a relative curve
+    other = model.predict_curve(lateness, window=2 * hour)
+    assert other.expected.tolist() != pytest.approx(direct.expected.tolist(), abs=1e-6)
+
+
+def test_predict_curve_absolute_and_errors() -> None:
+    rows = Disconfirmation(relative=False, unit=DAY)
+    lateness = [timedelta(days=d) for d in (-2, -1, 0.5, 1, 2, 3, 5, 8)]
+    means = [4.5, 4.4, 3.0, 2.6, 2.2, 2.0, 1.9, 1.8]
+    with pytest.warns(ConvergenceWarning):
+        rows.fit_aggregated(lateness, means, [50] * 8)
+    curve = rows.predict_curve(lateness)
+    assert curve.expected.shape == (8,) and curve.probabilities.shape == (8, 5)
+    with pytest.raises(InvalidTypeError, match="lateness"):
+        rows.predict_curve([1.0])  # type: ignore[list-item]
+    with pytest.warns(ConvergenceWarning):
+        relative = Disconfirmation().fit_aggregated(lateness, means, [50] * 8, window=DAY)
+    with pytest.raises(InvalidTypeError, match="window"):
+        relative.predict_curve(lateness, window="1 day")  # type: ignore[arg-type]

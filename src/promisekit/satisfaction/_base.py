@@ -339,6 +339,28 @@ class _ModelBase:
         prediction: Prediction = _fit_seam()._predict(self, state, expectations, outcomes, calendar)
         return prediction
 
+    def predict_curve(
+        self, lateness: Sequence[timedelta], *, window: timedelta | None = None
+    ) -> Prediction:
+        """Expected score and level probabilities at each lateness (negative = early).
+
+        The curve of an unrevised promise without other terms, as
+        :meth:`fit_aggregated` sees buckets: the same as :meth:`predict` on outcomes
+        completed that late against their due date. A relative model needs the
+        promised ``window``; by default the one given to :meth:`fit_aggregated`.
+
+        Raises:
+            NotFittedError: The model is not fitted.
+            MissingDependencyError: numpy is not installed.
+            InvalidTypeError: A lateness is not a timedelta, or ``window`` is not one.
+            InvalidValueError: A relative model has no ``window`` (given or stored).
+
+        .. versionadded:: 0.1.0
+        """
+        state = self._state("predict_curve")
+        prediction: Prediction = _fit_seam()._predict_curve(self, state, lateness, window)
+        return prediction
+
     def evaluate(
         self,
         expectations: Sequence[Expectation | Promise],

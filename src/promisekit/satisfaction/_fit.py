@@ -171,6 +171,60 @@ def _fit_rows(
     )
 
 
+def _bucket_design(
+    np: ModuleType, model: _ModelBase, lateness: Any, window: Any, what: str
+) -> tuple[_Design, float | None]:
+    """The design of unrevised outcomes at the given lateness values, and the window used."""
+    late_seconds = []
+    for index, item in enumerate(lateness):
+        if not isinstance(item, timedelta):
+            raise InvalidTypeError(
+                f"'lateness' must contain timedeltas "
+                f"(got {type(item).__name__} {describe(item)} at index {index})"
+            )
+        late_seconds.append(item.total_seconds())
+    window_seconds = None
+    if model.relative:
+        if window is None:
+            raise InvalidValueError(
+                f"'window' must be given to {what} a relative model on lateness buckets "
+                "(the typical promised window; or use relative=False) (got None)"
+            )
+        if not isinstance(window, timedelta):
+            raise InvalidTypeError(
+                f"'window' must be a timedelta (got {type(window).__name__} {describe(window)})"
+            )
+        if window <= timedelta(0):
+            raise InvalidValueError(f"'window' must be a positive duration (got {window})")
+        window_seconds = window.total_seconds()
+        denominator = max(window_seconds, model.min_window.total_seconds())
+    else:
+        denominator = model.unit.total_seconds()
+    size = len(late_seconds)
+    d = -np.array(late_seconds, dtype=float).reshape(size) / denominator
+    design = _Design(
+        d=d,
+        loss_mult=np.ones(size),
+        breach_mult=(d < 0).astype(float),
+        offset=np.zeros(size),
+        duration=np.zeros(size),
+        late_row=np.zeros(0, dtype=np.intp),
+        late_d=np.zeros(0),
+        late_mult=np.zeros(0),
+    )
+    return design, window_seconds
+
+
+def _predict_curve(model: _ModelBase, state: _FitState, lateness: Any, window: Any) -> Prediction:
+    """Expected score and level probabilities of unrevised outcomes at each lateness."""
+    np = _numpy(f"{type(model).__name__}.predict_curve")
+    lateness = _sequence("lateness", lateness)
+    if window is None and state.window_seconds is not None:
+        window = timedelta(seconds=state.window_seconds)
+    design, _ = _bucket_design(np, model, lateness, window, "predict")
+    return _predict_design(np, state, design)
+
+
 # --------------------------------------------------------------------------- aggregated fit
 
 
@@ -202,47 +256,14 @@ def _fit_aggregated(
     size = len(lateness)
     _same_length("mean_scores", mean_scores, size, "lateness bucket")
     _same_length("counts", counts, size, "lateness bucket")
-    late_seconds = []
-    for index, item in enumerate(lateness):
-        if not isinstance(item, timedelta):
-            raise InvalidTypeError(
-                f"'lateness' must contain timedeltas "
-                f"(got {type(item).__name__} {item!r} at index {index})"
-            )
-        late_seconds.append(item.total_seconds())
     means = _reals("mean_scores", mean_scores, lambda x: 1.0 <= x <= 5.0, "within [1, 5]")
     weights = _reals("counts", counts, lambda x: math.isfinite(x) and x >= 0, "finite and >= 0")
-    if model.relative:
-        if window is None:
-            raise InvalidValueError(
-                "'window' must be given to fit a relative model on lateness buckets "
-                "(the typical promised window; or use relative=False) (got None)"
-            )
-        if not isinstance(window, timedelta):
-            raise InvalidTypeError(
-                f"'window' must be a timedelta (got {type(window).__name__} {window!r})"
-            )
-        if window <= timedelta(0):
-            raise InvalidValueError(f"'window' must be a positive duration (got {window})")
-        denominator = max(window.total_seconds(), model.min_window.total_seconds())
-    else:
-        denominator = model.unit.total_seconds()
-    d = -np.array(late_seconds, dtype=float) / denominator
+    design, window_seconds = _bucket_design(np, model, lateness, window, "fit")
     m = np.array(means, dtype=float)
     counts_arr = np.array(weights, dtype=float)
     used = counts_arr > 0
     if not used.any():
         raise InvalidValueError("'counts' must not be all zero (got a total of 0)")
-    design = _Design(
-        d=d,
-        loss_mult=np.ones(size),
-        breach_mult=(d < 0).astype(float),
-        offset=np.zeros(size),
-        duration=np.zeros(size),
-        late_row=np.zeros(0, dtype=np.intp),
-        late_d=np.zeros(0),
-        late_mult=np.zeros(0),
-    )
     value = model._hyper_value()
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
@@ -388,6 +409,7 @@ def _fit_aggregated(
         iterations=int(result.nfev),
         baseline=None,
         undetermined=undetermined,
+        window_seconds=window_seconds,
     )
 
 

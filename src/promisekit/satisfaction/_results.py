@@ -45,6 +45,7 @@ class _FitState:
     iterations: int
     baseline: tuple[float, ...] | None  # gamma, c1..c4, duration mean, duration sd
     undetermined: tuple[str, ...] = ()  # "name (reason)" the data do not determine
+    window_seconds: float | None = None  # the window given to fit_aggregated
 
     def params(self) -> Mapping[str, float]:
         count = len(self.names) - 4
