@@ -20,6 +20,7 @@ import promisekit.satisfaction as satisfaction
 ROOT = Path(__file__).resolve().parents[1]
 PRIVATE = [
     "promisekit.satisfaction._compensation",
+    "promisekit.satisfaction._diagnostics",
     "promisekit.satisfaction._expectation",
     "promisekit.satisfaction._fit",
     "promisekit.satisfaction._labels",

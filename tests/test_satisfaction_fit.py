@@ -28,6 +28,7 @@ from promisekit.errors import (
 )
 from promisekit.promise import Promise, Terms
 from promisekit.satisfaction import (
+    ConvergenceWarning,
     Disconfirmation,
     Evaluation,
     Expectation,
@@ -306,18 +307,29 @@ def test_fit_aggregated_recovers_the_value_function() -> None:
         labels.expected_csat(truth.score(e, e.completed(e.due + late)).value) for late in lateness
     ]
     counts = [200] * len(lateness)
-    model = Disconfirmation().fit_aggregated(lateness, means, counts, window=timedelta(hours=1))
+    model = Disconfirmation().fit_aggregated(
+        lateness, means, counts, window=timedelta(hours=1), fix_cutpoints=True
+    )
     expected = {"alpha": 0.7, "beta": 0.6, "lam": 3.0, "breach": 0.3, "scale": 0.5}
     for name, value in expected.items():
         assert model.params_[name] == pytest.approx(value, rel=1e-3, abs=1e-3), name
     assert model.cutpoints_ == Labels().cutpoints
+    # by default the 24 buckets carry the cut points too: fitted, and every mean recovered
+    free = Disconfirmation().fit_aggregated(lateness, means, counts, window=timedelta(hours=1))
+    assert free.cutpoints_ != Labels().cutpoints
+    assert list(free.cutpoints_) == sorted(free.cutpoints_)
+    pairs = [(e, e.completed(e.due + late)) for late in lateness]
+    fitted = free.predict([p[0] for p in pairs], [p[1] for p in pairs]).expected
+    assert max(abs(float(f) - m) for f, m in zip(fitted, means, strict=True)) < 0.01
     assert model.n_obs_ == 200 * len(lateness)
     assert model.loglik_ is None
     assert "aggregated observations" in repr(model)
     # noisy means: still close, with finite standard errors
     rng = random.Random(2)
     noisy = [min(5.0, max(1.0, m + rng.gauss(0, 0.03))) for m in means]
-    model = Disconfirmation().fit_aggregated(lateness, noisy, counts, window=timedelta(hours=1))
+    model = Disconfirmation().fit_aggregated(
+        lateness, noisy, counts, window=timedelta(hours=1), fix_cutpoints=True
+    )
     assert model.params_["lam"] == pytest.approx(3.0, rel=0.3)
     assert all(math.isfinite(model.bse_[n]) for n in expected)
     evaluation = model.evaluate(*callbacks(1_000, seed=4))
@@ -328,7 +340,8 @@ def test_fit_aggregated_absolute_needs_no_window() -> None:
     lateness = [timedelta(days=d) for d in (-2, -1, 0.5, 1, 2, 3, 5, 8)]
     means = [4.5, 4.4, 3.0, 2.6, 2.2, 2.0, 1.9, 1.8]
     model = Disconfirmation(relative=False, unit=timedelta(days=1))
-    model.fit_aggregated(lateness, means, [50] * 8)
+    with pytest.warns(ConvergenceWarning, match=r"breach \(at a bound\)"):
+        model.fit_aggregated(lateness, means, [50] * 8)
     assert model.is_fitted
 
 

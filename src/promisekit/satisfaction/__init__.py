@@ -37,6 +37,7 @@ Example:
 from __future__ import annotations
 
 from promisekit.satisfaction._compensation import CompensationCurve
+from promisekit.satisfaction._diagnostics import ConvergenceWarning
 from promisekit.satisfaction._expectation import Expectation, Norms, Source
 from promisekit.satisfaction._fit import CalibrationRow, Evaluation, Prediction
 from promisekit.satisfaction._labels import DEFAULT_CUTPOINTS, Labels, Level, Satisfaction
@@ -53,6 +54,7 @@ __all__ = [
     "DEFAULT_CUTPOINTS",
     "CalibrationRow",
     "CompensationCurve",
+    "ConvergenceWarning",
     "Disconfirmation",
     "Evaluation",
     "Expectation",

@@ -277,13 +277,20 @@ class _ModelBase:
         counts: Sequence[float],
         *,
         window: timedelta | None = None,
+        fix_cutpoints: bool | None = None,
     ) -> _M:
         """Fit to mean scores per lateness bucket, as dashboards report them.
 
         Weighted least squares on the expected score (weights = counts), for unrevised
-        promises without other terms. Means alone cannot separate the cut points from the
-        value function, so the cut points stay those of ``labels``; the value-function
-        parameters, the breach penalty and the logistic ``scale`` are estimated.
+        promises without other terms. The value-function parameters, the breach
+        penalty, the logistic ``scale`` and the four cut points are estimated (the cut
+        points as the first plus exponentiated increments, so they stay ordered). With
+        ``fix_cutpoints=True`` the cut points stay those of ``labels``; with the default
+        ``None`` they are fitted when there are more non-empty buckets than parameters
+        including them, and otherwise kept fixed (``summary`` marks them ``(fixed)``).
+        When the cut points are fitted and no bucket is early for a
+        :class:`ProspectValue` (nothing fixes the unit of the value), ``scale`` is held
+        at 1.
 
         Args:
             lateness: Representative lateness of each bucket (negative = early).
@@ -291,6 +298,9 @@ class _ModelBase:
             counts: Number of scores behind each mean (``>= 0``).
             window: The typical promised window, needed when ``relative`` (the default)
                 to turn lateness into a relative disconfirmation.
+            fix_cutpoints: ``True`` to keep the cut points of ``labels``, ``False`` to
+                fit them (an error when the buckets are too few), ``None`` (default) to
+                fit them when the buckets allow.
 
         Returns:
             The model itself, fitted.
@@ -304,7 +314,9 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        state = _fit_seam()._fit_aggregated(self, lateness, mean_scores, counts, window)
+        state = _fit_seam()._fit_aggregated(
+            self, lateness, mean_scores, counts, window, fix_cutpoints
+        )
         object.__setattr__(self, "_fitted", state)
         return self
 
@@ -325,6 +337,28 @@ class _ModelBase:
         """
         state = self._state("predict")
         prediction: Prediction = _fit_seam()._predict(self, state, expectations, outcomes, calendar)
+        return prediction
+
+    def predict_curve(
+        self, lateness: Sequence[timedelta], *, window: timedelta | None = None
+    ) -> Prediction:
+        """Expected score and level probabilities at each lateness (negative = early).
+
+        The curve of an unrevised promise without other terms, as
+        :meth:`fit_aggregated` sees buckets: the same as :meth:`predict` on outcomes
+        completed that late against their due date. A relative model needs the
+        promised ``window``; by default the one given to :meth:`fit_aggregated`.
+
+        Raises:
+            NotFittedError: The model is not fitted.
+            MissingDependencyError: numpy is not installed.
+            InvalidTypeError: A lateness is not a timedelta, or ``window`` is not one.
+            InvalidValueError: A relative model has no ``window`` (given or stored).
+
+        .. versionadded:: 0.1.0
+        """
+        state = self._state("predict_curve")
+        prediction: Prediction = _fit_seam()._predict_curve(self, state, lateness, window)
         return prediction
 
     def evaluate(

@@ -44,6 +44,8 @@ class _FitState:
     converged: bool
     iterations: int
     baseline: tuple[float, ...] | None  # gamma, c1..c4, duration mean, duration sd
+    undetermined: tuple[str, ...] = ()  # "name (reason)" the data do not determine
+    window_seconds: float | None = None  # the window given to fit_aggregated
 
     def params(self) -> Mapping[str, float]:
         count = len(self.names) - 4
@@ -86,6 +88,8 @@ class _FitState:
         lines.append(
             f"converged: {'yes' if self.converged else 'NO'} ({self.iterations} iterations)"
         )
+        if self.undetermined:
+            lines.append(f"not determined by the data: {', '.join(self.undetermined)}")
         lines.append("")
         lines.append(f"{'parameter':<10} {'estimate':>10} {'std err':>10} {'95% CI':>23}")
         for row in self.rows():

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["ProspectValue", "ToleranceValue"]
 
+#: Ceiling of ``log(|x| ** power)`` in the vectorized (fitting) form: powers are capped at
+#: ``exp(300)`` (about ``1.9e130``) so that no parameter a fit tries can overflow.
+_LOG_MAX = 300.0
+
 
 def _alpha(value: Any) -> float:
     return check_positive("alpha", value)
@@ -49,6 +53,17 @@ def _gain_cap(value: Any) -> float | None:
 
 def _loss_cap(value: Any) -> float | None:
     return None if value is None else check_positive("loss_cap", value)
+
+
+_POWER_MAX = math.exp(_LOG_MAX)
+
+
+def _power(x: float, power: float) -> float:
+    """``x ** power`` for ``x >= 0``, capped at ``exp(_LOG_MAX)`` instead of overflowing."""
+    try:
+        return min(float(x**power), _POWER_MAX)
+    except OverflowError:
+        return _POWER_MAX
 
 
 def _saturate(p: float, cap: float | None) -> float:
@@ -125,8 +140,8 @@ class ProspectValue:
 
     def _fast(self, x: float) -> float:
         if x >= 0:
-            return _saturate(float(x**self.alpha), self.gain_cap)
-        return -self.lam * _saturate(float((-x) ** self.beta), self.loss_cap)
+            return _saturate(_power(x, self.alpha), self.gain_cap)
+        return -self.lam * _saturate(_power(-x, self.beta), self.loss_cap)
 
     # ----------------------------------------------------------------- fitting support
 
@@ -310,13 +325,16 @@ class _ProspectNp:
     def _side(self, log_x: FloatArray, power: float, cap: float | None) -> tuple[Any, Any, Any]:
         """Saturated power, its derivative in the power exponent, and in the cap."""
         np = self.np
-        p = np.exp(power * log_x)
+        # log-space: the power is capped at exp(_LOG_MAX) (a documented, finite ceiling),
+        # and the saturated derivatives ``p * exp(-p / cap)`` are formed as one ``exp``
+        log_p = np.minimum(power * log_x, _LOG_MAX)
+        p = np.exp(log_p)
         if cap is None:
             return p, p * log_x, None
         r = p / cap
-        e = np.exp(-r)
         value = -cap * np.expm1(-r)
-        return value, e * p * log_x, -np.expm1(-r) - r * e
+        damped = np.exp(log_p - r)  # p * exp(-r), zero once saturated
+        return value, damped * log_x, -np.expm1(-r) - damped / cap
 
     def __call__(self, params: FloatArray) -> tuple[Any, Any]:
         np = self.np
