@@ -7,9 +7,10 @@ Private to :mod:`promisekit.ledger`, which re-exports :class:`PromiseState`,
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from types import MemberDescriptorType
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
@@ -308,15 +309,37 @@ class PromiseState:
 
 
 _new = object.__new__
-_set = object.__setattr__
+
+
+def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
+    """A function that sets the field ``name`` of an instance of ``cls`` as
+    ``object.__setattr__`` does (past a frozen class's ``__setattr__``), faster: the
+    slot's own setter when the field is a slot."""
+    for klass in cls.__mro__:
+        found = klass.__dict__.get(name)
+        if found is not None:
+            if isinstance(found, MemberDescriptorType):
+                setter: Callable[[Any, Any], None] = found.__set__
+                return setter
+            break
+    return lambda obj, value: object.__setattr__(obj, name, value)
+
+
+_PAUSED_START, _PAUSED_END, _PAUSED_REASON = (
+    slot_setter(PausedInterval, name) for name in ("start", "end", "reason")
+)
+_DELIVERY_FIELDS = tuple(
+    (slot_setter(Delivery, name), name)
+    for name in ("promise_id", "at", "quantity", "quality", "cost", "id", "note")
+)
 
 
 def _paused(start: datetime, end: datetime | None, reason: str | None) -> PausedInterval:
     """A :class:`PausedInterval` of values taken from valid events (not checked again)."""
     interval: PausedInterval = _new(PausedInterval)
-    _set(interval, "start", start)
-    _set(interval, "end", end)
-    _set(interval, "reason", reason)
+    _PAUSED_START(interval, start)
+    _PAUSED_END(interval, end)
+    _PAUSED_REASON(interval, reason)
     return interval
 
 
@@ -328,13 +351,8 @@ def _delivery(event: DeliveryRecorded) -> Delivery:
     delivery (the tests compare the two).
     """
     delivery: Delivery = _new(Delivery)
-    _set(delivery, "promise_id", event.promise_id)
-    _set(delivery, "at", event.at)
-    _set(delivery, "quantity", event.quantity)
-    _set(delivery, "quality", event.quality)
-    _set(delivery, "cost", event.cost)
-    _set(delivery, "id", event.id)
-    _set(delivery, "note", event.note)
+    for setter, name in _DELIVERY_FIELDS:
+        setter(delivery, getattr(event, name))
     return delivery
 
 
@@ -396,7 +414,10 @@ def _replay_sorted(
     known_at: datetime | None,
 ) -> PromiseState:
     """Replay the events of one promise, already unique by id and in replay order."""
-    start = next((i for i, e in enumerate(events) if isinstance(e, PromiseMade)), None)
+    if events and type(events[0]) is PromiseMade:  # (the usual case)
+        start: int | None = 0
+    else:
+        start = next((i for i, e in enumerate(events) if isinstance(e, PromiseMade)), None)
     if start is None:
         if as_of is not None or known_at is not None:
             limits = []
@@ -436,7 +457,7 @@ def _replay_sorted(
     failures: list[EscalationFailed] = []
     cancellation: PromiseCancelled | None = None
     for event in events[start + 1 :]:
-        kind = _kind(event)
+        kind = _KIND_BY_CLASS.get(type(event)) or _kind(event)
         if kind is CustomerNotified:  # (never ignored)
             assert isinstance(event, CustomerNotified)
             applied.append(event)
@@ -446,6 +467,16 @@ def _replay_sorted(
             assert isinstance(event, EscalationFired)
             applied.append(event)
             escalations.append(event)
+            continue
+        if kind is ActionDelivered:  # (never ignored)
+            assert isinstance(event, ActionDelivered)
+            applied.append(event)
+            action_deliveries.append(event)
+            continue
+        if kind is EscalationFailed:  # (never ignored)
+            assert isinstance(event, EscalationFailed)
+            applied.append(event)
+            failures.append(event)
             continue
         reason = _ignore_reason(kind, made, cancellation, pauses)
         if reason is None and kind is PromiseRevised:
@@ -475,12 +506,6 @@ def _replay_sorted(
             if pauses and pauses[-1].end is None:
                 last = pauses[-1]
                 pauses[-1] = _paused(last.start, event.at, last.reason)
-        elif kind is ActionDelivered:
-            assert isinstance(event, ActionDelivered)
-            action_deliveries.append(event)
-        elif kind is EscalationFailed:
-            assert isinstance(event, EscalationFailed)
-            failures.append(event)
     return PromiseState(
         promise_id=promise_id,
         promise=promise,
