@@ -5,8 +5,10 @@ Private to :mod:`promisekit.ledger`, which re-exports :class:`PromiseLedger`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
+
+import attrs
 
 from promisekit._ledger_cursor import (
     Checkpoint,
@@ -22,7 +24,14 @@ from promisekit._ledger_cursor import (
     decide_lease,
     lease_expiry,
 )
-from promisekit._ledger_events import Event, PromiseMade, _check_event, _conflict, _same_payload
+from promisekit._ledger_events import (
+    EVENT_TYPES,
+    Event,
+    PromiseMade,
+    _check_event,
+    _conflict,
+    _same_payload,
+)
 from promisekit._ledger_state import (
     PromiseState,
     UnknownPromiseError,
@@ -35,29 +44,67 @@ from promisekit._validation import (
     describe,
 )
 from promisekit.errors import (
+    InconsistentRecordError,
     InvalidTypeError,
 )
 from promisekit.promise import (
     _utc,
 )
 
+_CLASSES = frozenset(EVENT_TYPES.values())
 
-def _check_batch(events: Iterable[Event]) -> list[Event]:
-    """Check the types of a batch and that it does not contradict itself; drop repeats."""
+
+@attrs.frozen
+class _Batch:
+    """A checked batch: its new events, by id and by promise, and its first conflict."""
+
+    new: dict[str, Event]
+    by_promise: dict[str, list[Event]]
+    conflict: InconsistentRecordError | None
+
+
+def _check_batch(events: Iterable[Event], recorded: Mapping[str, Event]) -> _Batch:
+    """Check a batch in one pass: the types, that it does not contradict itself, and which
+    events are new (not in ``recorded``); drop repeats.
+
+    A bad item or two different events under one id in the batch raise at once; the
+    first event that contradicts ``recorded`` is returned as ``conflict`` (the caller
+    raises it after its own checks, as when the batch was checked first).
+    """
     if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
         raise InvalidTypeError(
             f"'events' must be an iterable of Event (got {type(events).__name__} "
             f"{describe(events)})"
         )
-    batch: dict[str, Event] = {}
+    new: dict[str, Event] = {}
+    repeats: dict[str, Event] = {}  # first occurrence in the batch of an id already recorded
+    by_promise: dict[str, list[Event]] = {}
+    conflict: InconsistentRecordError | None = None
     for index, item in enumerate(events):
-        event = _check_event(item, f"'events[{index}]'")
-        seen = batch.get(event.id)
-        if seen is None:
-            batch[event.id] = event
-        elif not _same_payload(seen, event):
-            raise _conflict(seen, event)
-    return list(batch.values())
+        if type(item) not in _CLASSES:
+            _check_event(item, f"'events[{index}]'")
+        event_id = item.id
+        if event_id in new or event_id in recorded:  # (every repeat is in recorded)
+            first = new.get(event_id)
+            if first is None:
+                first = repeats.get(event_id)
+            if first is not None:
+                if first is not item and not _same_payload(first, item):
+                    raise _conflict(first, item)
+                continue
+            repeats[event_id] = item
+            seen = recorded[event_id]
+            if conflict is None and seen is not item and not _same_payload(seen, item):
+                conflict = _conflict(seen, item)
+            continue
+        new[event_id] = item
+        promise_id = item.promise_id
+        bucket = by_promise.get(promise_id)
+        if bucket is None:
+            by_promise[promise_id] = [item]
+        else:
+            bucket.append(item)
+    return _Batch(new, by_promise, conflict)
 
 
 class PromiseLedger(_StateSource):
@@ -144,7 +191,7 @@ class PromiseLedger(_StateSource):
         .. versionadded:: 0.1.0
         """
         _check_event(event)
-        return self._write([event], check_checkpoint(checkpoint)) == 1
+        return self._write(_check_batch((event,), self._by_id), check_checkpoint(checkpoint)) == 1
 
     def append_many(
         self,
@@ -186,27 +233,37 @@ class PromiseLedger(_StateSource):
         """
         saved = check_checkpoint(checkpoint)
         expected = check_expected(expected_position)
-        return self._write(_check_batch(events), saved, expected)
+        return self._write(_check_batch(events, self._by_id), saved, expected)
 
     def _write(
-        self, batch: list[Event], checkpoint: Checkpoint | None, expected: int | None = None
+        self, batch: _Batch, checkpoint: Checkpoint | None, expected: int | None = None
     ) -> int:
+        # Every check before the first change: all or nothing.
         if checkpoint is not None:
             check_fence(checkpoint, self._leases.get(checkpoint.name))
         check_expected_position(expected, len(self._log))
-        new: list[Event] = []
-        for event in batch:
-            seen = self._by_id.get(event.id)
-            if seen is None:
-                new.append(event)
-            elif not _same_payload(seen, event):
-                raise _conflict(seen, event)
+        if batch.conflict is not None:
+            raise batch.conflict
+        new = batch.new
         check_checkpoint_position(checkpoint, len(self._log) + len(new), "the ledger")
-        for event in new:
-            self._add(event)
+        self._log.extend(new.values())
+        if not self._by_id:  # a first batch: take its tables as they are
+            self._by_id, self._by_promise = new, batch.by_promise
+            return self._save(checkpoint, len(new))
+        self._by_id.update(new)
+        by_promise = self._by_promise
+        for promise_id, events in batch.by_promise.items():
+            bucket = by_promise.get(promise_id)
+            if bucket is None:
+                by_promise[promise_id] = events
+            else:
+                bucket.extend(events)
+        return self._save(checkpoint, len(new))
+
+    def _save(self, checkpoint: Checkpoint | None, added: int) -> int:
         if checkpoint is not None:
             self._checkpoints[checkpoint.name] = checkpoint
-        return len(new)
+        return added
 
     # ----------------------------------------------------------------- cursor
 
@@ -303,15 +360,6 @@ class PromiseLedger(_StateSource):
         .. versionadded:: 0.1.0
         """
         return self._leases.get(check_non_empty_str("name", name))
-
-    def _add(self, event: Event) -> None:
-        self._by_id[event.id] = event
-        self._log.append(event)
-        bucket = self._by_promise.get(event.promise_id)
-        if bucket is None:
-            self._by_promise[event.promise_id] = [event]
-        else:
-            bucket.append(event)
 
     def promise_ids(self) -> tuple[str, ...]:
         """Ids of every promise with at least one event, sorted.

@@ -39,6 +39,7 @@ from promisekit._ledger_events import Event
 from promisekit._validation import check_non_empty_str
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 #: Tables added in 0.1.0 to stores of the same schema version (created if missing).
 CURSOR_TABLES = (
@@ -57,8 +58,8 @@ CURSOR_TABLES = (
 
 def micros(value: datetime) -> int:
     """Microseconds since the Unix epoch of an aware datetime."""
-    delta = value.astimezone(timezone.utc) - _EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    # Aware minus aware is the difference of the UTC instants, exactly.
+    return (value - _EPOCH) // _MICROSECOND
 
 
 def _instant(us: int) -> datetime:
@@ -103,7 +104,7 @@ class _CursorMixin:
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         raise NotImplementedError  # pragma: no cover - SQLiteLedger gives it
 
-    def _decode(self, document: str) -> Event:
+    def _decode_row(self, event_type: str, at_us: int, document: str, digest: int | None) -> Event:
         raise NotImplementedError  # pragma: no cover - SQLiteLedger gives it
 
     def _transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
@@ -147,10 +148,11 @@ class _CursorMixin:
         start = check_position("position", position)
         count = check_limit(limit)
         rows = self._query(
-            "SELECT seq, document FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+            "SELECT seq, type, at_us, document, digest FROM events WHERE seq > ? "
+            "ORDER BY seq LIMIT ?",
             (start, -1 if count is None else count),
         )
-        return [(int(seq), self._decode(document)) for seq, document in rows]
+        return [(int(row[0]), self._decode_row(*row[1:])) for row in rows]
 
     def checkpoint(self, name: str) -> Checkpoint | None:
         """The checkpoint saved under ``name``, or ``None``.

@@ -47,7 +47,6 @@ Example:
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -61,7 +60,7 @@ from promisekit._ledger_cursor import (
     check_expected,
     check_expected_position,
 )
-from promisekit._ledger_events import Event, _check_event, _conflict
+from promisekit._ledger_events import EVENT_TYPES, Event, _check_event, _conflict
 from promisekit._ledger_state import (
     PromiseState,
     UnknownPromiseError,
@@ -79,14 +78,18 @@ from promisekit._store_cursor import (
     last_position as _last_position,
 )
 from promisekit._store_cursor import micros as _micros
+from promisekit._store_rows import ReplayRow, Row, fast_row, replay_trusted, trusted_row
+from promisekit._store_rows import row as _row  # noqa: F401 - kept for other stores
+from promisekit._store_rows import same_document as _same_document
 from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
-from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
+from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json
 
 __all__ = ["SQLiteLedger", "StoreError"]
 
 _CHUNK = 2000  # rows per executemany inside one transaction
 _SELECT_CHUNK = 500  # ids per "IN (...)" query
+_CLASSES = frozenset(EVENT_TYPES.values())
 _MAKE_SCHEMA = (
     """CREATE TABLE IF NOT EXISTS meta (
         key TEXT PRIMARY KEY,
@@ -99,15 +102,16 @@ _MAKE_SCHEMA = (
         type TEXT NOT NULL,
         at_us INTEGER NOT NULL,
         recorded_us INTEGER NOT NULL,
-        document TEXT NOT NULL
+        document TEXT NOT NULL,
+        digest INTEGER
     )""",
     "CREATE INDEX IF NOT EXISTS events_by_promise ON events (promise_id, at_us)",
     "CREATE INDEX IF NOT EXISTS events_made ON events (type, at_us)",
     *CURSOR_TABLES,
 )
 _INSERT = (
-    "INSERT INTO events (id, promise_id, type, at_us, recorded_us, document) "
-    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
+    "INSERT INTO events (id, promise_id, type, at_us, recorded_us, document, digest) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
 
 
@@ -117,38 +121,6 @@ class StoreError(PromiseKitError, OSError):
 
     .. versionadded:: 0.1.0
     """
-
-
-def _row(event: Event) -> tuple[str, str, str, int, int, str]:
-    return (
-        event.id,
-        event.promise_id,
-        event.event_type,
-        _micros(event.at),
-        _micros(event.recorded_at),
-        to_json(event),
-    )
-
-
-def _tagged_int(text: str) -> tuple[str, int]:
-    return ("int", int(text))
-
-
-def _tagged_float(text: str) -> tuple[str, float]:
-    return ("float", float(text))
-
-
-def _same_document(stored: str, given: str) -> bool:
-    if stored == given:
-        return True
-    # Numbers are tagged so that 1, 1.0 and true (equal in Python) stay different.
-    try:
-        return bool(
-            json.loads(stored, parse_int=_tagged_int, parse_float=_tagged_float)
-            == json.loads(given, parse_int=_tagged_int, parse_float=_tagged_float)
-        )
-    except ValueError:  # pragma: no cover - the store only holds JSON it wrote
-        return False
 
 
 class SQLiteLedger(_CursorMixin, _StateSource):
@@ -200,6 +172,9 @@ class SQLiteLedger(_CursorMixin, _StateSource):
             try:
                 for statement in _MAKE_SCHEMA:
                     conn.execute(statement)
+                columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+                if "digest" not in columns:  # a store written before 0.1.0 had no digest
+                    conn.execute("ALTER TABLE events ADD COLUMN digest INTEGER")
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema', ?) "
                     "ON CONFLICT (key) DO NOTHING",
@@ -274,17 +249,6 @@ class SQLiteLedger(_CursorMixin, _StateSource):
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         try:
             return self._db().execute(sql, tuple(params)).fetchall()
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
-
-    def _iter_query(self, sql: str, params: Iterable[Any] = ()) -> Iterator[Any]:
-        try:
-            cursor = self._db().execute(sql, tuple(params))
-            while True:
-                rows = cursor.fetchmany(1000)
-                if not rows:
-                    return
-                yield from rows
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
 
@@ -390,36 +354,32 @@ class SQLiteLedger(_CursorMixin, _StateSource):
             fence(conn, saved)
             if expected is not None:
                 check_expected_position(expected, _last_position(conn))
-            chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]] = []
+            chunk: list[Event] = []
+            rows: list[Row] = []
             for index, item in enumerate(events):
-                event = _check_event(item, f"'events[{index}]'")
-                chunk.append((event, _row(event)))
-                if len(chunk) >= _CHUNK:
-                    added += self._insert(conn, chunk)
-                    chunk = []
-            if chunk:
-                added += self._insert(conn, chunk)
+                if type(item) not in _CLASSES:
+                    _check_event(item, f"'events[{index}]'")
+                chunk.append(item)
+                rows.append(fast_row(item))
+                if len(rows) >= _CHUNK:
+                    added += self._insert(conn, chunk, rows)
+                    chunk, rows = [], []
+            if rows:
+                added += self._insert(conn, chunk, rows)
             save_checkpoint(conn, saved, f"the store {self._path!r}")
         return added
 
-    def _insert(
-        self,
-        conn: sqlite3.Connection,
-        chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]],
-    ) -> int:
-        cursor = conn.executemany(_INSERT, [row for _, row in chunk])
-        inserted = cursor.rowcount
-        if inserted < len(chunk):
-            self._check_conflicts(conn, chunk)
+    def _insert(self, conn: sqlite3.Connection, chunk: list[Event], rows: list[Row]) -> int:
+        inserted: int = conn.executemany(_INSERT, rows).rowcount
+        if inserted < len(rows):
+            self._check_conflicts(conn, chunk, rows)
         return inserted
 
     def _check_conflicts(
-        self,
-        conn: sqlite3.Connection,
-        chunk: list[tuple[Event, tuple[str, str, str, int, int, str]]],
+        self, conn: sqlite3.Connection, chunk: list[Event], rows: list[Row]
     ) -> None:
         stored: dict[str, str] = {}
-        ids = [event.id for event, _ in chunk]
+        ids = [event.id for event in chunk]
         for start in range(0, len(ids), _SELECT_CHUNK):
             part = ids[start : start + _SELECT_CHUNK]
             marks = ",".join("?" * len(part))
@@ -427,7 +387,7 @@ class SQLiteLedger(_CursorMixin, _StateSource):
                 f"SELECT id, document FROM events WHERE id IN ({marks})", part
             ):
                 stored[event_id] = document
-        for event, row in chunk:
+        for event, row in zip(chunk, rows, strict=True):
             document = stored[event.id]
             if not _same_document(document, row[5]):
                 try:
@@ -442,12 +402,32 @@ class SQLiteLedger(_CursorMixin, _StateSource):
     # ----------------------------------------------------------------- reading
 
     def _decode(self, document: str) -> Event:
+        """The event of a document, validated (a :class:`StoreError` if it is not one)."""
         try:
             return from_json(document, Event)
         except SchemaError as exc:
             raise StoreError(
                 f"the store {self._path!r} holds an event this promisekit cannot read: {exc}"
             ) from exc
+
+    def _decode_row(self, event_type: str, at_us: int, document: str, digest: int | None) -> Event:
+        """The event of a row: trusted if this store wrote it, otherwise validated."""
+        event = trusted_row(event_type, at_us, document, digest)
+        return self._decode(document) if event is None else event
+
+    def _replay_rows(
+        self,
+        promise_id: str,
+        rows: list[ReplayRow],
+        at: datetime | None,
+        limit: int | None,
+    ) -> PromiseState:
+        """Replay one promise from its rows ``(type, at_us, document, digest)``."""
+        state = replay_trusted(promise_id, rows, at, limit)
+        if state is None:  # a row this store did not write (or not as it is now)
+            events = [self._decode_row(*row) for row in rows]
+            state = _replay_sorted(promise_id, _select(events, at, None), at, None)
+        return state
 
     def __len__(self) -> int:
         return int(self._query("SELECT count(*) FROM events")[0][0])
@@ -462,8 +442,10 @@ class SQLiteLedger(_CursorMixin, _StateSource):
 
         .. versionadded:: 0.1.0
         """
-        rows = self._query("SELECT document FROM events WHERE id = ?", (event_id,))
-        return self._decode(rows[0][0]) if rows else None
+        rows = self._query(
+            "SELECT type, at_us, document, digest FROM events WHERE id = ?", (event_id,)
+        )
+        return self._decode_row(*rows[0]) if rows else None
 
     def promise_ids(self) -> tuple[str, ...]:
         """Ids of every promise with at least one event, sorted.
@@ -501,13 +483,16 @@ class SQLiteLedger(_CursorMixin, _StateSource):
             check_aware("at", at)
         if known_at is not None:
             check_aware("known_at", known_at)
-        rows = self._query("SELECT document FROM events WHERE promise_id = ?", (promise_id,))
+        rows = self._query(
+            "SELECT type, at_us, document, digest FROM events WHERE promise_id = ?",
+            (promise_id,),
+        )
         if not rows:
             raise UnknownPromiseError(
                 promise_id,
                 f"promise {describe(promise_id)} has no event in the store {self._path!r}",
             )
-        events = [self._decode(row[0]) for row in rows]
+        events = [self._decode_row(*row) for row in rows]
         return _replay_sorted(promise_id, _select(events, at, known_at), at, known_at)
 
     def states(self, at: datetime | None = None) -> Iterator[PromiseState]:
@@ -528,22 +513,36 @@ class SQLiteLedger(_CursorMixin, _StateSource):
         .. versionadded:: 0.1.0
         """
         limit = None if at is None else _micros(check_aware("at", at))
-        made = "type = 'promise_made'" + ("" if limit is None else " AND at_us <= ?")
-        sql = (
-            "SELECT promise_id, document FROM events WHERE promise_id IN "
-            f"(SELECT promise_id FROM events WHERE {made}) ORDER BY promise_id"
-        )
-        params = () if limit is None else (limit,)
         current: str | None = None
-        bucket: list[Event] = []
-        for promise_id, document in self._iter_query(sql, params):
-            if promise_id != current:
-                if current is not None:
-                    yield _replay_sorted(current, _select(bucket, at, None), at, None)
-                current, bucket = promise_id, []
-            bucket.append(self._decode(document))
-        if current is not None:
-            yield _replay_sorted(current, _select(bucket, at, None), at, None)
+        made = False
+        rows: list[ReplayRow] = []
+        # The (promise_id, at_us) index gives the rows promise by promise, in order,
+        # without a sort or a subquery: the first state comes after that promise's rows.
+        conn = self._db()
+        cursor = conn.cursor()
+        try:
+            # The (promise_id, at_us) index gives the rows promise by promise, in order,
+            # without a sort or a subquery: the first state comes after that promise's rows.
+            cursor.execute(
+                "SELECT promise_id, type, at_us, document, digest FROM events "
+                "INDEXED BY events_by_promise ORDER BY promise_id"
+            )
+            for promise_id, event_type, at_us, document, digest in cursor:
+                if promise_id != current:
+                    if made:
+                        assert current is not None
+                        yield self._replay_rows(current, rows, at, limit)
+                    current, made, rows = promise_id, False, []
+                if event_type == "promise_made" and (limit is None or at_us <= limit):
+                    made = True
+                rows.append((event_type, at_us, document, digest))
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
+        finally:
+            cursor.close()
+        if made:
+            assert current is not None
+            yield self._replay_rows(current, rows, at, limit)
 
     def _made_states(self, at: datetime) -> Iterator[PromiseState]:
         return self.states(at=at)
@@ -562,11 +561,12 @@ class SQLiteLedger(_CursorMixin, _StateSource):
 
         .. versionadded:: 0.1.0
         """
+        columns = "SELECT type, at_us, document, digest FROM events"
         if promise_id is None:
-            rows = self._query("SELECT document FROM events")
+            rows = self._query(columns)
         else:
-            rows = self._query("SELECT document FROM events WHERE promise_id = ?", (promise_id,))
-        return tuple(sorted((self._decode(row[0]) for row in rows), key=Event.order_key))
+            rows = self._query(f"{columns} WHERE promise_id = ?", (promise_id,))
+        return tuple(sorted((self._decode_row(*row) for row in rows), key=Event.order_key))
 
     def integrity_check(self) -> str:
         """Run SQLite's ``PRAGMA integrity_check``; ``"ok"`` when the file is sound.

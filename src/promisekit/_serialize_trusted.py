@@ -1,0 +1,350 @@
+"""Ledger events to and from JSON at the speed of :mod:`json`: the stores' fast path.
+
+Private to the stores (:mod:`promisekit.store`). Two functions:
+
+* :func:`event_text` is :func:`promisekit.serialize.to_json` of an event, exactly (the
+  same text, the same errors), without the converter's dispatch: one generated
+  function per event class builds the document, and datetimes are written with
+  ``isoformat()`` when their zone is a keyed ``ZoneInfo`` or an unnamed
+  ``datetime.timezone`` (anything else goes through
+  :func:`~promisekit.serialize.format_datetime`, which writes or refuses it).
+* :func:`trusted_event` reads back a document **that this promisekit wrote itself from a
+  valid event** and that nobody changed since (the store checks that with a checksum
+  before calling it). It does not validate again: the event is built with
+  ``object.__new__`` and ``object.__setattr__`` (no attrs validators, no
+  ``__attrs_post_init__`` checks), and datetimes are read with
+  :meth:`datetime.fromisoformat`, which reads exactly what ``isoformat()`` writes.
+  Fields that are rare and not plain (terms, metadata, a fired escalation's document,
+  a cost) go through the converter's own hooks and the attrs converters, so their
+  values are the same objects the checked path makes. A document not in the exact
+  form written (another schema string, an unknown type or field) gives ``None``, and
+  the caller reads it with :func:`~promisekit.serialize.from_json`, which validates
+  everything. **Never call it on a document from elsewhere** (a file, a request, a
+  row someone else wrote): :func:`~promisekit.serialize.from_json` is the reader for
+  those.
+
+The tests compare both with the checked functions over generated events (same text;
+equal events whose every field has the same value and type).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import attrs
+
+from promisekit._ledger_events import EVENT_TYPES, Event, PromiseMade
+from promisekit._ledger_state import slot_setter
+from promisekit._serialize_codecs import _zone_named, format_datetime
+from promisekit._serialize_registry import _BY_CLASS, SCHEMA, SchemaError, _Spec, get_converter
+from promisekit._validation import describe
+from promisekit.promise import Promise
+
+__all__ = ["event_text", "trusted_event"]
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+_encode = _ENCODER.encode
+# The decoder's scanner, without decode()'s checks: the document is known to be well formed.
+_scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_new = object.__new__
+_fromisoformat = datetime.fromisoformat
+
+# Zones by the end of the text that names them ("America/Toronto]").
+_SUFFIXES: dict[str, tzinfo] = {}
+# Unnamed datetime.timezone objects already written once (by id, holding the object).
+_PLAIN_ZONES: dict[int, timezone] = {}
+
+
+class _NotOurs(Exception):
+    """A document is not in the exact form the fast reader expects."""
+
+
+# --------------------------------------------------------------------------- datetimes
+
+
+def write_datetime(value: datetime) -> str:
+    """:func:`~promisekit.serialize.format_datetime` of an event's (valid) datetime."""
+    zone = value.tzinfo
+    if type(zone) is ZoneInfo:
+        key = zone.key
+        if key is not None:
+            return f"{value.isoformat()}[{key}]"
+    elif type(zone) is timezone and _PLAIN_ZONES.get(id(zone)) is zone:
+        return value.isoformat()
+    text = format_datetime(value)  # writes it, or raises what to_json raises
+    if type(zone) is timezone and len(_PLAIN_ZONES) < 1024:
+        _PLAIN_ZONES[id(zone)] = zone  # format_datetime accepted it: it has no custom name
+    return text
+
+
+def read_datetime(text: str) -> datetime:
+    """A datetime as :func:`write_datetime` wrote it (``isoformat()``, maybe ``[zone]``)."""
+    clock, bracket, suffix = text.partition("[")
+    if not bracket:
+        return _fromisoformat(text)
+    value = _fromisoformat(clock)
+    zone = _SUFFIXES.get(suffix)  # "America/Toronto]"
+    if zone is None:
+        if suffix[-1:] != "]":
+            raise _NotOurs(text)
+        zone = _zone_named("value", suffix[:-1])
+        if len(_SUFFIXES) < 1024:
+            _SUFFIXES[suffix] = zone
+    if value.tzinfo is None:  # (astimezone would take a naive time as the machine's)
+        raise _NotOurs(text)
+    # The instant in its zone: the wall time written, with the fold that gives the
+    # offset written...
+    local = value.astimezone(zone)
+    if local.second == value.second and local.minute == value.minute and local.hour == value.hour:
+        return local
+    # ...unless the wall time written is one a daylight-saving change skips (a valid
+    # datetime, kept as is, as parse_datetime does).
+    offset = value.utcoffset()
+    for fold in (0, 1):
+        local = value.replace(tzinfo=zone, fold=fold)
+        if local.utcoffset() == offset:
+            return local
+    raise _NotOurs(text)
+
+
+# --------------------------------------------------------------------------- plans
+
+
+def _plain(tp: Any) -> Any:
+    """``str``, ``int``, ``float`` or ``datetime`` for a field of that type (or of that
+    type or ``None``); ``None`` for every other type."""
+    for kind in (str, int, float, datetime):
+        if tp is kind or tp == (kind | None):
+            return kind
+    return None
+
+
+@attrs.frozen
+class _Field:
+    name: str
+    plain: Any  # str, int, float, datetime, or None (through the converter's hooks)
+    required: bool
+    default: Any  # the value when the document leaves the field out (after the converter)
+    converter: Callable[[Any], Any] | None
+
+
+def _fields(cls: type[Event]) -> list[_Field]:
+    attrs.resolve_types(cls)
+    out = []
+    for field in attrs.fields(cls):
+        if not field.init:
+            continue
+        required = field.default is attrs.NOTHING
+        converter = field.converter if callable(field.converter) else None
+        default = None if required else field.default
+        if converter is not None and not required:
+            default = converter(default)
+        out.append(_Field(field.name, _plain(field.type), required, default, converter))
+    return out
+
+
+def _fail(value: object) -> Any:
+    raise _NotOurs(value)
+
+
+def _compile(source: str, name: str, namespace: dict[str, Any]) -> Callable[..., Any]:
+    exec(compile(source, f"<promisekit fast {name}>", "exec"), namespace)
+    function: Callable[..., Any] = namespace[name]
+    return function
+
+
+def _writer(cls: type[Event], spec: _Spec) -> Callable[[Event], str]:
+    """Generate the function that writes ``cls`` as to_json does (cattrs' order: the
+    required fields, then the others unless at their default)."""
+    conv = get_converter()
+    namespace: dict[str, Any] = {"_encode": _encode, "_dt": write_datetime, "SCHEMA": SCHEMA}
+    fields = _fields(cls)
+    literal = [f"'schema': SCHEMA, 'type': {spec.name!r}"]
+    optional = []
+    for index, field in enumerate(fields):
+        if field.plain is datetime:
+            write = "_dt({})"
+        elif field.plain in (str, int):
+            write = "{}"
+        else:
+            tp = attrs.fields_dict(cls)[field.name].type
+            namespace[f"_hook{index}"] = conv.get_unstructure_hook(tp)
+            write = f"_hook{index}({{}})"
+        if field.required:
+            literal.append(f"{field.name!r}: " + write.format(f"o.{field.name}"))
+        else:
+            namespace[f"_default{index}"] = field.default
+            optional.append(
+                f"    v = o.{field.name}\n"
+                f"    if v != _default{index}:\n"
+                f"        res[{field.name!r}] = {write.format('v')}\n"
+            )
+    source = (
+        "def write(o):\n"
+        f"    res = {{{', '.join(literal)}}}\n" + "".join(optional) + "    return _encode(res)\n"
+    )
+    return _compile(source, "write", namespace)
+
+
+def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
+    """Generate the function that builds ``cls`` from a document it wrote, unchecked."""
+    conv = get_converter()
+    namespace: dict[str, Any] = {
+        "_new": _new,
+        "_dt": read_datetime,
+        "_NotOurs": _NotOurs,
+        "_fail": _fail,
+        "cls": cls,
+    }
+    fields = _fields(cls)
+    required = sum(1 for field in fields if field.required)
+    lines = ["def read(d):", "    o = _new(cls)", f"    n = {2 + required}", "    t = w = None"]
+    for index, field in enumerate(fields):
+        tp = attrs.fields_dict(cls)[field.name].type
+        namespace[f"_s{index}"] = slot_setter(cls, field.name)
+        if field.plain is datetime:
+            # A datetime written twice in a document (at, recorded_at…) is read once.
+            convert = "(w if v == t else _dt(v))"
+        elif field.plain in (str, int):
+            convert = "v"
+        elif field.plain is float:
+            convert = "v if type(v) is float else _fail(v)"
+        else:
+            namespace[f"_hook{index}"] = conv.get_structure_hook(tp)
+            namespace[f"_type{index}"] = tp
+            convert = f"_hook{index}(v, _type{index})"
+            if field.converter is not None:
+                namespace[f"_conv{index}"] = field.converter
+                convert = f"_conv{index}({convert})"
+        remember = field.plain is datetime
+        if field.required:
+            lines.append(f"    v = d[{field.name!r}]")
+            if remember:
+                lines.append(f"    w = {convert}")
+                lines.append("    t = v")
+                convert = "w"
+            lines.append(f"    _s{index}(o, {convert})")
+            continue
+        namespace[f"_default{index}"] = field.default
+        if field.converter is not None:
+            # A fresh value from the converter, as the attrs default would give.
+            namespace[f"_conv{index}"] = field.converter
+            namespace[f"_raw_default{index}"] = attrs.fields_dict(cls)[field.name].default
+            default = f"_conv{index}(_raw_default{index})"
+        else:
+            default = f"_default{index}"
+        lines.append(f"    v = d.get({field.name!r})")
+        lines.append("    if v is None:")
+        lines.append(f"        _s{index}(o, {default})")
+        lines.append("    else:")
+        lines.append(f"        _s{index}(o, {convert})")
+        lines.append("        n += 1")
+    lines.append("    if n != len(d):")
+    lines.append("        raise _NotOurs(d)")
+    lines.append("    return o")
+    return _compile("\n".join(lines) + "\n", "read", namespace)
+
+
+_PROMISE_FIELDS = tuple(
+    (slot_setter(Promise, name), source)
+    for name, source in (
+        ("id", "promise_id"),
+        ("customer_id", "customer_id"),
+        ("kind", "kind"),
+        ("made_at", "at"),
+        ("due", "due"),
+        ("target", "target"),
+        ("terms", "terms"),
+        ("segment", "segment"),
+        ("owner", "owner"),
+        ("commitment", "commitment"),
+        # Read-only: shared, as an equal copy would be.
+        ("metadata", "metadata"),
+        ("supersedes", "supersedes"),
+    )
+)
+_PROMISE_REVISIONS = slot_setter(Promise, "revisions")
+_MADE_PROMISE = slot_setter(PromiseMade, "_promise")
+
+
+def _made_promise(event: PromiseMade) -> None:
+    """Set the promise a PromiseMade builds in ``__attrs_post_init__`` (unchecked)."""
+    promise: Promise = _new(Promise)
+    for setter, source in _PROMISE_FIELDS:
+        setter(promise, getattr(event, source))
+    _PROMISE_REVISIONS(promise, ())
+    _MADE_PROMISE(event, promise)
+
+
+# --------------------------------------------------------------------------- API
+
+_WRITERS: dict[type[Any], tuple[_Spec, Callable[[Event], str]]] = {}
+_READERS: dict[str, tuple[_Spec, Callable[[dict[str, Any]], Event]]] = {}
+_CLASSES = frozenset(EVENT_TYPES.values())
+
+
+def _builtin_spec(cls: type[Any]) -> _Spec | None:
+    """The registry's entry of an event class, if it is the built-in one (attrs hooks)."""
+    get_converter()
+    spec = _BY_CLASS.get(cls)
+    if spec is None or spec.unstructure is not None or spec.base is not Event:
+        return None
+    return spec
+
+
+def event_text(event: Event) -> str:
+    """``to_json(event)``: the same text, the same errors, faster.
+
+    Raises:
+        InvalidTypeError: A datetime has a ``tzinfo`` that cannot be written exactly.
+        SchemaError: A string is not valid Unicode (a lone surrogate).
+    """
+    cls = type(event)
+    entry = _WRITERS.get(cls)
+    if entry is None or _BY_CLASS.get(cls) is not entry[0]:
+        spec = _builtin_spec(cls) if cls in _CLASSES else None
+        if spec is None:
+            from promisekit.serialize import to_json
+
+            return to_json(event)
+        entry = _WRITERS[cls] = (spec, _writer(cls, spec))
+    text = entry[1](event)
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise SchemaError(
+                f"cannot write a string that is not valid Unicode (a lone surrogate near "
+                f"{describe(text[max(exc.start - 20, 0) : exc.end + 5])})"
+            ) from None
+    return text
+
+
+def trusted_event(document: str) -> Event | None:
+    """The event of a document written by :func:`event_text` from a valid event and not
+    changed since, built without checking it again; ``None`` when the document is not
+    in that exact form (read it with :func:`~promisekit.serialize.from_json` then).
+
+    Only for documents this promisekit wrote: see the module documentation.
+    """
+    try:
+        data, end = _scan(document, 0)
+        if end != len(document) or data["schema"] != SCHEMA:
+            return None
+        entry = _READERS.get(data["type"])
+        if entry is None or _BY_CLASS.get(entry[0].cls) is not entry[0]:
+            cls = EVENT_TYPES.get(data["type"])
+            spec = None if cls is None else _builtin_spec(cls)
+            if cls is None or spec is None:
+                return None
+            entry = _READERS[data["type"]] = (spec, _reader(cls))
+        event = entry[1](data)
+    except (_NotOurs, StopIteration, KeyError, TypeError, ValueError, AttributeError, IndexError):
+        return None
+    if type(event) is PromiseMade:
+        _made_promise(event)
+    return event
