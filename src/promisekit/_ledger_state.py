@@ -328,8 +328,16 @@ def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
 _PAUSED_START, _PAUSED_END, _PAUSED_REASON = (
     slot_setter(PausedInterval, name) for name in ("start", "end", "reason")
 )
-_DELIVERY_FIELDS = tuple(
-    (slot_setter(Delivery, name), name)
+(
+    _DELIVERY_PROMISE_ID,
+    _DELIVERY_AT,
+    _DELIVERY_QUANTITY,
+    _DELIVERY_QUALITY,
+    _DELIVERY_COST,
+    _DELIVERY_ID,
+    _DELIVERY_NOTE,
+) = (
+    slot_setter(Delivery, name)
     for name in ("promise_id", "at", "quantity", "quality", "cost", "id", "note")
 )
 
@@ -351,8 +359,13 @@ def _delivery(event: DeliveryRecorded) -> Delivery:
     delivery (the tests compare the two).
     """
     delivery: Delivery = _new(Delivery)
-    for setter, name in _DELIVERY_FIELDS:
-        setter(delivery, getattr(event, name))
+    _DELIVERY_PROMISE_ID(delivery, event.promise_id)
+    _DELIVERY_AT(delivery, event.at)
+    _DELIVERY_QUANTITY(delivery, event.quantity)
+    _DELIVERY_QUALITY(delivery, event.quality)
+    _DELIVERY_COST(delivery, event.cost)
+    _DELIVERY_ID(delivery, event.id)
+    _DELIVERY_NOTE(delivery, event.note)
     return delivery
 
 
@@ -448,7 +461,7 @@ def _replay_sorted(
         )
         for early in events[:start]
     ]
-    applied: list[Event] = [made]
+    skipped = len(ignored)  # the events ignored so far are not applied
     deliveries: list[Delivery] = []
     pauses: list[PausedInterval] = []
     notifications: list[CustomerNotified] = []
@@ -460,24 +473,34 @@ def _replay_sorted(
         kind = _KIND_BY_CLASS.get(type(event)) or _kind(event)
         if kind is CustomerNotified:  # (never ignored)
             assert isinstance(event, CustomerNotified)
-            applied.append(event)
             notifications.append(event)
             continue
         if kind is EscalationFired:  # (never ignored)
             assert isinstance(event, EscalationFired)
-            applied.append(event)
             escalations.append(event)
             continue
         if kind is ActionDelivered:  # (never ignored)
             assert isinstance(event, ActionDelivered)
-            applied.append(event)
             action_deliveries.append(event)
             continue
         if kind is EscalationFailed:  # (never ignored)
             assert isinstance(event, EscalationFailed)
-            applied.append(event)
             failures.append(event)
             continue
+        if cancellation is None:  # the usual cases, decided as _ignore_reason would
+            if kind is DeliveryRecorded:
+                assert isinstance(event, DeliveryRecorded)
+                deliveries.append(_delivery(event))
+                continue
+            is_paused = bool(pauses) and pauses[-1].end is None
+            if kind is PromisePaused and not is_paused:
+                assert isinstance(event, PromisePaused)
+                pauses.append(_paused(event.at, None, event.reason))
+                continue
+            if kind is PromiseResumed and is_paused:
+                last = pauses[-1]
+                pauses[-1] = _paused(last.start, event.at, last.reason)
+                continue
         reason = _ignore_reason(kind, made, cancellation, pauses)
         if reason is None and kind is PromiseRevised:
             assert isinstance(event, PromiseRevised)
@@ -490,7 +513,6 @@ def _replay_sorted(
         if reason is not None:
             ignored.append(IgnoredEvent(event=event, reason=reason))
             continue
-        applied.append(event)
         if kind is PromisePaused:
             assert isinstance(event, PromisePaused)
             pauses.append(_paused(event.at, None, event.reason))
@@ -506,6 +528,11 @@ def _replay_sorted(
             if pauses and pauses[-1].end is None:
                 last = pauses[-1]
                 pauses[-1] = _paused(last.start, event.at, last.reason)
+    if len(ignored) == skipped:  # (the usual case: every event from the made one applies)
+        applied = tuple(events[start:])
+    else:
+        left_out = {id(item.event) for item in ignored[skipped:]}
+        applied = tuple(e for e in events[start:] if id(e) not in left_out)
     return PromiseState(
         promise_id=promise_id,
         promise=promise,
@@ -517,7 +544,7 @@ def _replay_sorted(
         action_deliveries=tuple(action_deliveries),
         failures=tuple(failures),
         cancellation=cancellation,
-        events=tuple(applied),
+        events=applied,
         ignored=tuple(ignored),
         as_of=as_of,
         known_at=known_at,
