@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from promisekit._ledger_events import (
+    _EVENT_CLASSES,
     ActionDelivered,
     CustomerNotified,
     DeliveryRecorded,
@@ -328,18 +329,10 @@ def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
 _PAUSED_START, _PAUSED_END, _PAUSED_REASON = (
     slot_setter(PausedInterval, name) for name in ("start", "end", "reason")
 )
-(
-    _DELIVERY_PROMISE_ID,
-    _DELIVERY_AT,
-    _DELIVERY_QUANTITY,
-    _DELIVERY_QUALITY,
-    _DELIVERY_COST,
-    _DELIVERY_ID,
-    _DELIVERY_NOTE,
-) = (
-    slot_setter(Delivery, name)
+_DELIVERY = {
+    name: slot_setter(Delivery, name)
     for name in ("promise_id", "at", "quantity", "quality", "cost", "id", "note")
-)
+}
 
 
 def _paused(start: datetime, end: datetime | None, reason: str | None) -> PausedInterval:
@@ -359,32 +352,19 @@ def _delivery(event: DeliveryRecorded) -> Delivery:
     delivery (the tests compare the two).
     """
     delivery: Delivery = _new(Delivery)
-    _DELIVERY_PROMISE_ID(delivery, event.promise_id)
-    _DELIVERY_AT(delivery, event.at)
-    _DELIVERY_QUANTITY(delivery, event.quantity)
-    _DELIVERY_QUALITY(delivery, event.quality)
-    _DELIVERY_COST(delivery, event.cost)
-    _DELIVERY_ID(delivery, event.id)
-    _DELIVERY_NOTE(delivery, event.note)
+    set_ = _DELIVERY
+    set_["promise_id"](delivery, event.promise_id)
+    set_["at"](delivery, event.at)
+    set_["quantity"](delivery, event.quantity)
+    set_["quality"](delivery, event.quality)
+    set_["cost"](delivery, event.cost)
+    set_["id"](delivery, event.id)
+    set_["note"](delivery, event.note)
     return delivery
 
 
 # The kind of each event class, for replay's dispatch (a subclass gets its base's kind).
-_KIND_BY_CLASS: dict[type[Event], type[Event]] = {
-    cls: cls
-    for cls in (
-        PromiseMade,
-        PromiseRevised,
-        PromisePaused,
-        PromiseResumed,
-        CustomerNotified,
-        DeliveryRecorded,
-        PromiseCancelled,
-        EscalationFired,
-        ActionDelivered,
-        EscalationFailed,
-    )
-}
+_KIND_BY_CLASS: dict[type[Event], type[Event]] = {cls: cls for cls in _EVENT_CLASSES}
 # What a cancellation closes: these events are ignored after it.
 _CLOSED_BY_CANCELLATION = frozenset(
     (PromiseRevised, PromisePaused, PromiseResumed, DeliveryRecorded, PromiseCancelled)
