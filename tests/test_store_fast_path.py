@@ -289,3 +289,31 @@ def test_a_float_field_must_be_a_float() -> None:
     assert_same_event(trusted_event(event), from_json(event, Event))
     assert trusted_event(event.replace('"quantity":2.0', '"quantity":2')) is None
     assert isinstance(from_json(event, Event).cost, Decimal)
+
+
+@pytest.mark.parametrize(
+    ("at", "recorded_at"),
+    [
+        (  # the same wall time and zone, the other fold: another offset
+            datetime(2026, 11, 1, 1, 30, tzinfo=TORONTO, fold=0),
+            datetime(2026, 11, 1, 1, 30, tzinfo=TORONTO, fold=1),
+        ),
+        (  # the same instant in two zones
+            datetime(2026, 3, 10, 13, 0, tzinfo=timezone.utc),
+            datetime(2026, 3, 10, 9, 0, tzinfo=TORONTO),
+        ),
+        (  # equal zones that are not the same object
+            datetime(2026, 3, 10, 9, 0, tzinfo=timezone(timedelta(hours=2))),
+            datetime(2026, 3, 10, 9, 0, tzinfo=timezone(timedelta(hours=2))),
+        ),
+        (T0, T0),
+    ],
+)
+def test_a_datetime_is_written_again_only_when_its_text_is_the_same(
+    at: datetime, recorded_at: datetime
+) -> None:
+    event = ActionDelivered(
+        id="E", promise_id="P", at=at, recorded_at=recorded_at, key="k", attempt=1
+    )
+    assert event_text(event) == to_json(event)
+    assert_same_event(trusted_event(to_json(event)), from_json(to_json(event), Event))

@@ -328,3 +328,22 @@ def test_states_can_be_left_half_read(ledger: SQLiteLedger) -> None:
 def test_micros_is_the_exact_microsecond_of_the_instant(value: datetime) -> None:
     delta = value.astimezone(UTC) - EPOCH
     assert micros(value) == (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def test_events_at_one_instant_replay_in_order_key_order(ledger: SQLiteLedger) -> None:
+    cancelled = attrs.evolve(notified("A-cancel"), id="A-cancel")
+    from promisekit.ledger import PromiseCancelled
+
+    events: list[Event] = [
+        PromiseCancelled(id="A-0", promise_id="P-1", at=T0, recorded_at=T0),
+        notified("Z-9"),
+        notified("B-1"),
+        cancelled,
+        made("M-1"),
+    ]
+    ledger.append_many(events)
+    memory = PromiseLedger(events)
+    (state,) = ledger.states()
+    assert state == memory.state("P-1")
+    assert [e.id for e in state.events] == [e.id for e in memory.state("P-1").events]
+    assert state.events[0].id == "M-1" and state.events[-1].id == "A-0"

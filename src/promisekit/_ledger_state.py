@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from promisekit._ledger_events import (
+    _EVENT_CLASSES,
     ActionDelivered,
     CustomerNotified,
     DeliveryRecorded,
@@ -328,10 +329,10 @@ def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
 _PAUSED_START, _PAUSED_END, _PAUSED_REASON = (
     slot_setter(PausedInterval, name) for name in ("start", "end", "reason")
 )
-_DELIVERY_FIELDS = tuple(
-    (slot_setter(Delivery, name), name)
+_DELIVERY = {
+    name: slot_setter(Delivery, name)
     for name in ("promise_id", "at", "quantity", "quality", "cost", "id", "note")
-)
+}
 
 
 def _paused(start: datetime, end: datetime | None, reason: str | None) -> PausedInterval:
@@ -351,27 +352,19 @@ def _delivery(event: DeliveryRecorded) -> Delivery:
     delivery (the tests compare the two).
     """
     delivery: Delivery = _new(Delivery)
-    for setter, name in _DELIVERY_FIELDS:
-        setter(delivery, getattr(event, name))
+    set_ = _DELIVERY
+    set_["promise_id"](delivery, event.promise_id)
+    set_["at"](delivery, event.at)
+    set_["quantity"](delivery, event.quantity)
+    set_["quality"](delivery, event.quality)
+    set_["cost"](delivery, event.cost)
+    set_["id"](delivery, event.id)
+    set_["note"](delivery, event.note)
     return delivery
 
 
 # The kind of each event class, for replay's dispatch (a subclass gets its base's kind).
-_KIND_BY_CLASS: dict[type[Event], type[Event]] = {
-    cls: cls
-    for cls in (
-        PromiseMade,
-        PromiseRevised,
-        PromisePaused,
-        PromiseResumed,
-        CustomerNotified,
-        DeliveryRecorded,
-        PromiseCancelled,
-        EscalationFired,
-        ActionDelivered,
-        EscalationFailed,
-    )
-}
+_KIND_BY_CLASS: dict[type[Event], type[Event]] = {cls: cls for cls in _EVENT_CLASSES}
 # What a cancellation closes: these events are ignored after it.
 _CLOSED_BY_CANCELLATION = frozenset(
     (PromiseRevised, PromisePaused, PromiseResumed, DeliveryRecorded, PromiseCancelled)
@@ -448,7 +441,7 @@ def _replay_sorted(
         )
         for early in events[:start]
     ]
-    applied: list[Event] = [made]
+    skipped = len(ignored)  # the events ignored so far are not applied
     deliveries: list[Delivery] = []
     pauses: list[PausedInterval] = []
     notifications: list[CustomerNotified] = []
@@ -460,24 +453,34 @@ def _replay_sorted(
         kind = _KIND_BY_CLASS.get(type(event)) or _kind(event)
         if kind is CustomerNotified:  # (never ignored)
             assert isinstance(event, CustomerNotified)
-            applied.append(event)
             notifications.append(event)
             continue
         if kind is EscalationFired:  # (never ignored)
             assert isinstance(event, EscalationFired)
-            applied.append(event)
             escalations.append(event)
             continue
         if kind is ActionDelivered:  # (never ignored)
             assert isinstance(event, ActionDelivered)
-            applied.append(event)
             action_deliveries.append(event)
             continue
         if kind is EscalationFailed:  # (never ignored)
             assert isinstance(event, EscalationFailed)
-            applied.append(event)
             failures.append(event)
             continue
+        if cancellation is None:  # the usual cases, decided as _ignore_reason would
+            if kind is DeliveryRecorded:
+                assert isinstance(event, DeliveryRecorded)
+                deliveries.append(_delivery(event))
+                continue
+            is_paused = bool(pauses) and pauses[-1].end is None
+            if kind is PromisePaused and not is_paused:
+                assert isinstance(event, PromisePaused)
+                pauses.append(_paused(event.at, None, event.reason))
+                continue
+            if kind is PromiseResumed and is_paused:
+                last = pauses[-1]
+                pauses[-1] = _paused(last.start, event.at, last.reason)
+                continue
         reason = _ignore_reason(kind, made, cancellation, pauses)
         if reason is None and kind is PromiseRevised:
             assert isinstance(event, PromiseRevised)
@@ -490,7 +493,6 @@ def _replay_sorted(
         if reason is not None:
             ignored.append(IgnoredEvent(event=event, reason=reason))
             continue
-        applied.append(event)
         if kind is PromisePaused:
             assert isinstance(event, PromisePaused)
             pauses.append(_paused(event.at, None, event.reason))
@@ -506,6 +508,11 @@ def _replay_sorted(
             if pauses and pauses[-1].end is None:
                 last = pauses[-1]
                 pauses[-1] = _paused(last.start, event.at, last.reason)
+    if len(ignored) == skipped:  # (the usual case: every event from the made one applies)
+        applied = tuple(events[start:])
+    else:
+        left_out = {id(item.event) for item in ignored[skipped:]}
+        applied = tuple(e for e in events[start:] if id(e) not in left_out)
     return PromiseState(
         promise_id=promise_id,
         promise=promise,
@@ -517,7 +524,7 @@ def _replay_sorted(
         action_deliveries=tuple(action_deliveries),
         failures=tuple(failures),
         cancellation=cancellation,
-        events=tuple(applied),
+        events=applied,
         ignored=tuple(ignored),
         as_of=as_of,
         known_at=known_at,

@@ -164,28 +164,41 @@ def _writer(cls: type[Event], spec: _Spec) -> Callable[[Event], str]:
     namespace: dict[str, Any] = {"_encode": _encode, "_dt": write_datetime, "SCHEMA": SCHEMA}
     fields = _fields(cls)
     literal = [f"'schema': SCHEMA, 'type': {spec.name!r}"]
+    before = ["    p = ps = None"]  # the last datetime written, and its text
     optional = []
+    # A datetime equal to the previous one in all that its text shows (same wall time,
+    # zone object and fold) is written once (at and recorded_at are often the same).
+    same = "(v is p or (v == p and v.tzinfo is p.tzinfo and v.fold == p.fold))"
     for index, field in enumerate(fields):
         if field.plain is datetime:
-            write = "_dt({})"
+            write = f"(ps if {same} else _dt(v))"
         elif field.plain in (str, int):
-            write = "{}"
+            write = "v"
         else:
             tp = attrs.fields_dict(cls)[field.name].type
             namespace[f"_hook{index}"] = conv.get_unstructure_hook(tp)
-            write = f"_hook{index}({{}})"
-        if field.required:
-            literal.append(f"{field.name!r}: " + write.format(f"o.{field.name}"))
+            write = f"_hook{index}(v)"
+        if field.required and field.plain is datetime:
+            before.append(
+                f"    v = o.{field.name}\n    t{index} = {write}\n    p, ps = v, t{index}"
+            )
+            literal.append(f"{field.name!r}: t{index}")
+        elif field.required:
+            before.append(f"    v = o.{field.name}\n    t{index} = {write}")
+            literal.append(f"{field.name!r}: t{index}")
         else:
             namespace[f"_default{index}"] = field.default
             optional.append(
                 f"    v = o.{field.name}\n"
                 f"    if v != _default{index}:\n"
-                f"        res[{field.name!r}] = {write.format('v')}\n"
+                f"        res[{field.name!r}] = {write}\n"
             )
     source = (
         "def write(o):\n"
-        f"    res = {{{', '.join(literal)}}}\n" + "".join(optional) + "    return _encode(res)\n"
+        + "\n".join(before)
+        + f"\n    res = {{{', '.join(literal)}}}\n"
+        + "".join(optional)
+        + "    return _encode(res)\n"
     )
     return _compile(source, "write", namespace)
 
@@ -245,45 +258,58 @@ def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
         lines.append("        n += 1")
     lines.append("    if n != len(d):")
     lines.append("        raise _NotOurs(d)")
+    if cls is PromiseMade:  # what its __attrs_post_init__ builds
+        namespace["_made_promise"] = _made_promise
+        namespace["_promise_setters"] = _PROMISE_SETTERS
+        lines.append("    _made_promise(o, _promise_setters)")
     lines.append("    return o")
     return _compile("\n".join(lines) + "\n", "read", namespace)
 
 
-_PROMISE_FIELDS = tuple(
-    (slot_setter(Promise, name), source)
-    for name, source in (
-        ("id", "promise_id"),
-        ("customer_id", "customer_id"),
-        ("kind", "kind"),
-        ("made_at", "at"),
-        ("due", "due"),
-        ("target", "target"),
-        ("terms", "terms"),
-        ("segment", "segment"),
-        ("owner", "owner"),
-        ("commitment", "commitment"),
-        # Read-only: shared, as an equal copy would be.
-        ("metadata", "metadata"),
-        ("supersedes", "supersedes"),
+_PROMISE_SETTERS = {
+    name: slot_setter(Promise, name)
+    for name in (
+        "id",
+        "customer_id",
+        "kind",
+        "made_at",
+        "due",
+        "target",
+        "terms",
+        "segment",
+        "owner",
+        "commitment",
+        "metadata",
+        "revisions",
+        "supersedes",
     )
-)
-_PROMISE_REVISIONS = slot_setter(Promise, "revisions")
+}
 _MADE_PROMISE = slot_setter(PromiseMade, "_promise")
 
 
-def _made_promise(event: PromiseMade) -> None:
+def _made_promise(event: PromiseMade, set_: dict[str, Callable[[Any, Any], None]]) -> None:
     """Set the promise a PromiseMade builds in ``__attrs_post_init__`` (unchecked)."""
     promise: Promise = _new(Promise)
-    for setter, source in _PROMISE_FIELDS:
-        setter(promise, getattr(event, source))
-    _PROMISE_REVISIONS(promise, ())
+    set_["id"](promise, event.promise_id)
+    set_["customer_id"](promise, event.customer_id)
+    set_["kind"](promise, event.kind)
+    set_["made_at"](promise, event.at)
+    set_["due"](promise, event.due)
+    set_["target"](promise, event.target)
+    set_["terms"](promise, event.terms)
+    set_["segment"](promise, event.segment)
+    set_["owner"](promise, event.owner)
+    set_["commitment"](promise, event.commitment)
+    set_["metadata"](promise, event.metadata)  # read-only: shared, as an equal copy would be
+    set_["revisions"](promise, ())
+    set_["supersedes"](promise, event.supersedes)
     _MADE_PROMISE(event, promise)
 
 
 # --------------------------------------------------------------------------- API
 
 _WRITERS: dict[type[Any], tuple[_Spec, Callable[[Event], str]]] = {}
-_READERS: dict[str, tuple[_Spec, Callable[[dict[str, Any]], Event]]] = {}
+_READERS: dict[str, tuple[_Spec, type[Event], Callable[[dict[str, Any]], Event]]] = {}
 _CLASSES = frozenset(EVENT_TYPES.values())
 
 
@@ -336,15 +362,12 @@ def trusted_event(document: str) -> Event | None:
         if end != len(document) or data["schema"] != SCHEMA:
             return None
         entry = _READERS.get(data["type"])
-        if entry is None or _BY_CLASS.get(entry[0].cls) is not entry[0]:
+        if entry is None or _BY_CLASS.get(entry[1]) is not entry[0]:
             cls = EVENT_TYPES.get(data["type"])
             spec = None if cls is None else _builtin_spec(cls)
             if cls is None or spec is None:
                 return None
-            entry = _READERS[data["type"]] = (spec, _reader(cls))
-        event = entry[1](data)
+            entry = _READERS[data["type"]] = (spec, cls, _reader(cls))
+        return entry[2](data)
     except (_NotOurs, StopIteration, KeyError, TypeError, ValueError, AttributeError, IndexError):
         return None
-    if type(event) is PromiseMade:
-        _made_promise(event)
-    return event

@@ -39,8 +39,8 @@ _RANKS = {name: cls._rank for name, cls in EVENT_TYPES.items()}
 
 #: ``(id, promise_id, type, at_us, recorded_us, document, digest)``.
 Row = tuple[str, str, str, int, int, str, int | None]
-#: What replay reads of a row: ``(type, at_us, document, digest)``.
-ReplayRow = tuple[str, int, str, int | None]
+#: What replay reads of a row: ``(promise_id, type, at_us, document, digest)``.
+ReplayRow = tuple[str, str, int, str, int | None]
 
 
 def row(event: Event) -> tuple[str, str, str, int, int, str]:
@@ -66,14 +66,15 @@ def digest(event_type: str, at_us: int, document: str) -> int | None:
 def fast_row(event: Event) -> Row:
     """The row of a (valid) event, with its digest."""
     event_type = event.event_type
-    at_us = micros(event.at)
+    at, recorded_at = event.at, event.recorded_at
+    at_us = micros(at)
     document = event_text(event)
     return (
         event.id,
         event.promise_id,
         event_type,
         at_us,
-        micros(event.recorded_at),
+        at_us if recorded_at == at else micros(recorded_at),  # (the same instant)
         document,
         digest(event_type, at_us, document),
     )
@@ -97,18 +98,34 @@ def replay_trusted(
     selects the events up to ``limit`` and orders them as :meth:`Event.order_key
     <promisekit.ledger.Event.order_key>` does, so only those rows are decoded.
     """
-    keyed: list[tuple[int, int, str, Event]] = []
-    for event_type, at_us, document, stored in rows:
-        if stored is None or stored != digest(event_type, at_us, document):
+    events: list[Event] = []
+    instants: list[int] = []
+    in_order = True  # instants strictly increasing: already in replay order
+    seeds, crc32 = _TYPE_SEEDS, zlib.crc32
+    for _, event_type, at_us, document, stored in rows:
+        seed = seeds.get(event_type)  # (digest(), inline: this loop is replay's hot path)
+        if (
+            stored is None
+            or seed is None
+            or stored != crc32(document.encode(), seed ^ ((at_us ^ (at_us >> 32)) & 0xFFFFFFFF))
+        ):
             return None
         if limit is not None and at_us > limit:
             continue
         event = trusted_event(document)
         if event is None:  # pragma: no cover - a row this store wrote is in that form
             return None
-        keyed.append((at_us, _RANKS[event_type], event.id, event))
-    keyed.sort()  # the ids are unique: the events themselves are never compared
-    return _replay_sorted(promise_id, [item[3] for item in keyed], at, None)
+        if instants and at_us <= instants[-1]:
+            in_order = False
+        instants.append(at_us)
+        events.append(event)
+    if not in_order:  # Event.order_key: the instant, the rank at that instant, the id
+        keyed = sorted(
+            (at_us, _RANKS[e.event_type], e.id, e)
+            for at_us, e in zip(instants, events, strict=True)
+        )  # the ids are unique: the events themselves are never compared
+        events = [item[3] for item in keyed]
+    return _replay_sorted(promise_id, events, at, None)
 
 
 def _tagged_int(text: str) -> tuple[str, int]:

@@ -31,6 +31,18 @@ Checkpoints and leases live in the tables ``checkpoints`` and ``leases``, create
 gains them, and the schema version string (``promisekit/1``) stays the same — older
 promisekit versions ignore the two tables.
 
+**Reading back what it wrote.** Each row also holds a ``digest``: a checksum of its
+document and of the ``type`` and ``at_us`` columns, computed when the store writes an
+event (which was validated when it was created). A row whose digest matches is read
+back without validating it again (no converter, no attrs validators), which makes
+replay several times faster; any other row — written by another program or an older
+promisekit, or edited by hand since — is validated in full, as every row used to be,
+and an invalid one is a :class:`StoreError`. A store written before the column existed
+gains it (``ALTER TABLE``) when opened; its old rows are validated, and older promisekit
+versions ignore the column. :meth:`~SQLiteLedger.states` reads the rows promise by
+promise along the ``(promise_id, at_us)`` index, so its first state comes after reading
+one promise, however large the store.
+
 One ``SQLiteLedger`` object belongs to the thread that created it; open one per
 thread or process. Close it (or use it as a context manager) when done.
 
@@ -422,10 +434,10 @@ class SQLiteLedger(_CursorMixin, _StateSource):
         at: datetime | None,
         limit: int | None,
     ) -> PromiseState:
-        """Replay one promise from its rows ``(type, at_us, document, digest)``."""
+        """Replay one promise from its rows ``(promise_id, type, at_us, document, digest)``."""
         state = replay_trusted(promise_id, rows, at, limit)
         if state is None:  # a row this store did not write (or not as it is now)
-            events = [self._decode_row(*row) for row in rows]
+            events = [self._decode_row(*row[1:]) for row in rows]
             state = _replay_sorted(promise_id, _select(events, at, None), at, None)
         return state
 
@@ -527,15 +539,15 @@ class SQLiteLedger(_CursorMixin, _StateSource):
                 "SELECT promise_id, type, at_us, document, digest FROM events "
                 "INDEXED BY events_by_promise ORDER BY promise_id"
             )
-            for promise_id, event_type, at_us, document, digest in cursor:
-                if promise_id != current:
+            for row in cursor:
+                if row[0] != current:
                     if made:
                         assert current is not None
                         yield self._replay_rows(current, rows, at, limit)
-                    current, made, rows = promise_id, False, []
-                if event_type == "promise_made" and (limit is None or at_us <= limit):
+                    current, made, rows = row[0], False, []
+                if row[1] == "promise_made" and (limit is None or row[2] <= limit):
                     made = True
-                rows.append((event_type, at_us, document, digest))
+                rows.append(row)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
         finally:
