@@ -19,6 +19,10 @@ midnight, lose paused time, or get a deadline wrong across a DST change.
   language; ready ones ship with promisekit (:func:`ready_policies`).
 * :class:`Escalator` schedules a whole book of promises with a heap of next checks; one
   promise failing to evaluate never stops the others (:class:`EscalationFailure`).
+* **Helpdesk tickets**: inbound messages (:meth:`TrackedPromise.receive`), reopening
+  (:meth:`TrackedPromise.reopen`) and named SLA clocks (:class:`SlaClock`,
+  :class:`SlaPlan`: first response, next response, resolution) usable in conditions
+  (``"next_response remaining <= 15m"``); also exported by :mod:`promisekit.helpdesk`.
 * :func:`draft_notice` writes the customer message in English or Canadian French.
 
 Example:
@@ -60,7 +64,10 @@ from __future__ import annotations
 #   _clock_triggers, _state_triggers   the built-in triggers
 #   _triggers                          Trigger and its combinators
 #   _actions                           actions, revision proposers, compensation
+#   _sla_conditions                    ClockCondition, Unanswered, SlaPlan (named clocks)
+#   _sla_clocks                        SlaClock: named helpdesk clocks of a ticket
 #   _track                             TrackedPromise and its events
+#   _messages                          InboundMessage, Reopening; reading ledger states
 #   _timeline                          segments and the SLA clock
 #   _intervals, _time                  interval algebra; integer instants and durations
 #
@@ -93,6 +100,7 @@ from promisekit.escalation._clock_triggers import (
 from promisekit.escalation._condition import parse_condition
 from promisekit.escalation._config import PolicyConfigError, ready_policies
 from promisekit.escalation._failures import EscalationFailedError, EscalationFailure
+from promisekit.escalation._messages import InboundMessage, Reopening
 from promisekit.escalation._notices import (
     DEFAULT_TEMPLATES,
     Notice,
@@ -120,6 +128,8 @@ from promisekit.escalation._registry import (
 )
 from promisekit.escalation._rules import Rule
 from promisekit.escalation._scheduler import Escalator
+from promisekit.escalation._sla_clocks import CLOCK_KINDS, ClockReading, SlaClock
+from promisekit.escalation._sla_conditions import ClockCondition, SlaPlan, Unanswered
 from promisekit.escalation._state_triggers import (
     LEVEL_NAMES,
     PredictedDissatisfaction,
@@ -137,6 +147,7 @@ from promisekit.escalation._track import (
 from promisekit.escalation._triggers import AllOf, AnyOf, Not, Trigger
 
 __all__ = [
+    "CLOCK_KINDS",
     "DEFAULT_REGISTRY",
     "DEFAULT_TEMPLATES",
     "LEVEL_NAMES",
@@ -150,6 +161,8 @@ __all__ = [
     "BufferZone",
     "CapabilityLike",
     "CapabilityProposer",
+    "ClockCondition",
+    "ClockReading",
     "Compensate",
     "CompensationPolicy",
     "CompensationRequest",
@@ -164,6 +177,7 @@ __all__ = [
     "Escalator",
     "Evaluation",
     "Grant",
+    "InboundMessage",
     "LedgerStateLike",
     "Not",
     "Notice",
@@ -178,6 +192,7 @@ __all__ = [
     "ProposeRevision",
     "Registry",
     "Remaining",
+    "Reopening",
     "ResidualCapabilityLike",
     "Revised",
     "RevisionProposer",
@@ -185,9 +200,12 @@ __all__ = [
     "Rule",
     "SatisfactionPredictor",
     "Silence",
+    "SlaClock",
+    "SlaPlan",
     "TrackedPromise",
     "Trigger",
     "TriggerFactory",
+    "Unanswered",
     "draft_firing",
     "draft_notice",
     "firing_letter",

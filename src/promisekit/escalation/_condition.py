@@ -1,5 +1,9 @@
 """The condition language: ``NAME OP VALUE`` comparisons joined by ``and``, ``or``, ``not``.
 
+A name followed by a measure (``remaining``, ``elapsed``, ``overdue``, ``breached``) is a
+named SLA clock of the binding ``"sla"`` (``"next_response remaining <= 15m"``, see
+:mod:`._sla_conditions`).
+
 A small recursive-descent parser, no ``eval``: names resolve through a
 :class:`~._registry.Registry`, and ``not`` and parentheses nest at most
 :data:`MAX_NESTING` deep. Imports :mod:`._registry` and the trigger combinators.
@@ -14,6 +18,7 @@ from typing import Any
 from promisekit._validation import describe
 from promisekit.errors import InvalidValueError, PromiseKitError
 from promisekit.escalation._registry import DEFAULT_REGISTRY, KEYWORDS, Registry, find_trigger
+from promisekit.escalation._sla_conditions import MEASURES, clock_condition
 from promisekit.escalation._triggers import AllOf, AnyOf, Not, Trigger
 
 __all__ = ["MAX_NESTING", "parse_condition"]
@@ -121,6 +126,22 @@ class _Parser:
             return Not(inner)
         return self.parse_atom()
 
+    def comparison(self, name: str) -> tuple[str | None, str | None]:
+        """The optional ``OP VALUE`` after a name: ``(op, value)`` or ``(None, None)``."""
+        following = self.peek()
+        if following is None or following[0] != "op":
+            return None, None
+        op = self.take()[1]
+        operand = self.peek()
+        if (
+            operand is None
+            or operand[0] not in ("value", "word")
+            or (operand[0] == "word" and operand[1].lower() in KEYWORDS)
+        ):
+            raise self.error(operand, f"a value after {describe(name)} {op!r}")
+        value = self.take()[1].lower() if operand[0] == "word" else self.take()[1]
+        return op, value
+
     def parse_atom(self) -> Trigger:
         token = self.peek()
         if token is None:
@@ -140,23 +161,16 @@ class _Parser:
             raise self.error(token, "a trigger name")
         self.take()
         name = text.lower()
+        measure = self.peek()
+        if measure is not None and measure[0] == "word" and measure[1].lower() in MEASURES:
+            self.take()
+            op, value = self.comparison(f"{name} {measure[1].lower()}")
+            return clock_condition(name, measure[1].lower(), op, value, self.bindings)
         factory = find_trigger(self.registry, name)
         if factory is None:
             known = ", ".join(sorted(self.registry.triggers))
             raise InvalidValueError(f"unknown trigger {describe(text)} (expected one of: {known})")
-        op: str | None = None
-        value: str | None = None
-        following = self.peek()
-        if following is not None and following[0] == "op":
-            op = self.take()[1]
-            operand = self.peek()
-            if (
-                operand is None
-                or operand[0] not in ("value", "word")
-                or (operand[0] == "word" and operand[1].lower() in KEYWORDS)
-            ):
-                raise self.error(operand, f"a value after {describe(name)} {op!r}")
-            value = self.take()[1].lower() if operand[0] == "word" else self.take()[1]
+        op, value = self.comparison(name)
         try:
             trigger = factory(op, value, self.bindings)
         except PromiseKitError:

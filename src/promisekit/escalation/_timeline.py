@@ -8,7 +8,9 @@ is paused or closed, the last contact and the progress — everything a trigger 
 exactly when it is true, and everything the engine needs to evaluate a span.
 
 **The SLA clock.** Elapsed, remaining, overdue and silence are measured on one clock: working
-time of the track's calendar (real time without one), stopped while the promise is paused. A
+time of the track's calendar (real time without one), stopped while the promise is paused
+and while it was closed before a reopening (such a closing counts as a pause: the due date
+moves with it; the final completion stops nothing, since no rule fires after it). A
 due date announced at instant ``A`` (the promise itself, or a revision) is reached when the
 clock has run ``calendar.between(A, due)`` after ``A`` — so pause time after the announcement
 extends the due date exactly as ``calendar.add`` would, and elapsed history is never lost on a
@@ -163,17 +165,20 @@ class Segment:
         return [(start, self.hi)] if start < self.hi else []
 
 
-# Order of events at the same instant: a pause ends before another starts.
-_RESUME, _PAUSE, _REVISE, _UPDATE, _PROGRESS, _CLOSE = range(6)
+# Order of events at the same instant: a pause ends before another starts, a customer's
+# message comes before the reply to it, a closing before a reopening.
+_RESUME, _PAUSE, _REVISE, _INBOUND, _UPDATE, _PROGRESS, _CLOSE, _REOPEN = range(8)
 
 
 class Timeline:
     """The piecewise-constant state of a tracked promise over time (cached on the track)."""
 
-    __slots__ = ("calendar", "last_event", "rows", "starts", "track")
+    __slots__ = ("calendar", "extra", "last_event", "rows", "starts", "track")
 
     def __init__(self, track: TrackedPromise) -> None:
         self.track = track
+        #: Derived tables cached with the timeline (named SLA clocks).
+        self.extra: dict[Any, Any] = {}
         self.calendar = calendar = track.calendar
         promise = track.promise
         made = to_us(promise.made_at)
@@ -183,6 +188,8 @@ class Timeline:
             or track.updates
             or track.progress
             or track.completed_at is not None
+            or track.inbound
+            or track.reopenings
         ):
             # Nothing happened yet (most open promises): one segment, built directly.
             deadline = to_us(promise.due)
@@ -203,6 +210,11 @@ class Timeline:
             events.append((to_us(update.at), _UPDATE, None))
         for report in track.progress:
             events.append((to_us(report.at), _PROGRESS, report.fraction))
+        for message in track.inbound:
+            events.append((to_us(message.at), _INBOUND, None))
+        for reopening in track.reopenings:
+            events.append((to_us(reopening.closed_at), _CLOSE, True))
+            events.append((to_us(reopening.at), _REOPEN, None))
         if track.completed_at is not None:
             events.append((to_us(track.completed_at), _CLOSE, None))
         if len(events) > 1:
@@ -212,7 +224,7 @@ class Timeline:
         # row: c0, revision, rev_start, window, paused, closed, contact, progress, deadline,
         # target (of the revision in force, µs or None)
         c0, revision, rev_start, contact, progress = 0, 0, made, 0, 0.0
-        paused = closed = False
+        paused = closed = suspended = False
         target = _us_or_none(track.target_at(0))
         starts = [made]
         rows: list[tuple[Any, ...]] = []
@@ -225,7 +237,7 @@ class Timeline:
                         revision,
                         rev_start,
                         window,
-                        paused,
+                        paused or suspended,
                         closed,
                         contact,
                         progress,
@@ -233,7 +245,7 @@ class Timeline:
                         target,
                     )
                 )
-                if not paused:
+                if not (paused or suspended):
                     c0 += span(calendar, lo, instant)
                 lo = instant
                 starts.append(lo)
@@ -252,10 +264,24 @@ class Timeline:
                 contact = c0
             elif kind == _PROGRESS:
                 progress = payload
-            else:
+            elif kind == _CLOSE:
                 closed = True
+                suspended = payload is True
+            elif kind == _REOPEN:
+                closed = suspended = False
         rows.append(
-            (c0, revision, rev_start, window, paused, closed, contact, progress, deadline, target)
+            (
+                c0,
+                revision,
+                rev_start,
+                window,
+                paused or suspended,
+                closed,
+                contact,
+                progress,
+                deadline,
+                target,
+            )
         )
         self.starts = starts
         self.rows = rows

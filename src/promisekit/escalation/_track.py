@@ -29,6 +29,16 @@ from promisekit._validation import (
 )
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
+from promisekit.escalation._messages import (
+    InboundMessage,
+    Reopening,
+    check_ticket_records,
+    convert_inbound,
+    convert_reopenings,
+    delivered_at,
+    past_targets_of,
+    ticket_records_of,
+)
 from promisekit.escalation._time import from_us, to_us
 from promisekit.escalation._timeline import timeline
 from promisekit.promise import Promise
@@ -232,7 +242,10 @@ class TrackedPromise:
             :class:`BufferZone` judges each revision by its own target and due. Missing
             entries (a promise revised elsewhere) count as "no target".
         completed_at: When the promise was completed or cancelled, or ``None``. No rule
-            fires from then on.
+            fires from then on (until :meth:`reopen`).
+        inbound: Messages from the customer (any order; kept sorted), see :meth:`receive`.
+        reopenings: Earlier closings, each from its ``closed_at`` to its reopening, in
+            order (see :meth:`reopen`). The SLA clock stops while closed.
         locale: Language of customer notices: ``"en"`` or ``"fr-CA"`` (aliases such as
             ``"fr"`` or ``"en-US"`` are normalised).
         customer_tz: IANA zone of the customer for notices, or ``None`` (then the zone
@@ -259,6 +272,8 @@ class TrackedPromise:
     past_targets: tuple[datetime | None, ...] = attrs.field(
         default=(), converter=_convert_past_targets
     )
+    inbound: tuple[InboundMessage, ...] = attrs.field(default=(), converter=convert_inbound)
+    reopenings: tuple[Reopening, ...] = attrs.field(default=(), converter=convert_reopenings)
     _cache: list[Any] = attrs.field(init=False, factory=list, eq=False, repr=False, hash=False)
 
     @promise.validator
@@ -299,6 +314,7 @@ class TrackedPromise:
                         f"({self.promise.made_at.isoformat(' ')}) (got {describe(item)})"
                     )
         self._check_past_targets()
+        check_ticket_records(self.promise.made_at, self.inbound, self.reopenings, self.completed_at)
         if self.completed_at is not None and to_us(self.completed_at) < made:
             raise InconsistentRecordError(
                 f"'completed_at' must not be before the promise's 'made_at' "
@@ -367,7 +383,10 @@ class TrackedPromise:
           .completed_at``, ``moment`` the state's ``as_of``, else its last event): no rule
           fires from then on, so a promise delivered early never goes overdue;
         * ``state.cancelled_at`` — a cancellation closes the promise too (the earlier of
-          completion and cancellation counts).
+          completion and cancellation counts);
+        * ``state.events`` — ``message_received`` events are the :attr:`inbound` messages;
+          a ``promise_reopened`` event reopens a completed promise (see :attr:`reopenings`),
+          and after it the next delivery or cancellation closes it again.
 
         Args:
             state: The ledger state of the promise.
@@ -394,12 +413,17 @@ class TrackedPromise:
         if closed is None:
             ends = [
                 moment
-                for moment in (_delivered_at(state), getattr(state, "cancelled_at", None))
+                for moment in (delivered_at(state), getattr(state, "cancelled_at", None))
                 if moment is not None
             ]
             closed = min(ends, key=to_us) if ends else None
+        inbound, reopenings, closed = ticket_records_of(state, closed)
+        if completed_at is not None:
+            closed = completed_at
         return cls(
-            past_targets=_past_targets_of(state),
+            inbound=inbound,
+            reopenings=reopenings,
+            past_targets=past_targets_of(state),
             promise=state.promise,
             calendar=calendar,
             contact_hours=contact_hours,
@@ -439,6 +463,9 @@ class TrackedPromise:
     def resume(self, at: datetime) -> TrackedPromise:
         """Return a copy whose open pause ends at ``at``.
 
+        A pause resumed the instant it began (pending then open in the same second of a
+        helpdesk history) stopped no clock: it is dropped rather than kept empty.
+
         Raises:
             InconsistentRecordError: The promise is not paused.
 
@@ -449,6 +476,8 @@ class TrackedPromise:
                 f"cannot resume at {at.isoformat(' ')}: the promise is not paused"
             )
         last = self.pauses[-1]
+        if to_us(check_aware("at", at)) == to_us(last.start):
+            return attrs.evolve(self, pauses=self.pauses[:-1])
         return attrs.evolve(
             self, pauses=(*self.pauses[:-1], Pause(last.start, at, reason=last.reason))
         )
@@ -459,6 +488,21 @@ class TrackedPromise:
         .. versionadded:: 0.1.0
         """
         return attrs.evolve(self, updates=(*self.updates, CustomerUpdate(at, kind)))
+
+    def receive(
+        self, at: datetime, *, channel: str | None = None, resume: bool = False
+    ) -> TrackedPromise:
+        """Return a copy recording a message *from* the customer at ``at``.
+
+        Unlike :meth:`notify` (a message to the customer) it does not reset
+        :class:`Silence`. With ``resume=True`` a pause still open is ended at ``at`` (the
+        customer answered what the promise was waiting on).
+
+        .. versionadded:: 0.2.0
+        """
+        track = self.resume(at) if resume and self.is_paused else self
+        message = InboundMessage(at, channel)
+        return attrs.evolve(track, inbound=(*track.inbound, message))
 
     def report_progress(self, at: datetime, fraction: float) -> TrackedPromise:
         """Return a copy recording that ``fraction`` of the work was done at ``at``.
@@ -490,6 +534,26 @@ class TrackedPromise:
         .. versionadded:: 0.1.0
         """
         return attrs.evolve(self, completed_at=at)
+
+    def reopen(self, at: datetime) -> TrackedPromise:
+        """Return a copy of a completed promise reopened at ``at``.
+
+        The SLA clock stood still while closed and runs again from ``at``, keeping the
+        time already used; rules fire again from ``at``.
+
+        Raises:
+            InconsistentRecordError: The promise is not completed.
+            InvalidValueError: ``at`` is before the completion.
+
+        .. versionadded:: 0.2.0
+        """
+        if self.completed_at is None:
+            raise InconsistentRecordError(
+                f"cannot reopen at {check_aware('at', at).isoformat(' ')}: the promise is "
+                f"not completed"
+            )
+        reopening = Reopening(self.completed_at, at)
+        return attrs.evolve(self, completed_at=None, reopenings=(*self.reopenings, reopening))
 
     # ----------------------------------------------------------------- clock
 
@@ -567,43 +631,3 @@ class TrackedPromise:
             target=self.target_at(revision),
             revisions=current.revisions[:revision],
         )
-
-
-def _delivered_at(state: object) -> datetime | None:
-    """When the state's deliveries fulfilled the promise, by the state's own assessment.
-
-    ``None`` without deliveries, without an ``assess`` method, or while not fulfilled.
-    """
-    deliveries = getattr(state, "deliveries", ())
-    assess = getattr(state, "assess", None)
-    if not deliveries or not callable(assess):
-        return None
-    moment = getattr(state, "as_of", None)
-    if moment is None:
-        moment = getattr(state, "last_event_at", None)
-    if moment is None:
-        moment = max((item.at for item in deliveries), key=to_us)
-    completed = getattr(assess(moment), "completed_at", None)
-    return completed if isinstance(completed, datetime) else None
-
-
-def _past_targets_of(state: object) -> tuple[datetime | None, ...]:
-    """The targets of the earlier revisions, read from a ledger state's events (duck-typed).
-
-    ``state.made.target`` is revision 0's; each later applied event with ``due`` and
-    ``target`` (a revision) gives the next. Unknown when they do not line up.
-    """
-    promise = getattr(state, "promise", None)
-    made = getattr(state, "made", None)
-    if not isinstance(promise, Promise) or not promise.revision or made is None:
-        return ()
-    targets: list[datetime | None] = [getattr(made, "target", None)]
-    for event in getattr(state, "events", ()):
-        if event is made or not (hasattr(event, "due") and hasattr(event, "target")):
-            continue
-        targets.append(event.target)
-    if len(targets) != promise.revision + 1 or not all(
-        t is None or isinstance(t, datetime) for t in targets
-    ):
-        return ()
-    return tuple(targets[:-1])
