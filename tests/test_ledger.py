@@ -80,6 +80,8 @@ def test_event_types_cover_every_event_class() -> None:
         "escalation_fired",
         "action_delivered",
         "escalation_failed",
+        "message_received",
+        "promise_reopened",
     }
     for name, cls in EVENT_TYPES.items():
         assert cls.event_type == name

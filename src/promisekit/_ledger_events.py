@@ -350,6 +350,36 @@ class CustomerNotified(Event):
 
 
 @attrs.frozen(kw_only=True)
+class MessageReceived(Event):
+    """The customer wrote about the promise (an inbound message; see ``receive``).
+
+    Attributes:
+        channel: How (``"email"``, ``"portal"``…), or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    event_type: ClassVar[str] = "message_received"
+
+    channel: str | None = attrs.field(default=None, validator=_optional_str)
+
+
+@attrs.frozen(kw_only=True)
+class PromiseReopened(Event):
+    """A completed promise was reopened (a solved ticket the customer reopens).
+
+    Attributes:
+        reason: Why, or ``None``.
+
+    .. versionadded:: 0.2.0
+    """
+
+    event_type: ClassVar[str] = "promise_reopened"
+
+    reason: str | None = attrs.field(default=None, validator=_optional_str)
+
+
+@attrs.frozen(kw_only=True)
 class DeliveryRecorded(Event):
     """Something was delivered for the promise at ``at``.
 
@@ -518,6 +548,8 @@ _EVENT_CLASSES: tuple[type[Event], ...] = (
     EscalationFired,
     ActionDelivered,
     EscalationFailed,
+    MessageReceived,
+    PromiseReopened,
 )
 
 #: Every event class by its document name (``"promise_made"`` → :class:`PromiseMade`).

@@ -3,8 +3,10 @@
 Everything that happens to a promise is recorded as an immutable **event**:
 :class:`PromiseMade`, :class:`PromiseRevised`, :class:`PromisePaused`,
 :class:`PromiseResumed`, :class:`CustomerNotified`, :class:`DeliveryRecorded`,
-:class:`PromiseCancelled`, :class:`EscalationFired`, :class:`ActionDelivered` and
-:class:`EscalationFailed`. Each has an ``id`` (unique in
+:class:`PromiseCancelled`, :class:`EscalationFired`, :class:`ActionDelivered`,
+:class:`EscalationFailed`, and for helpdesk tickets :class:`MessageReceived` (the customer
+wrote) and :class:`PromiseReopened` (read by ``TrackedPromise.from_state``; replay keeps
+them in ``state.events``). Each has an ``id`` (unique in
 the ledger), the ``promise_id`` it is about, the instant it happened (``at``) and the
 instant it was recorded (``recorded_at``) — both given by the caller, never read from
 the wall clock.
@@ -80,9 +82,11 @@ from promisekit._ledger_events import (
     EscalationFailed,
     EscalationFired,
     Event,
+    MessageReceived,
     PromiseCancelled,
     PromiseMade,
     PromisePaused,
+    PromiseReopened,
     PromiseResumed,
     PromiseRevised,
 )
@@ -110,12 +114,14 @@ __all__ = [
     "LeaseLostError",
     "Ledger",
     "LedgerStore",
+    "MessageReceived",
     "PausedInterval",
     "PositionConflictError",
     "PromiseCancelled",
     "PromiseLedger",
     "PromiseMade",
     "PromisePaused",
+    "PromiseReopened",
     "PromiseResumed",
     "PromiseRevised",
     "PromiseState",
