@@ -166,8 +166,10 @@ class Segment:
 
 
 # Order of events at the same instant: a pause ends before another starts, a customer's
-# message comes before the reply to it, a closing before a reopening.
-_RESUME, _PAUSE, _REVISE, _INBOUND, _UPDATE, _PROGRESS, _CLOSE, _REOPEN = range(8)
+# message comes before the reply to it. Closings and reopenings share one kind: the sort is
+# stable, so at one instant they keep the order in which they are listed (chronological).
+_RESUME, _PAUSE, _REVISE, _INBOUND, _UPDATE, _PROGRESS, _CLOSE = range(7)
+_REOPEN = "reopen"
 
 
 class Timeline:
@@ -214,7 +216,7 @@ class Timeline:
             events.append((to_us(message.at), _INBOUND, None))
         for reopening in track.reopenings:
             events.append((to_us(reopening.closed_at), _CLOSE, True))
-            events.append((to_us(reopening.at), _REOPEN, None))
+            events.append((to_us(reopening.at), _CLOSE, _REOPEN))
         if track.completed_at is not None:
             events.append((to_us(track.completed_at), _CLOSE, None))
         if len(events) > 1:
@@ -265,10 +267,11 @@ class Timeline:
             elif kind == _PROGRESS:
                 progress = payload
             elif kind == _CLOSE:
-                closed = True
-                suspended = payload is True
-            elif kind == _REOPEN:
-                closed = suspended = False
+                if payload == _REOPEN:
+                    closed = suspended = False
+                else:
+                    closed = True
+                    suspended = payload is True
         rows.append(
             (
                 c0,
