@@ -1,4 +1,4 @@
-"""Properties of named SLA clocks: sparse == continuous evaluation, and a minute-by-minute oracle."""
+"""Named SLA clocks: sparse == continuous evaluation, and a minute-by-minute oracle."""
 
 from __future__ import annotations
 
