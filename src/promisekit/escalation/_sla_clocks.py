@@ -50,15 +50,24 @@ def _check_name(instance: object, attribute: attrs.Attribute[Any], value: object
         )
 
 
-def _choice(field: str, choices: tuple[str, ...]) -> Any:
-    def convert(value: object) -> str:
-        if not isinstance(value, str) or value not in choices:
-            raise InvalidValueError(
-                f"{field!r} must be one of {', '.join(choices)} (got {describe(value)})"
-            )
-        return value
+def _choice(field: str, value: object, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise InvalidValueError(
+            f"{field!r} must be one of {', '.join(choices)} (got {describe(value)})"
+        )
+    return value
 
-    return convert
+
+def _convert_kind(value: object) -> str:
+    return _choice("kind", value, CLOCK_KINDS)
+
+
+def _convert_rounding(value: object) -> str:
+    return _choice("rounding", value, ROUNDINGS)
+
+
+def _convert_on_reopen(value: object) -> str:
+    return _choice("on_reopen", value, ("keep", "restart"))
 
 
 def _convert_target(value: object) -> timedelta:
@@ -168,19 +177,15 @@ class SlaClock:
     """
 
     name: str = attrs.field(validator=_check_name)
-    kind: str = attrs.field(converter=_choice("kind", CLOCK_KINDS))
+    kind: str = attrs.field(converter=_convert_kind)
     target: timedelta = attrs.field(converter=_convert_target)
     pauses: bool = attrs.field(default=True, kw_only=True, validator=_check_bool)
     calendar: BusinessCalendar | None = attrs.field(
         default=None, kw_only=True, validator=_check_calendar, eq=False
     )
-    rounding: str = attrs.field(
-        default="exact", kw_only=True, converter=_choice("rounding", ROUNDINGS)
-    )
+    rounding: str = attrs.field(default="exact", kw_only=True, converter=_convert_rounding)
     restart_on_inbound: bool = attrs.field(default=True, kw_only=True, validator=_check_bool)
-    on_reopen: str = attrs.field(
-        default="keep", kw_only=True, converter=_choice("on_reopen", ("keep", "restart"))
-    )
+    on_reopen: str = attrs.field(default="keep", kw_only=True, converter=_convert_on_reopen)
 
     def calendar_of(self, track: TrackedPromise) -> BusinessCalendar | None:
         """The calendar the clock counts on ``track``: its own, else the track's.
