@@ -218,3 +218,75 @@ def test_readings_agree_with_a_minute_by_minute_oracle(
             assert not breached.is_true(track, reading.due - timedelta(microseconds=1)) or (
                 clock.reading(track, reading.due - timedelta(microseconds=1)).breached
             )
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[tuple[int, str]]:
+    offsets = sorted(draw(st.lists(st.integers(0, HORIZON), max_size=10)))
+    return [(o, draw(st.sampled_from(["in", "out", "pause", "close"]))) for o in offsets]
+
+
+@given(history=histories())
+@settings(max_examples=60, deadline=None)
+def test_ledger_events_and_track_methods_give_the_same_ticket(
+    history: list[tuple[int, str]],
+) -> None:
+    """The same helpdesk history, recorded on a track or as ledger events and replayed."""
+    from promisekit.ledger import (
+        CustomerNotified,
+        DeliveryRecorded,
+        Event,
+        MessageReceived,
+        PromiseMade,
+        PromisePaused,
+        PromiseReopened,
+        PromiseResumed,
+        replay,
+    )
+    from promisekit.serialize import from_json, to_json
+
+    due = BASE + 4 * 24 * 60 * MIN
+    promise = Promise(id="T", customer_id="C", kind="ticket", made_at=BASE, due=due)
+    track = TrackedPromise(promise=promise)
+    events: list[Event] = [
+        PromiseMade(
+            id="m",
+            promise_id="T",
+            at=BASE,
+            recorded_at=BASE,
+            customer_id="C",
+            kind="ticket",
+            due=due,
+        )
+    ]
+    for number, (offset, kind) in enumerate(history):
+        at = BASE + offset * MIN
+        common = {"id": f"e{number:03d}", "promise_id": "T", "at": at, "recorded_at": at}
+        if kind == "in":
+            track = track.receive(at)
+            events.append(MessageReceived(**common))  # type: ignore[arg-type]
+        elif kind == "out":
+            track = track.notify(at)
+            events.append(CustomerNotified(**common))  # type: ignore[arg-type]
+        elif kind == "pause":
+            if track.is_paused:
+                track = track.resume(at)
+                events.append(PromiseResumed(**common))  # type: ignore[arg-type]
+            else:
+                track = track.pause(at)
+                events.append(PromisePaused(**common))  # type: ignore[arg-type]
+        elif track.completed_at is None:
+            track = track.complete(at)
+            events.append(DeliveryRecorded(**common))  # type: ignore[arg-type]
+        else:
+            track = track.reopen(at)
+            events.append(PromiseReopened(**common))  # type: ignore[arg-type]
+    decoded = [from_json(to_json(event), Event) for event in events]
+    assert decoded == events
+    replayed = TrackedPromise.from_state(replay("T", decoded))
+    assert replayed.inbound == track.inbound
+    assert replayed.reopenings == track.reopenings
+    assert replayed.completed_at == track.completed_at
+    assert replayed.pauses == track.pauses
+    assert [u.at for u in replayed.updates] == [u.at for u in track.updates]
+    assert from_json(to_json(track), TrackedPromise) == track

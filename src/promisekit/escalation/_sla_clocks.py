@@ -181,7 +181,7 @@ class SlaClock:
     target: timedelta = attrs.field(converter=_convert_target)
     pauses: bool = attrs.field(default=True, kw_only=True, validator=_check_bool)
     calendar: BusinessCalendar | None = attrs.field(
-        default=None, kw_only=True, validator=_check_calendar, eq=False
+        default=None, kw_only=True, validator=_check_calendar
     )
     rounding: str = attrs.field(default="exact", kw_only=True, converter=_convert_rounding)
     restart_on_inbound: bool = attrs.field(default=True, kw_only=True, validator=_check_bool)
