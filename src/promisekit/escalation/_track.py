@@ -255,7 +255,8 @@ class TrackedPromise:
         InvalidTypeError: A value has the wrong type.
         NaiveDatetimeError: A datetime has no time zone.
         InconsistentRecordError: An event is before ``made_at``, pauses overlap or are
-            out of order, or a pause other than the last is open.
+            out of order, a pause other than the last is open, or reopenings overlap or
+            follow the completion.
 
     .. versionadded:: 0.1.0
     """
@@ -591,7 +592,7 @@ class TrackedPromise:
         return timedelta(microseconds=timeline(self).clock_at(instant))
 
     def is_paused_at(self, at: datetime) -> bool:
-        """Whether the promise is paused at ``at``.
+        """Whether the SLA clock is paused at ``at`` (a closing later reopened counts).
 
         .. versionadded:: 0.1.0
         """
