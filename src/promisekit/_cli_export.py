@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promisekit import io
+from promisekit._cli_calendar import calendar_from_args
+from promisekit._cli_errors import print_errors
 from promisekit._cli_format import _Progress, _zone, format_duration
+from promisekit._cli_wide import _is_wide, _load_wide, _WideExport
+from promisekit._io_rows import _FLOAT_RE
 from promisekit._validation import describe
 from promisekit.calendar import BusinessCalendar
-from promisekit.datasets import montreal_calendar
 from promisekit.delivery import Delivery, assess
 from promisekit.errors import InsufficientDataError, PromiseKitError
 from promisekit.ledger import PromiseLedger, UnknownPromiseError
@@ -28,13 +31,8 @@ if TYPE_CHECKING:
     from promisekit.buffering import HistoryRecord
 
 
-def _calendar(args: argparse.Namespace) -> BusinessCalendar | None:
-    _zone(args.tz)
-    if args.calendar == "montreal":
-        return montreal_calendar()
-    if args.calendar == "always":
-        return BusinessCalendar.always_open(args.tz or "UTC")
-    return None
+def _calendar(args: argparse.Namespace, years: range | None = None) -> BusinessCalendar | None:
+    return calendar_from_args(args, years)
 
 
 class _Export:
@@ -45,12 +43,26 @@ class _Export:
         self.deliveries = deliveries
         self.now = now
 
-    def book(self, calendar: BusinessCalendar | None) -> PromiseBook:
-        from promisekit.analysis import PromiseBook
+    @property
+    def size(self) -> int:
+        """How many promises."""
+        return len(self.promises)
 
-        return PromiseBook.from_records(
-            self.promises, self.deliveries, now=self.now, calendar=calendar
-        )
+    def years(self) -> range:
+        """The calendar years of the data (one more on each side)."""
+        first = min(p.made_at for p in self.promises)
+        return range(first.year - 1, self.now.year + 2)
+
+    def book(self, calendar: BusinessCalendar | None) -> PromiseBook:
+        """The promises as a book; scores from the promises' ``score`` metadata."""
+        from promisekit.analysis import PromiseBook
+        from promisekit.analysis._book_records import _records_columns
+
+        columns = _records_columns(self.promises, self.deliveries, self.now)
+        scores = [_score(p.metadata.get("score")) for p in self.promises]
+        if any(score == score for score in scores):
+            columns["score"] = scores
+        return PromiseBook(**columns, calendar=calendar)
 
     def history(self, kind: str | None) -> list[HistoryRecord]:
         """Made-to-completed records of the completed promises (of ``kind``)."""
@@ -74,18 +86,29 @@ class _Export:
         return records
 
 
+def _score(text: str | None) -> float:
+    """A ``score`` metadata value as a number (NaN when absent or not a plain number)."""
+    if text is None or _FLOAT_RE.fullmatch(text) is None:
+        return math.nan
+    value = float(text)
+    return value if math.isfinite(value) else math.nan
+
+
 def _load(
     path: str, mapping: str | None, tz: str | None, progress: _Progress | None = None
-) -> _Export:
+) -> _Export | _WideExport:
     """Read a CSV / JSON Lines export; bad rows go to stderr with their line numbers."""
     _zone(tz)
+    if mapping is not None and _is_wide(mapping):
+        return _load_wide(path, mapping, tz)
     reader = io.load_jsonl if Path(path).suffix.lower() in (".jsonl", ".ndjson") else io.load_csv
     try:
         result = reader(path, mapping=mapping, tz=tz)
     except OSError as exc:
         raise _ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
-    for error in result.errors:
-        print(f"{path}: skipped {error}", file=sys.stderr)
+    print_errors(
+        path, result.errors, result.rows, len(result.bad_lines), sys.stderr, tz_given=tz is not None
+    )
     ledger = PromiseLedger()
     ledger.append_many(result.records)
     promises: list[Promise] = []
@@ -114,11 +137,6 @@ def _load(
     if not promises:
         raise InsufficientDataError(f"{path} has no usable promise")
     now = max(event.at for event in result.records)
-    if result.errors:
-        print(
-            f"{path}: {len(result.bad_lines)} of {result.rows} rows skipped",
-            file=sys.stderr,
-        )
     return _Export(promises, deliveries, now)
 
 
@@ -129,7 +147,8 @@ class _ReadError(PromiseKitError):
 def _summary(book: PromiseBook) -> tuple[list[str], list[list[str]], list[dict[str, Any]]]:
     from promisekit.analysis._report import summary_rows
 
-    headers = ["by", "group", "promises", "open", "kept", "late", "short", "keep rate"]
+    headers = ["by", "group", "promises", "open", "overdue", "kept", "late", "short"]
+    headers += ["keep rate"]
     headers += ["late p50", "late p90", "late p95", "median response"]
     durations = ["lateness_p50", "lateness_p90", "lateness_p95", "median_response"]
     rows: list[list[str]] = []
@@ -139,7 +158,7 @@ def _summary(book: PromiseBook) -> tuple[list[str], list[list[str]], list[dict[s
         micros: dict[str, int | None] = {key: row[key] for key in durations}
         rows.append(
             [str(row["by"]), str(row["group"])]
-            + [str(row[key]) for key in ("promises", "open", "kept", "late", "short")]
+            + [str(row[key]) for key in ("promises", "open", "overdue", "kept", "late", "short")]
             + ["-" if math.isnan(rate) else f"{rate:.1%}"]
             + [format_duration(_delta(micros[key])) for key in durations]
         )

@@ -235,6 +235,11 @@ class _RowBuilder:
             )
             return errors
         hints = _hints(cls)
+        for field in self.mapping.constants:
+            # A constant is for the event types that have the field (a constant
+            # ``kind`` applies to promise_made rows, not to delivery rows).
+            if field != "type" and field.partition(".")[0] not in hints:
+                present.pop(field, None)
         kwargs: dict[str, Any] = {}
         terms: dict[str, Any] = {}
         metadata: dict[str, str] = {}

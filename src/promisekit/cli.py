@@ -36,9 +36,9 @@ from datetime import datetime
 from pathlib import Path
 
 from promisekit import __version__
+from promisekit._cli_calendar import add_calendar_options
 from promisekit._cli_export import _calendar, _load, _summary, _write_html
 from promisekit._cli_format import (
-    EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
@@ -50,11 +50,11 @@ from promisekit._cli_format import (
     format_table,
     parse_duration,
 )
+from promisekit._cli_main import _Commands, _run, add_debug
 from promisekit._cli_run import add_run_command
 from promisekit._validation import describe
 from promisekit.datasets import callback_centre_promises
 from promisekit.delivery import assess
-from promisekit.errors import PromiseKitError
 
 __all__ = [
     "UsageError",
@@ -137,9 +137,9 @@ def _demo(args: argparse.Namespace) -> int:
 def _report(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, delay=0.3)
     export = _load(args.file, args.mapping, args.tz, progress)
-    calendar = _calendar(args)
+    calendar = _calendar(args, export.years())
     if progress.enabled:
-        progress.update("assessing promises", 0, len(export.promises))
+        progress.update("assessing promises", 0, export.size)
     try:
         book = export.book(calendar)
     finally:
@@ -183,8 +183,10 @@ def _quote(args: argparse.Namespace) -> int:
                 f"'--start' has no UTC offset (got {describe(args.start)}): add one or give --tz"
             )
         start = start.replace(tzinfo=zone)
-    calendar = _calendar(args)
+    _calendar(args, range(start.year, start.year + 1))  # a bad --calendar before reading
     export = _load(args.history, args.mapping, args.tz)
+    years = export.years()
+    calendar = _calendar(args, range(years.start, max(years.stop, start.year + 2)))
     records = export.history(args.kind)
     label = f"{args.kind or 'promise'}s"
     capability = EmpiricalCapability.from_history(records, calendar, label=label)
@@ -199,8 +201,9 @@ def _check_commitment(args: argparse.Namespace) -> int:
     from promisekit.commitments import Commitment
 
     window = parse_duration(args.window)
-    calendar = _calendar(args)
+    _calendar(args, range(2000, 2001))  # a bad --calendar before reading
     export = _load(args.history, args.mapping, args.tz)
+    calendar = _calendar(args, export.years())
     records = export.history(args.kind)
     commitment = Commitment(
         args.kind or "promise", window, args.rate, business_time=calendar is not None
@@ -217,7 +220,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Customer-commitment modeling: promises, deliveries and their outcomes.",
     )
     parser.add_argument("--version", action="version", version=f"promisekit {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_debug(parser, default=False)
+    commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
     demo = commands.add_parser(
         "demo",
         help="print a sample history with outcomes and business-time lateness",
@@ -247,15 +251,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def source(command: argparse.ArgumentParser) -> None:
         command.add_argument(
-            "--mapping", metavar="M", help="TOML column mapping of the export (see promisekit.io)"
+            "--mapping",
+            metavar="M",
+            help="TOML (or .json) column mapping of the export: [columns] for one event "
+            "per row, [wide] for one promise per row (see docs/cli.md)",
         )
         command.add_argument("--tz", metavar="Z", help="IANA zone of timestamps without UTC offset")
-        command.add_argument(
-            "--calendar",
-            choices=("montreal", "always"),
-            help="measure in business time: Montréal office hours, or always open (in --tz); "
-            "default: real time",
-        )
+        add_calendar_options(command)
 
     report = commands.add_parser(
         "report",
@@ -334,23 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``promisekit`` command; returns the exit code.
 
-    Exit codes: 0 success, 1 a promisekit error (printed to stderr: an unreadable file,
-    no usable promise, too little history…), 2 usage error (bad option or value).
+    Exit codes: 0 success, 1 an error (printed to stderr as one line ``promisekit: error:
+    …``: an unreadable file, no usable promise, too little history, or an unexpected
+    failure, whose traceback ``--debug`` shows), 2 usage error (bad option or value),
+    130 interrupted (Ctrl-C), 141 standard output closed early (``promisekit report
+    --json | head``: nothing more is written, no traceback).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    try:
-        code: int = args.handler(args)
-    except UsageError as exc:
-        print(f"promisekit {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PromiseKitError as exc:
-        print(f"promisekit: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return code
+    return _run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover
