@@ -153,7 +153,11 @@ def _summary(book: PromiseBook) -> tuple[list[str], list[list[str]], list[dict[s
     durations = ["lateness_p50", "lateness_p90", "lateness_p95", "median_response"]
     rows: list[list[str]] = []
     records: list[dict[str, Any]] = []
-    for row in summary_rows(book):
+    summary = summary_rows(book)
+    scored = any("mean_score" in row for row in summary)
+    if scored:
+        headers.append("mean score")
+    for row in summary:
         rate = float(row["keep_rate"])
         micros: dict[str, int | None] = {key: row[key] for key in durations}
         rows.append(
@@ -168,6 +172,10 @@ def _summary(book: PromiseBook) -> tuple[list[str], list[list[str]], list[dict[s
         record["keep_rate"] = None if math.isnan(rate) else rate
         for key, value in micros.items():
             record[f"{key}_seconds"] = None if value is None else value / 1e6
+        if scored:
+            mean = float(row.get("mean_score", math.nan))
+            rows[-1].append("-" if math.isnan(mean) else f"{mean:.2f}")
+            record["mean_score"] = None if math.isnan(mean) else mean
         records.append(record)
     return headers, rows, records
 

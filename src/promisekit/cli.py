@@ -136,6 +136,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, delay=0.3)
+    _calendar(args, range(2000, 2001))  # a bad --calendar before reading
     export = _load(args.file, args.mapping, args.tz, progress)
     calendar = _calendar(args, export.years())
     if progress.enabled:
