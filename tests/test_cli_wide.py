@@ -330,3 +330,37 @@ def test_duration_grammar_iso_and_units_agree(d: int, h: int, m: int, s: int) ->
     assert parse_duration(units) == parse_duration(iso) == expected
     weeks, days = divmod(d, 7)
     assert parse_duration(f"{weeks}w{days}d") == parse_duration(f"P{weeks}W{days}D")
+
+
+def _toml_blocks(after: str) -> list[str]:
+    page = (Path(__file__).resolve().parents[1] / "docs" / "cli.md").read_text("utf-8")
+    section = page[page.index(after) :]
+    return [block.split("```", 1)[0] for block in section.split("```toml\n")[1:]]
+
+
+def test_docs_wide_mappings_and_calendar_file_work(tmp_path: Path) -> None:
+    five, full, calendar = _toml_blocks("### Wide exports")[:3]
+    assert len(five.strip().splitlines()) == 5
+    header = (
+        "order_id,customer_id,order_status,order_purchase_timestamp,"
+        "order_estimated_delivery_date,order_delivered_customer_date,review_score,"
+        "customer_state\n"
+    )
+    (tmp_path / "orders.csv").write_text(
+        header
+        + "a1,c1,delivered,2018-01-02 10:00:00,2018-01-20 00:00:00,2018-01-10 12:00:00,5,SP\n"
+        + "a2,c2,shipped,2018-01-03 10:00:00,2018-01-21 00:00:00,,,RJ\n",
+        encoding="utf-8",
+    )
+    for text, tz in ((five, "UTC"), (full, None)):
+        (tmp_path / "m.toml").write_text(text, encoding="utf-8")
+        result = io.load_wide(tmp_path / "orders.csv", mapping=tmp_path / "m.toml", tz=tz)
+        assert result.ok and len(result.frame) == 2
+    assert result.ignored == ()
+    assert list(result.frame["segment"]) == ["SP", "RJ"]
+    pytest.importorskip("holidays")
+    from promisekit._cli_calendar import calendar_from_toml
+
+    (tmp_path / "cal.toml").write_text(calendar, encoding="utf-8")
+    cal = calendar_from_toml(str(tmp_path / "cal.toml"), years=range(2026, 2027))
+    assert cal.weekly_hours == timedelta(hours=5 * 7.5 + 4)

@@ -28,7 +28,12 @@ from promisekit._io_wide import (
     load_wide_mapping,
 )
 from promisekit._validation import describe, describe_names
-from promisekit.errors import InvalidTypeError, MissingDependencyError, PromiseKitError
+from promisekit.errors import (
+    InvalidTypeError,
+    InvalidValueError,
+    MissingDependencyError,
+    PromiseKitError,
+)
 from promisekit.serialize import SchemaError, parse_datetime
 
 _FAST_TS = (
@@ -229,7 +234,7 @@ def load_wide(
             f"(got {type(mapping).__name__} {describe(mapping)})"
         )
     if tz is not None and mapping.tz is not None and _zone("tz", tz) != _zone("tz", mapping.tz):
-        raise PromiseKitError(
+        raise InvalidValueError(
             f"'tz' ({tz!s}) contradicts the mapping's tz ({describe(mapping.tz)}); give one"
         )
     zone_name = tz if tz is not None else mapping.tz

@@ -40,6 +40,15 @@ not have is an error, and an unknown source column stops the import before the f
 row (map it or list it in ``ignore``). Invalid UTF-8 is reported on the row and column
 where it occurs.
 
+**Wide exports.** An export with one row per promise (placed, due, delivered — empty
+while open —, a score, a region…) is read by :func:`load_wide` with a
+:class:`WideMapping` (or a mapping file with a ``[wide]`` table instead of
+``[columns]``, see :func:`load_wide_mapping`): several fields may share a column,
+other columns are ignored and listed, and the rows are checked column by column with
+the rules above, at the speed of ``pandas.read_csv``. A mapping file may also be JSON
+(named ``*.json``, the same tables as objects). A constant applies to the rows whose
+event type has the field (a constant ``kind`` fills ``promise_made`` rows only).
+
 **Export.** :func:`write_csv` writes events with one column per field (the inverse of
 the import) and escapes **spreadsheet formula injection**: a text cell starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading
