@@ -364,3 +364,31 @@ def test_docs_wide_mappings_and_calendar_file_work(tmp_path: Path) -> None:
     (tmp_path / "cal.toml").write_text(calendar, encoding="utf-8")
     cal = calendar_from_toml(str(tmp_path / "cal.toml"), years=range(2026, 2027))
     assert cal.weekly_hours == timedelta(hours=5 * 7.5 + 4)
+
+
+def test_record_widths_and_lines_with_quotes_crlf_and_blank_lines() -> None:
+    data = (
+        "made_at,due,note\r\n"
+        '2026-03-02T09:00Z,2026-03-02T10:00Z,"a, b"\r\n'
+        "2026-03-02T09:00Z,2026-03-02T10:00Z\r\n"  # short
+        "\r\n"
+        '2026-03-02T09:00Z,2026-03-02T10:00Z,"x""y\r\nz"\r\n'
+        "2026-03-02T09:00Z,2026-03-02T10:00Z,c"
+    )
+    result = io.load_wide([data])
+    assert list(result.frame["line"]) == [2, 5, 7]
+    assert [str(e) for e in result.errors] == ["line 3: expected 3 cells like the header (got 2)"]
+    assert result.rows == 4
+
+
+def test_instants_outside_years_1_to_9999_are_refused_like_parse_datetime() -> None:
+    result = io.load_wide(
+        [
+            "made_at,due\n",
+            "0001-01-01T00:00+05:00,0001-01-02T00:00Z\n",
+            "9999-12-31T23:00-05:00,9999-12-31T23:00-05:00\n",
+            "0001-01-01T00:00Z,9999-12-31T23:59:59.999999Z\n",
+        ]
+    )
+    assert result.bad_lines == (2, 3)
+    assert len(result.frame) == 1

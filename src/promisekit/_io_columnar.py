@@ -36,13 +36,12 @@ from promisekit.errors import (
 )
 from promisekit.serialize import SchemaError, parse_datetime
 
-_FAST_TS = (
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
-    r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)?"
-)
-_OFFSET = r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)$"
+_FAST_BASE = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+_WITH_OFFSET = _FAST_BASE + r"(?:Z|[+-][0-9]{2}(?::?[0-9]{2})?)"
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAT = -(2**63)
+_FIRST_US = -62135596800000000  # 0001-01-01T00:00Z
+_LAST_US = 253402300799999999  # 9999-12-31T23:59:59.999999Z
 _US = timedelta(microseconds=1)
 
 
@@ -119,12 +118,43 @@ def _by_reader(
     return dict(zip(used, columns, strict=True)), lines, errors
 
 
+def _records(raw: bytes) -> tuple[Any, Any]:
+    """Start line and cell count of each non-blank record after the header.
+
+    Vectorized over the bytes: a ``"`` toggles quoting (a doubled ``""`` toggles twice),
+    and only newlines and commas outside quotes end records and cells, as in RFC 4180.
+    """
+    import numpy as np
+
+    arr = np.frombuffer(raw, dtype=np.uint8)
+    newline = arr == 10
+    if b'"' in raw:
+        outside = (np.cumsum(arr == 34, dtype=np.uint8) & 1) == 0  # parity survives overflow
+        ends = np.flatnonzero(newline & outside)
+        commas = np.flatnonzero((arr == 44) & outside)
+    else:
+        ends = np.flatnonzero(newline)
+        commas = np.flatnonzero(arr == 44)
+    all_newlines = ends if b'"' not in raw else np.flatnonzero(newline)
+    if len(arr) and not (len(ends) and ends[-1] == len(arr) - 1):
+        ends = np.append(ends, len(arr))
+    starts = np.concatenate(([0], ends[:-1] + 1))
+    cells = np.searchsorted(commas, ends) - np.searchsorted(commas, starts) + 1
+    stop = ends.copy()
+    crlf = (stop > starts) & (arr[np.minimum(stop, len(arr)) - 1] == 13)
+    stop[crlf] -= 1
+    blank = stop == starts
+    lines = np.searchsorted(all_newlines, starts) + 1
+    keep = ~blank
+    keep[0] = False  # the header
+    return lines[keep], cells[keep]
+
+
 def _read(raw: bytes, used: list[str], header: tuple[str, ...]) -> tuple[Any, Any, list[RowError]]:
     """Text columns, line numbers and the errors of malformed records."""
     pd = _pandas()
     import numpy as np
 
-    newlines = raw.count(b"\n") - (0 if raw.endswith(b"\n") else -1)
     try:
         frame = pd.read_csv(
             _stdio.BytesIO(raw),
@@ -138,12 +168,21 @@ def _read(raw: bytes, used: list[str], header: tuple[str, ...]) -> tuple[Any, An
         )
     except (pd.errors.ParserError, ValueError):
         frame = None
-    if frame is not None and len(frame) + 1 == newlines:
-        columns = {c: frame[c] for c in used}
-        return columns, np.arange(2, len(frame) + 2), []
+    if frame is not None and raw.count(b"\r") == raw.count(b"\r\n"):
+        lines, cells = _records(raw)
+        if len(lines) == len(frame):
+            width = len(header)
+            good = cells == width
+            errors = [
+                RowError(int(line), None, f"expected {width} cells like the header (got {n})")
+                for line, n in zip(lines[~good], cells[~good], strict=True)
+            ]
+            if errors:
+                frame = frame[good].reset_index(drop=True)
+            return {c: frame[c] for c in used}, lines[good], errors
     text = raw.decode("utf-8", "surrogateescape")
-    columns, lines, errors = _by_reader(text, used, header)
-    return {c: pd.Series(v, dtype=object) for c, v in columns.items()}, np.array(lines), errors
+    columns, found, errors = _by_reader(text, used, header)
+    return {c: pd.Series(v, dtype=object) for c, v in columns.items()}, np.array(found), errors
 
 
 def _to_us(moment: datetime) -> int:
@@ -170,17 +209,23 @@ class _Checker:
 
         out = np.full(len(cells), _NAT, dtype=np.int64)
         empty = (cells == "").to_numpy()
-        fast = cells.str.fullmatch(_FAST_TS).to_numpy(dtype=bool)
-        offset = fast & cells.str.contains(_OFFSET).to_numpy(dtype=bool)
-        if offset.any():
+        offset = cells.str.fullmatch(_WITH_OFFSET).to_numpy(dtype=bool)
+        if offset.all():
+            out[:] = _as_us(pd.to_datetime(cells, format="ISO8601", utc=True, errors="coerce"))
+        elif offset.any():
             parsed = pd.to_datetime(cells[offset], format="ISO8601", utc=True, errors="coerce")
             out[offset] = _as_us(parsed)
-        naive = fast & ~offset
-        if naive.any() and self.zone is not None:
-            parsed = pd.to_datetime(cells[naive], format="ISO8601", errors="coerce")
-            local = parsed.dt.tz_localize(self.zone, ambiguous="NaT", nonexistent="NaT")
-            out[naive] = _as_us(local)
-        slow = np.flatnonzero(~empty & (out == _NAT))
+        rest = ~offset & ~empty
+        if rest.any() and self.zone is not None:
+            naive = rest.copy()
+            naive[rest] = cells[rest].str.fullmatch(_FAST_BASE).to_numpy(dtype=bool)
+            if naive.any():
+                parsed = pd.to_datetime(cells[naive], format="ISO8601", errors="coerce")
+                local = parsed.dt.tz_localize(self.zone, ambiguous="NaT", nonexistent="NaT")
+                out[naive] = _as_us(local)
+        # Cells pandas could not place, or placed outside the years 1 to 9999 (UTC),
+        # are read one by one: parse_datetime says exactly what is wrong.
+        slow = np.flatnonzero(~empty & ((out == _NAT) | (out < _FIRST_US) | (out > _LAST_US)))
         for row in slow:
             try:
                 out[row] = _to_us(parse_datetime(cells.iat[row], field=field, tz=self.zone))

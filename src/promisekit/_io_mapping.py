@@ -77,15 +77,8 @@ def _str_table(value: object, where: str) -> dict[str, str]:
 
 def _convert_columns(value: object) -> Mapping[str, str]:
     columns = _str_table(value, "'columns'")
-    seen: dict[str, str] = {}
-    for field, column in columns.items():
+    for field in columns:
         _check_field(field, "'columns'")
-        if column in seen:
-            raise InvalidValueError(
-                f"'columns' maps column {describe(column)} to two fields "
-                f"({describe(seen[column])} and {field!r})"
-            )
-        seen[column] = field
     return types.MappingProxyType(columns)
 
 
@@ -135,7 +128,8 @@ class ColumnMapping:
 
     Attributes:
         columns: Event field → source column. A column named like a field maps to it
-            without an entry.
+            without an entry; several fields may name the same column (``promise_id``
+            and ``customer_id`` both from ``Ticket``).
         constants: Event field → value (as text) for every row, for fields the source
             does not have (``{"type": "delivery_recorded"}``).
         tz: IANA zone of the timestamps without offset, or ``None`` to refuse them.

@@ -181,23 +181,35 @@ class _RowBuilder:
         self.mapping = mapping
         self.zone = zone
         self.unescape = unescape
-        self.field_of = {column: field for field, column in mapping.columns.items()}
+        self.fields_of: dict[str, tuple[str, ...]] = {}
+        for field, column in mapping.columns.items():
+            self.fields_of[column] = (*self.fields_of.get(column, ()), field)
         self.column_of = dict(mapping.columns)
+        # Fields that may be absent from an event type without error: constants, and
+        # fields sharing their column with another field.
+        self.optional = set(mapping.constants) | {
+            f for fields in self.fields_of.values() if len(fields) > 1 for f in fields
+        }
 
-    def column_field(self, column: str) -> str | None:
-        """The field a source column maps to, or ``None`` if the column is unknown."""
-        field = self.field_of.get(column)
-        if field is not None:
-            return field
+    def column_fields(self, column: str) -> tuple[str, ...]:
+        """The fields a source column maps to (several when the mapping says so)."""
+        fields = self.fields_of.get(column)
+        if fields is not None:
+            return fields
         if column in self.mapping.columns:
-            return None  # renamed: the column name now belongs to another field
+            return ()  # renamed: the column name now belongs to another field
         if (
             column in _KNOWN
             or column == "terms"
             or (column.startswith("metadata.") and len(column) > 9)
         ):
-            return column
-        return None
+            return (column,)
+        return ()
+
+    def column_field(self, column: str) -> str | None:
+        """The (first) field a source column maps to, or ``None`` if it is unknown."""
+        fields = self.column_fields(column)
+        return fields[0] if fields else None
 
     def build(
         self, line: int, cells: dict[str, tuple[Any, str]], text: bool
@@ -235,9 +247,10 @@ class _RowBuilder:
             )
             return errors
         hints = _hints(cls)
-        for field in self.mapping.constants:
-            # A constant is for the event types that have the field (a constant
-            # ``kind`` applies to promise_made rows, not to delivery rows).
+        for field in self.optional:
+            # A constant, or a column shared by several fields, is for the event types
+            # that have the field (a constant ``kind`` fills promise_made rows, not
+            # delivery rows).
             if field != "type" and field.partition(".")[0] not in hints:
                 present.pop(field, None)
         kwargs: dict[str, Any] = {}
