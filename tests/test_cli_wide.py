@@ -392,3 +392,31 @@ def test_instants_outside_years_1_to_9999_are_refused_like_parse_datetime() -> N
     )
     assert result.bad_lines == (2, 3)
     assert len(result.frame) == 1
+
+
+def test_event_export_scores_and_quote_check_on_a_wide_export(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "type,id,promise_id,at,recorded_at,customer_id,kind,due,metadata.score\n"
+        "promise_made,E1,P1,2026-03-02T09:00Z,2026-03-02T09:00Z,C1,callback,2026-03-02T10:00Z,4\n"
+        "delivery_recorded,E2,P1,2026-03-02T09:40Z,2026-03-02T09:40Z,,,,\n"
+        "promise_made,E3,P2,2026-03-02T09:00Z,2026-03-02T09:00Z,C2,callback,2026-03-02T09:30Z,2\n",
+        encoding="utf-8",
+    )
+    assert main(["report", str(events), "--json"]) == 0
+    first = json.loads(capsys.readouterr().out)["summary"][0]
+    assert first["mean_score"] == pytest.approx(3.0)
+    assert (first["kept"], first["overdue"], first["keep_rate"]) == (1, 1, 0.5)
+    lines = ["order_id,made_at,due,delivered_at"]
+    for i in range(40):
+        lines.append(f"o{i},2026-03-02T09:00Z,2026-03-03T09:00Z,2026-03-02T{10 + i % 10}:00Z")
+    (tmp_path / "orders.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "m.toml").write_text('[wide]\npromise_id = "order_id"\n', encoding="utf-8")
+    source = ["--history", str(tmp_path / "orders.csv"), "--mapping", str(tmp_path / "m.toml")]
+    assert main(["check-commitment", *source, "--window", "PT12H", "--rate", "0.9"]) == 0
+    assert "40" in capsys.readouterr().out
+    code = main(["quote", *source, "--start", "2026-03-10T09:00Z", "--confidence", "0.9"])
+    assert code == 0
+    assert "due 2026-03-10T" in capsys.readouterr().out
