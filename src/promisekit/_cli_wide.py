@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from promisekit import io
 from promisekit._cli_errors import print_errors
+from promisekit._cli_format import UsageError
 from promisekit._io_mapping import mapping_data
 from promisekit._validation import describe, describe_names
 from promisekit.calendar import BusinessCalendar
@@ -114,14 +116,21 @@ class _WideExport:
 
 
 def _load_wide(path: str, mapping: str, tz: str | None) -> _WideExport:
+    if Path(path).suffix.lower() in (".jsonl", ".ndjson"):
+        raise UsageError(f"a wide mapping reads CSV exports (got {describe(path)})")
     try:
         result = io.load_wide(path, mapping=mapping, tz=tz)
     except OSError as exc:
         raise _FileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if result.ignored:
+        count = len(result.ignored)
+        what = (
+            "1 column not in the mapping is"
+            if count == 1
+            else f"{count} columns not in the mapping are"
+        )
         print(
-            f"{path}: note: {len(result.ignored)} columns not in the mapping are ignored: "
-            f"{describe_names(list(result.ignored))}",
+            f"{path}: note: {what} ignored: {describe_names(list(result.ignored))}",
             file=sys.stderr,
         )
     print_errors(
