@@ -178,7 +178,9 @@ def test_report_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("type,id,colour\n", encoding="utf-8")
     assert main(["report", str(unknown)]) == 1
-    assert "unknown columns ['colour']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "note: ignored columns that are not event fields (1): 'colour'" in err
+    assert "no usable promise" in err
 
 
 def test_report_no_usable_promise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -420,3 +420,21 @@ def test_event_export_scores_and_quote_check_on_a_wide_export(
     code = main(["quote", *source, "--start", "2026-03-10T09:00Z", "--confidence", "0.9"])
     assert code == 0
     assert "due 2026-03-10T" in capsys.readouterr().out
+
+
+def test_event_export_unknown_columns_are_noted_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    extra = [f"x{i}" for i in range(28)]
+    path = tmp_path / "events.csv"
+    path.write_text(
+        "type,id,promise_id,at,recorded_at,customer_id,kind,due," + ",".join(extra) + "\n"
+        "promise_made,E1,P1,2026-03-02T09:00Z,2026-03-02T09:00Z,C1,callback,2026-03-02T10:00Z,"
+        + ",".join("v" for _ in extra)
+        + "\n",
+        encoding="utf-8",
+    )
+    assert main(["report", str(path)]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"{path}: note: ignored columns that are not event fields (28): 'x0'")

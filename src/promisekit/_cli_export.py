@@ -7,19 +7,23 @@ Private to :mod:`promisekit.cli`: reading an export into promises and deliveries
 from __future__ import annotations
 
 import argparse
+import csv
 import math
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from promisekit import io
 from promisekit._cli_calendar import calendar_from_args
 from promisekit._cli_errors import print_errors
 from promisekit._cli_format import _Progress, _zone, format_duration
 from promisekit._cli_wide import _is_wide, _load_wide, _WideExport
-from promisekit._io_rows import _FLOAT_RE
-from promisekit._validation import describe
+from promisekit._io_mapping import _resolve_mapping
+from promisekit._io_rows import _FLOAT_RE, _RowBuilder
+from promisekit._validation import describe, describe_names
 from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery, assess
 from promisekit.errors import InsufficientDataError, PromiseKitError
@@ -94,6 +98,26 @@ def _score(text: str | None) -> float:
     return value if math.isfinite(value) else math.nan
 
 
+def _ignoring_unknown(path: str, mapping: str | None, tz: str | None) -> io.ColumnMapping:
+    """The mapping, with the CSV columns it does not know added to its ``ignore`` (noted)."""
+    resolved, _ = _resolve_mapping(mapping, tz)
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as handle:
+        try:
+            header = next(csv.reader(handle), [])
+        except csv.Error:
+            return resolved  # the reader says what is wrong with the header
+    builder = _RowBuilder(resolved, None, False)
+    unknown = [c for c in header if not builder.column_fields(c) and c not in resolved.ignore]
+    if not unknown:
+        return resolved
+    print(
+        f"{path}: note: ignored columns that are not event fields ({len(unknown)}): "
+        f"{describe_names(unknown)}",
+        file=sys.stderr,
+    )
+    return attrs.evolve(resolved, ignore=(*resolved.ignore, *unknown))
+
+
 def _load(
     path: str, mapping: str | None, tz: str | None, progress: _Progress | None = None
 ) -> _Export | _WideExport:
@@ -101,9 +125,12 @@ def _load(
     _zone(tz)
     if mapping is not None and _is_wide(mapping):
         return _load_wide(path, mapping, tz)
-    reader = io.load_jsonl if Path(path).suffix.lower() in (".jsonl", ".ndjson") else io.load_csv
+    jsonl = Path(path).suffix.lower() in (".jsonl", ".ndjson")
     try:
-        result = reader(path, mapping=mapping, tz=tz)
+        if jsonl:
+            result = io.load_jsonl(path, mapping=mapping, tz=tz)
+        else:
+            result = io.load_csv(path, mapping=_ignoring_unknown(path, mapping, tz), tz=tz)
     except OSError as exc:
         raise _ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
     print_errors(

@@ -123,14 +123,9 @@ def _load_wide(path: str, mapping: str, tz: str | None) -> _WideExport:
     except OSError as exc:
         raise _FileError(f"cannot read {path}: {exc.strerror or exc}") from None
     if result.ignored:
-        count = len(result.ignored)
-        what = (
-            "1 column not in the mapping is"
-            if count == 1
-            else f"{count} columns not in the mapping are"
-        )
         print(
-            f"{path}: note: {what} ignored: {describe_names(list(result.ignored))}",
+            f"{path}: note: ignored columns not in the mapping ({len(result.ignored)}): "
+            f"{describe_names(list(result.ignored))}",
             file=sys.stderr,
         )
     print_errors(
