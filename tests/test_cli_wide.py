@@ -438,3 +438,29 @@ def test_event_export_unknown_columns_are_noted_once(
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1
     assert err[0].startswith(f"{path}: note: ignored columns that are not event fields (28): 'x0'")
+
+
+def test_event_export_without_recorded_at(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_text(
+        '{"type": "promise_made", "id": "E1", "promise_id": "P1", "at": "2026-03-02T09:00Z", '
+        '"customer_id": "C1", "kind": "callback", "due": "2026-03-02T10:00Z"}\n'
+        '{"type": "delivery_recorded", "id": "E2", "promise_id": "P1", '
+        '"at": "2026-03-02T09:30Z"}\n',
+        encoding="utf-8",
+    )
+    assert main(["report", str(path), "--json"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert json.loads(captured.out)["summary"][0]["kept"] == 1
+    csv_path = tmp_path / "events.csv"
+    csv_path.write_text(
+        "type,id,promise_id,at,customer_id,kind,due\n"
+        "promise_made,E1,P1,2026-03-02T09:00Z,C1,callback,2026-03-02T10:00Z\n",
+        encoding="utf-8",
+    )
+    assert main(["report", str(csv_path)]) == 0
+    # The library itself still requires it.
+    assert not io.load_csv(csv_path).ok

@@ -21,8 +21,10 @@ from promisekit._cli_calendar import calendar_from_args
 from promisekit._cli_errors import print_errors
 from promisekit._cli_format import _Progress, _zone, format_duration
 from promisekit._cli_wide import _is_wide, _load_wide, _WideExport
+from promisekit._io_csv import _csv_rows
+from promisekit._io_jsonl import _jsonl_rows
 from promisekit._io_mapping import _resolve_mapping
-from promisekit._io_rows import _FLOAT_RE, _RowBuilder
+from promisekit._io_rows import _FLOAT_RE, _collect, _lines, _RowBuilder
 from promisekit._validation import describe, describe_names
 from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery, assess
@@ -128,9 +130,12 @@ def _load(
     jsonl = Path(path).suffix.lower() in (".jsonl", ".ndjson")
     try:
         if jsonl:
-            result = io.load_jsonl(path, mapping=mapping, tz=tz)
+            resolved, zone = _resolve_mapping(mapping, tz)
         else:
-            result = io.load_csv(path, mapping=_ignoring_unknown(path, mapping, tz), tz=tz)
+            resolved, zone = _resolve_mapping(_ignoring_unknown(path, mapping, tz), tz)
+        builder = _RowBuilder(resolved, zone, False, recorded_at_from_at=True)
+        rows = _jsonl_rows if jsonl else _csv_rows
+        result = _collect(rows(_lines(path), builder))
     except OSError as exc:
         raise _ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
     print_errors(

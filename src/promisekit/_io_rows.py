@@ -177,8 +177,17 @@ def _text(value: object) -> str:
 class _RowBuilder:
     """Turns one row (field → raw value) into an event or row errors."""
 
-    def __init__(self, mapping: ColumnMapping, zone: tzinfo | None, unescape: bool) -> None:
+    def __init__(
+        self,
+        mapping: ColumnMapping,
+        zone: tzinfo | None,
+        unescape: bool,
+        *,
+        recorded_at_from_at: bool = False,
+    ) -> None:
         self.mapping = mapping
+        # The command line's reading: a row without recorded_at was recorded at ``at``.
+        self.recorded_at_from_at = recorded_at_from_at
         self.zone = zone
         self.unescape = unescape
         self.fields_of: dict[str, tuple[str, ...]] = {}
@@ -229,6 +238,9 @@ class _RowBuilder:
                 for f, (v, c) in cells.items()
             }
         present = {f: v for f, (v, _) in cells.items() if not _absent(v, text)}
+        if self.recorded_at_from_at and "recorded_at" not in present and "at" in present:
+            present["recorded_at"] = present["at"]
+            cells["recorded_at"] = (present["at"], cells["at"][1])
         for field, value in present.items():
             if isinstance(value, str) and _bad_text(value):
                 fail(field, f"invalid UTF-8 in the value (got {_shown(value)})")
