@@ -16,9 +16,15 @@ On a CRM export (CSV or JSON Lines, read with :mod:`promisekit.io`):
 * ``promisekit check-commitment --history FILE --window 60m --rate 0.98`` says
   whether a published commitment is supported by the history.
 
-Bad rows are reported on stderr with their line numbers and skipped. Exit codes:
-0 success, 1 a promisekit error (unreadable file, no usable promise…), 2 a usage
-error.
+An export is one event per row, or one promise per row (a mapping with a ``[wide]``
+table, read by :func:`promisekit.io.load_wide`). Bad rows are reported on stderr with
+their line numbers and skipped (the first 20, then counts by reason and hints).
+``--calendar`` is ``montreal``, ``always``, ``holidays:CC[-SUB]`` or a TOML file;
+durations follow the grammar of policy files (``2w``, ``90min``, ``PT1H30M``).
+
+Every error is one line on stderr (``--debug`` adds the traceback). Exit codes: 0
+success, 1 an error (unreadable file, no usable promise…, or an unexpected failure),
+2 a usage error, 130 interrupted, 141 standard output closed early (``| head``).
 
 This module (with its private ``_cli_*`` helpers) is the only one allowed to read
 the clock; ``demo`` does not need to, since the sample history carries its own "now".
