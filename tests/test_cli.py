@@ -178,7 +178,9 @@ def test_report_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixture[st
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("type,id,colour\n", encoding="utf-8")
     assert main(["report", str(unknown)]) == 1
-    assert "unknown columns ['colour']" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "note: ignored columns that are not event fields (1): 'colour'" in err
+    assert "no usable promise" in err
 
 
 def test_report_no_usable_promise(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,13 +278,19 @@ def test_check_commitment_errors(export: Path, capsys: pytest.CaptureFixture[str
         ("1h30m", timedelta(hours=1, minutes=30)),
         ("3d", timedelta(days=3)),
         ("90s", timedelta(seconds=90)),
+        ("2w", timedelta(weeks=2)),
+        ("90min", timedelta(minutes=90)),
+        ("1.5h", timedelta(minutes=90)),
+        ("PT1H30M", timedelta(minutes=90)),
+        ("P2W", timedelta(weeks=2)),
+        ("P1DT12H", timedelta(hours=36)),
     ],
 )
 def test_parse_duration(text: str, expected: timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "m", "1x", "-5m", "1.5h"])
+@pytest.mark.parametrize("text", ["", "m", "1x", "-5m", "P", "PT", "P1M", "P1Y", "soon"])
 def test_parse_duration_rejects(text: str) -> None:
     with pytest.raises(UsageError):
         parse_duration(text)

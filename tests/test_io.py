@@ -583,7 +583,6 @@ def test_bad_arguments() -> None:
     ("kwargs", "error", "words"),
     [
         ({"columns": {"colour": "Colour"}}, InvalidValueError, "unknown event field 'colour'"),
-        ({"columns": {"id": "A", "promise_id": "A"}}, InvalidValueError, "maps column 'A' to two"),
         ({"columns": {"id": 5}}, InvalidTypeError, "must map strings to strings"),
         ({"columns": ["id"]}, InvalidTypeError, "'columns' must be a table of strings"),
         ({"constants": {"nope": "x"}}, InvalidValueError, "unknown event field 'nope'"),
@@ -760,3 +759,111 @@ def test_mapping_tz_that_is_a_zone_directory(name: str) -> None:
         ColumnMapping(tz=name)
     with pytest.raises(UnknownTimeZoneError):
         load_csv(io.StringIO("type\n"), tz=name)
+
+
+def test_one_column_to_several_fields_csv_and_jsonl() -> None:
+    mapping = {"promise_id": "Ticket", "customer_id": "Ticket", "id": "Event"}
+    csv_lines = [
+        "type,Event,Ticket,at,recorded_at,kind,due\n",
+        "promise_made,E1,T1,2026-03-02T09:00Z,2026-03-02T09:00Z,callback,2026-03-02T10:00Z\n",
+        "delivery_recorded,E2,T1,2026-03-02T09:40Z,2026-03-02T09:40Z,,\n",
+    ]
+    result = load_csv(csv_lines, mapping=mapping)
+    assert result.ok, result.errors
+    made = result.records[0]
+    assert (made.promise_id, made.customer_id) == ("T1", "T1")  # type: ignore[attr-defined]
+    assert result.records[1].promise_id == "T1"
+    jsonl = [
+        '{"type": "promise_made", "Event": "E1", "Ticket": "T1", "at": "2026-03-02T09:00Z", '
+        '"recorded_at": "2026-03-02T09:00Z", "kind": "callback", "due": "2026-03-02T10:00Z"}\n'
+    ]
+    assert load_jsonl(jsonl, mapping=mapping).records == result.records[:1]
+
+
+def test_load_wide_rules(tmp_path: Path) -> None:
+    pytest.importorskip("pandas")
+    from promisekit.io import WideMapping, load_wide
+
+    lines = [
+        "id,made,due,done,score,who\n",
+        "a,2026-03-02T09:00Z,2026-03-02T10:00Z,2026-03-02T09:30Z,4.5,x\n",
+        "a,2026-03-02T09:00Z,2026-03-02T10:00Z,,,y\n",  # repeated id
+        ",2026-03-02T09:00Z,2026-03-02T10:00Z,,,y\n",  # no id
+        "c,2026-03-02T09:00Z,2026-03-02T10:00Z,2026-03-02T08:00Z,,y\n",  # delivered early
+        "d,2026-03-02T09:00Z,2026-03-02T10:00Z,,1,5,y\n",  # malformed: 7 cells
+        "e,2026-03-02T09:00Z,2026-03-02T10:00Z,,nan,y\n",  # not a plain number
+        "f,2026-03-02T09:00Z,,,,y\n",  # no due
+    ]
+    mapping = WideMapping(
+        columns={
+            "promise_id": "id",
+            "made_at": "made",
+            "due": "due",
+            "delivered_at": "done",
+            "score": "score",
+            "segment": "who",
+            "owner": "who",
+        }
+    )
+    result = load_wide(lines, mapping=mapping)
+    assert len(result.frame) == 1 and result.rows == 7
+    reasons = {e.line: (e.field, e.reason) for e in result.errors}
+    assert reasons[3] == ("promise_id", "promise 'a' is repeated (first on line 2)")
+    assert reasons[4] == ("promise_id", "missing required field 'promise_id'")
+    assert reasons[5] == ("delivered_at", "'delivered_at' must not be before 'made_at'")
+    assert reasons[6][0] is None and "expected 6 cells" in reasons[6][1]
+    assert reasons[7][0] == "score" and "plain number" in reasons[7][1]
+    assert reasons[8] == ("due", "missing required field 'due'")
+    row = result.frame.iloc[0]
+    assert (row["segment"], row["owner"], row["score"]) == ("x", "x", 4.5)
+    with pytest.raises(InvalidValueError, match="unknown field 'nope' of a wide row"):
+        WideMapping(columns={"nope": "x"})
+    with pytest.raises(InvalidValueError, match="cannot give 'due'"):
+        WideMapping(constants={"due": "2026-03-02T10:00Z"})
+    with pytest.raises(SchemaError, match="no column for 'due'"):
+        load_wide(["made_at\n", "2026-03-02T09:00Z\n"])
+    with pytest.raises(SchemaError, match="does not have: nope \\(for due\\)"):
+        load_wide(["made_at\n"], mapping=WideMapping(columns={"due": "nope"}))
+    path = tmp_path / "events.toml"
+    path.write_text('[wide]\nmade_at = "m"\n', encoding="utf-8")
+    with pytest.raises(SchemaError, match="is a wide mapping"):
+        load_mapping(path)
+
+
+def test_load_wide_agrees_with_parse_datetime() -> None:
+    pytest.importorskip("pandas")
+    from promisekit.io import load_wide
+    from promisekit.serialize import parse_datetime
+
+    stamp = st.builds(
+        lambda y, mo, d, h, mi, s, frac, sep, off: (
+            f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{frac}{off}"
+        ),
+        st.integers(1, 9999),
+        st.integers(1, 12),
+        st.integers(1, 31),
+        st.integers(0, 23),
+        st.integers(0, 59),
+        st.integers(0, 59),
+        st.sampled_from(["", ".5", ".123456"]),
+        st.sampled_from(["T", " "]),
+        st.sampled_from(["", "Z", "+05:30", "-0300", "+14"]),
+    )
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.lists(stamp, min_size=1, max_size=8))
+    def check(stamps: list[str]) -> None:
+        lines = ["made_at,due\n"] + [f"{s},{s}\n" for s in stamps]
+        result = load_wide(lines, tz="America/Toronto")
+        good = iter(result.frame["made_at"])
+        bad = {e.line for e in result.errors}
+        for line, text in enumerate(stamps, start=2):
+            try:
+                expected = parse_datetime(text, field="made_at", tz="America/Toronto")
+            except InvalidValueError:
+                assert line in bad
+                continue
+            assert line not in bad
+            assert next(good).to_pydatetime() == expected
+
+    check()

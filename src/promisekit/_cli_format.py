@@ -7,13 +7,13 @@ Private to :mod:`promisekit.cli`, which re-exports :class:`UsageError`,
 from __future__ import annotations
 
 import argparse
-import re
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
+from promisekit._durations import parse_duration as _parse_duration
 from promisekit._validation import describe, load_zone
 from promisekit.errors import PromiseKitError
 
@@ -76,27 +76,27 @@ class UsageError(Exception):
     """A bad option value found after parsing (exit code 2)."""
 
 
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
+def parse_duration(text: str, option: str = "--window") -> timedelta:
+    """Parse a duration option: ``60m``, ``2h``, ``1h30m``, ``90min``, ``2w``, ``PT1H30M``.
 
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``"60m"``, ``"2h"``, ``"1h30m"``, ``"3d"``, ``"90s"`` (a bare number is minutes).
+    The grammar is the one of policy files (see :mod:`promisekit._durations`); a bare
+    whole number is also read as minutes (``45`` = ``45m``), as it always was here.
 
     Raises:
-        UsageError: the text is not such a duration.
+        UsageError: the text is not such a duration (the message names ``option``).
 
     .. versionadded:: 0.1.0
     """
-    text = text.strip()
-    if text.isdigit():
-        return timedelta(minutes=int(text))
-    match = _DURATION.fullmatch(text)
-    if not text or match is None:
+    stripped = text.strip()
+    if stripped.isdigit():
+        return timedelta(minutes=int(stripped))
+    try:
+        return _parse_duration(stripped)
+    except PromiseKitError:
         raise UsageError(
-            f"'--window' must be a duration like 60m, 2h, 1h30m or 3d (got {describe(text)})"
-        )
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+            f"{option!r} must be a duration like 60m, 2h, 1h30m, 90min, 3d, 2w or PT1H30M "
+            f"(got {describe(text)})"
+        ) from None
 
 
 def _probability(name: str, *, allow_one: bool) -> Any:

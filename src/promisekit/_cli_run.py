@@ -18,8 +18,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from promisekit._cli_export import _calendar as calendar_from_args
+from promisekit._cli_calendar import add_calendar_options, calendar_from_args
 from promisekit._cli_format import UsageError, parse_duration
+from promisekit._validation import describe
 from promisekit.escalation import EscalationPolicy
 from promisekit.runtime import ActionEnvelope, EscalationRunner, JsonLinesSink, StepReport
 from promisekit.store import SQLiteLedger
@@ -58,12 +59,8 @@ def add_run_command(commands: Any) -> None:
         action="store_true",
         help="send customer letters that still hold a placeholder to fill in",
     )
-    run.add_argument(
-        "--calendar",
-        choices=("montreal", "always"),
-        help="SLA clocks in business time: Montréal office hours, or always open (in --tz)",
-    )
-    run.add_argument("--tz", metavar="Z", help="zone of the always-open calendar")
+    add_calendar_options(run)
+    run.add_argument("--tz", metavar="Z", help="zone of the always or holidays: calendar")
     run.set_defaults(handler=run_command)
 
 
@@ -79,14 +76,9 @@ class _StdoutSink:
 
 
 def _interval(text: str) -> float:
-    try:
-        seconds = parse_duration(text).total_seconds()
-    except UsageError:
-        raise UsageError(
-            f"'--interval' must be a duration like 30s, 1m or 2m30s (got {text!r})"
-        ) from None
+    seconds = parse_duration(text, "--interval").total_seconds()
     if seconds <= 0:
-        raise UsageError(f"'--interval' must be positive (got {text!r})")
+        raise UsageError(f"'--interval' must be positive (got {describe(text)})")
     return seconds
 
 

@@ -46,20 +46,22 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         raise SchemaError(
             f"line 1: the CSV header repeats columns [{describe_names(duplicates)}]", path=None
         )
-    fields: list[str | None] = []
+    fields: list[tuple[str, ...]] = []
     unknown = []
     for column in header:
-        field = builder.column_field(column)
-        if field is None and column not in builder.mapping.ignore:
+        names = builder.column_fields(column)
+        if not names and column not in builder.mapping.ignore:
             unknown.append(column)
-        fields.append(field)
+        fields.append(names)
     if unknown:
         raise SchemaError(
             f"line 1: unknown columns [{describe_names(unknown)}]: map them to event fields "
-            f"(mapping={{field: column}}) or list them in the mapping's ignore",
+            f"(mapping={{field: column}}) or list them in the mapping's ignore (an export "
+            f"with one row per promise is read with a wide mapping: load_wide)",
             path=None,
         )
-    targets = [f for f in fields if f is not None]
+    targets = [f for names in fields for f in names]
+    pairs = [(f, i) for i, names in enumerate(fields) for f in names]
     twice = sorted({f for f in targets if targets.count(f) > 1})
     if twice:
         raise SchemaError(f"line 1: several columns map to the fields {twice}", path=None)
@@ -81,7 +83,7 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         if len(row) != width:
             yield RowError(start, None, f"expected {width} cells like the header (got {len(row)})")
             continue
-        cells = {f: (v, c) for f, v, c in zip(fields, row, header, strict=True) if f is not None}
+        cells = {f: (row[i], header[i]) for f, i in pairs}
         result = builder.build(start, cells, text=True)
         if isinstance(result, list):
             yield from result

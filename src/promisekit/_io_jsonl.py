@@ -46,16 +46,17 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
         cells: dict[str, tuple[Any, str]] = {}
         bad_key = None
         for key, value in data.items():
-            field = builder.column_field(key)
-            if field is None:
+            names = builder.column_fields(key)
+            if not names:
                 if key not in builder.mapping.ignore:
                     bad_key = key
                     break
                 continue
-            if field in cells:
+            if any(field in cells for field in names):
                 bad_key = key
                 break
-            cells[field] = (value, key)
+            for field in names:
+                cells[field] = (value, key)
         if bad_key is not None:
             yield RowError(
                 number,

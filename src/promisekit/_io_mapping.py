@@ -6,6 +6,7 @@ Private to :mod:`promisekit.io`, which re-exports :class:`ColumnMapping`,
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import types
@@ -76,15 +77,8 @@ def _str_table(value: object, where: str) -> dict[str, str]:
 
 def _convert_columns(value: object) -> Mapping[str, str]:
     columns = _str_table(value, "'columns'")
-    seen: dict[str, str] = {}
-    for field, column in columns.items():
+    for field in columns:
         _check_field(field, "'columns'")
-        if column in seen:
-            raise InvalidValueError(
-                f"'columns' maps column {describe(column)} to two fields "
-                f"({describe(seen[column])} and {field!r})"
-            )
-        seen[column] = field
     return types.MappingProxyType(columns)
 
 
@@ -134,7 +128,8 @@ class ColumnMapping:
 
     Attributes:
         columns: Event field → source column. A column named like a field maps to it
-            without an entry.
+            without an entry; several fields may name the same column (``promise_id``
+            and ``customer_id`` both from ``Ticket``).
         constants: Event field → value (as text) for every row, for fields the source
             does not have (``{"type": "delivery_recorded"}``).
         tz: IANA zone of the timestamps without offset, or ``None`` to refuse them.
@@ -197,7 +192,7 @@ def _tomllib() -> Any:
 
 
 def load_mapping(path: str | os.PathLike[str]) -> ColumnMapping:
-    """Read a :class:`ColumnMapping` from a TOML file.
+    """Read a :class:`ColumnMapping` from a TOML file (or a JSON one, named ``*.json``).
 
     The file may have a top-level ``tz`` and tables ``[columns]``, ``[constants]``
     and ``[ignore]`` (with ``columns = [...]``); nothing else.
@@ -217,22 +212,13 @@ def load_mapping(path: str | os.PathLike[str]) -> ColumnMapping:
 
     .. versionadded:: 0.1.0
     """
-    toml = _tomllib()
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        data = toml.loads(raw.decode("utf-8"))
-    except UnicodeDecodeError as exc:
+    data = mapping_data(path)
+    if "wide" in data:
         raise SchemaError(
-            f"{os.fspath(path)!r} is not valid UTF-8 ({exc.reason})", path=None
-        ) from None
-    except toml.TOMLDecodeError as exc:
-        raise SchemaError(f"{os.fspath(path)!r} is not valid TOML: {exc}", path=None) from None
-    except (ValueError, RecursionError) as exc:
-        # tomllib lets int() refuse a number of more than 4300 digits, and recurses on
-        # nested arrays and tables.
-        reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number is too long"
-        raise SchemaError(f"{os.fspath(path)!r} is not valid TOML: {reason}", path=None) from None
+            f"{os.fspath(path)!r} is a wide mapping (it has a [wide] table): read wide "
+            f"exports with promisekit.io.load_wide",
+            path=None,
+        )
     unknown = sorted(set(data) - {"tz", "columns", "constants", "ignore"})
     if unknown:
         raise SchemaError(
@@ -251,6 +237,36 @@ def load_mapping(path: str | os.PathLike[str]) -> ColumnMapping:
         tz=data.get("tz"),
         ignore=ignore.get("columns", ()),
     )
+
+
+def mapping_data(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """The table of a TOML (or, for ``.json``, JSON) mapping file."""
+    name = os.fspath(path)
+    with open(path, "rb") as handle:
+        raw = handle.read()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemaError(f"{name!r} is not valid UTF-8 ({exc.reason})", path=None) from None
+    if name.lower().endswith(".json"):
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:
+            raise SchemaError(
+                f"{name!r} is not valid JSON: {describe(str(exc))}", path=None
+            ) from None
+        if not isinstance(data, dict):
+            raise SchemaError(f"{name!r} must hold a JSON object", path=None)
+        return data
+    toml = _tomllib()
+    try:
+        parsed: dict[str, Any] = toml.loads(text)
+    except toml.TOMLDecodeError as exc:
+        raise SchemaError(f"{name!r} is not valid TOML: {exc}", path=None) from None
+    except (ValueError, RecursionError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else "a number is too long"
+        raise SchemaError(f"{name!r} is not valid TOML: {reason}", path=None) from None
+    return parsed
 
 
 def _resolve_mapping(

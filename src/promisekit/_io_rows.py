@@ -177,27 +177,48 @@ def _text(value: object) -> str:
 class _RowBuilder:
     """Turns one row (field → raw value) into an event or row errors."""
 
-    def __init__(self, mapping: ColumnMapping, zone: tzinfo | None, unescape: bool) -> None:
+    def __init__(
+        self,
+        mapping: ColumnMapping,
+        zone: tzinfo | None,
+        unescape: bool,
+        *,
+        recorded_at_from_at: bool = False,
+    ) -> None:
         self.mapping = mapping
+        # The command line's reading: a row without recorded_at was recorded at ``at``.
+        self.recorded_at_from_at = recorded_at_from_at
         self.zone = zone
         self.unescape = unescape
-        self.field_of = {column: field for field, column in mapping.columns.items()}
+        self.fields_of: dict[str, tuple[str, ...]] = {}
+        for field, column in mapping.columns.items():
+            self.fields_of[column] = (*self.fields_of.get(column, ()), field)
         self.column_of = dict(mapping.columns)
+        # Fields that may be absent from an event type without error: constants, and
+        # fields sharing their column with another field.
+        self.optional = set(mapping.constants) | {
+            f for fields in self.fields_of.values() if len(fields) > 1 for f in fields
+        }
 
-    def column_field(self, column: str) -> str | None:
-        """The field a source column maps to, or ``None`` if the column is unknown."""
-        field = self.field_of.get(column)
-        if field is not None:
-            return field
+    def column_fields(self, column: str) -> tuple[str, ...]:
+        """The fields a source column maps to (several when the mapping says so)."""
+        fields = self.fields_of.get(column)
+        if fields is not None:
+            return fields
         if column in self.mapping.columns:
-            return None  # renamed: the column name now belongs to another field
+            return ()  # renamed: the column name now belongs to another field
         if (
             column in _KNOWN
             or column == "terms"
             or (column.startswith("metadata.") and len(column) > 9)
         ):
-            return column
-        return None
+            return (column,)
+        return ()
+
+    def column_field(self, column: str) -> str | None:
+        """The (first) field a source column maps to, or ``None`` if it is unknown."""
+        fields = self.column_fields(column)
+        return fields[0] if fields else None
 
     def build(
         self, line: int, cells: dict[str, tuple[Any, str]], text: bool
@@ -217,6 +238,9 @@ class _RowBuilder:
                 for f, (v, c) in cells.items()
             }
         present = {f: v for f, (v, _) in cells.items() if not _absent(v, text)}
+        if self.recorded_at_from_at and "recorded_at" not in present and "at" in present:
+            present["recorded_at"] = present["at"]
+            cells["recorded_at"] = (present["at"], cells["at"][1])
         for field, value in present.items():
             if isinstance(value, str) and _bad_text(value):
                 fail(field, f"invalid UTF-8 in the value (got {_shown(value)})")
@@ -235,6 +259,12 @@ class _RowBuilder:
             )
             return errors
         hints = _hints(cls)
+        for field in self.optional:
+            # A constant, or a column shared by several fields, is for the event types
+            # that have the field (a constant ``kind`` fills promise_made rows, not
+            # delivery rows).
+            if field != "type" and field.partition(".")[0] not in hints:
+                present.pop(field, None)
         kwargs: dict[str, Any] = {}
         terms: dict[str, Any] = {}
         metadata: dict[str, str] = {}

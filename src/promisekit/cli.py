@@ -16,9 +16,15 @@ On a CRM export (CSV or JSON Lines, read with :mod:`promisekit.io`):
 * ``promisekit check-commitment --history FILE --window 60m --rate 0.98`` says
   whether a published commitment is supported by the history.
 
-Bad rows are reported on stderr with their line numbers and skipped. Exit codes:
-0 success, 1 a promisekit error (unreadable file, no usable promise…), 2 a usage
-error.
+An export is one event per row, or one promise per row (a mapping with a ``[wide]``
+table, read by :func:`promisekit.io.load_wide`). Bad rows are reported on stderr with
+their line numbers and skipped (the first 20, then counts by reason and hints).
+``--calendar`` is ``montreal``, ``always``, ``holidays:CC[-SUB]`` or a TOML file;
+durations follow the grammar of policy files (``2w``, ``90min``, ``PT1H30M``).
+
+Every error is one line on stderr (``--debug`` adds the traceback). Exit codes: 0
+success, 1 an error (unreadable file, no usable promise…, or an unexpected failure),
+2 a usage error, 130 interrupted, 141 standard output closed early (``| head``).
 
 This module (with its private ``_cli_*`` helpers) is the only one allowed to read
 the clock; ``demo`` does not need to, since the sample history carries its own "now".
@@ -36,9 +42,9 @@ from datetime import datetime
 from pathlib import Path
 
 from promisekit import __version__
+from promisekit._cli_calendar import add_calendar_options
 from promisekit._cli_export import _calendar, _load, _summary, _write_html
 from promisekit._cli_format import (
-    EXIT_ERROR,
     EXIT_OK,
     EXIT_USAGE,
     UsageError,
@@ -50,11 +56,11 @@ from promisekit._cli_format import (
     format_table,
     parse_duration,
 )
+from promisekit._cli_main import _Commands, _run, add_debug
 from promisekit._cli_run import add_run_command
 from promisekit._validation import describe
 from promisekit.datasets import callback_centre_promises
 from promisekit.delivery import assess
-from promisekit.errors import PromiseKitError
 
 __all__ = [
     "UsageError",
@@ -136,10 +142,11 @@ def _demo(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, delay=0.3)
+    _calendar(args, range(2000, 2001))  # a bad --calendar before reading
     export = _load(args.file, args.mapping, args.tz, progress)
-    calendar = _calendar(args)
+    calendar = _calendar(args, export.years())
     if progress.enabled:
-        progress.update("assessing promises", 0, len(export.promises))
+        progress.update("assessing promises", 0, export.size)
     try:
         book = export.book(calendar)
     finally:
@@ -183,8 +190,10 @@ def _quote(args: argparse.Namespace) -> int:
                 f"'--start' has no UTC offset (got {describe(args.start)}): add one or give --tz"
             )
         start = start.replace(tzinfo=zone)
-    calendar = _calendar(args)
+    _calendar(args, range(start.year, start.year + 1))  # a bad --calendar before reading
     export = _load(args.history, args.mapping, args.tz)
+    years = export.years()
+    calendar = _calendar(args, range(years.start, max(years.stop, start.year + 2)))
     records = export.history(args.kind)
     label = f"{args.kind or 'promise'}s"
     capability = EmpiricalCapability.from_history(records, calendar, label=label)
@@ -199,8 +208,9 @@ def _check_commitment(args: argparse.Namespace) -> int:
     from promisekit.commitments import Commitment
 
     window = parse_duration(args.window)
-    calendar = _calendar(args)
+    _calendar(args, range(2000, 2001))  # a bad --calendar before reading
     export = _load(args.history, args.mapping, args.tz)
+    calendar = _calendar(args, export.years())
     records = export.history(args.kind)
     commitment = Commitment(
         args.kind or "promise", window, args.rate, business_time=calendar is not None
@@ -217,7 +227,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Customer-commitment modeling: promises, deliveries and their outcomes.",
     )
     parser.add_argument("--version", action="version", version=f"promisekit {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    add_debug(parser, default=False)
+    commands = _Commands(parser.add_subparsers(dest="command", metavar="COMMAND"))
     demo = commands.add_parser(
         "demo",
         help="print a sample history with outcomes and business-time lateness",
@@ -247,15 +258,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     def source(command: argparse.ArgumentParser) -> None:
         command.add_argument(
-            "--mapping", metavar="M", help="TOML column mapping of the export (see promisekit.io)"
+            "--mapping",
+            metavar="M",
+            help="TOML (or .json) column mapping of the export: [columns] for one event "
+            "per row, [wide] for one promise per row (see docs/cli.md)",
         )
         command.add_argument("--tz", metavar="Z", help="IANA zone of timestamps without UTC offset")
-        command.add_argument(
-            "--calendar",
-            choices=("montreal", "always"),
-            help="measure in business time: Montréal office hours, or always open (in --tz); "
-            "default: real time",
-        )
+        add_calendar_options(command)
 
     report = commands.add_parser(
         "report",
@@ -334,23 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``promisekit`` command; returns the exit code.
 
-    Exit codes: 0 success, 1 a promisekit error (printed to stderr: an unreadable file,
-    no usable promise, too little history…), 2 usage error (bad option or value).
+    Exit codes: 0 success, 1 an error (printed to stderr as one line ``promisekit: error:
+    …``: an unreadable file, no usable promise, too little history, or an unexpected
+    failure, whose traceback ``--debug`` shows), 2 usage error (bad option or value),
+    130 interrupted (Ctrl-C), 141 standard output closed early (``promisekit report
+    --json | head``: nothing more is written, no traceback).
     """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return EXIT_USAGE
-    try:
-        code: int = args.handler(args)
-    except UsageError as exc:
-        print(f"promisekit {args.command}: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except PromiseKitError as exc:
-        print(f"promisekit: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return code
+    return _run(args)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,6 +40,15 @@ not have is an error, and an unknown source column stops the import before the f
 row (map it or list it in ``ignore``). Invalid UTF-8 is reported on the row and column
 where it occurs.
 
+**Wide exports.** An export with one row per promise (placed, due, delivered — empty
+while open —, a score, a region…) is read by :func:`load_wide` with a
+:class:`WideMapping` (or a mapping file with a ``[wide]`` table instead of
+``[columns]``, see :func:`load_wide_mapping`): several fields may share a column,
+other columns are ignored and listed, and the rows are checked column by column with
+the rules above, at the speed of ``pandas.read_csv``. A mapping file may also be JSON
+(named ``*.json``, the same tables as objects). A constant applies to the rows whose
+event type has the field (a constant ``kind`` fills ``promise_made`` rows only).
+
 **Export.** :func:`write_csv` writes events with one column per field (the inverse of
 the import) and escapes **spreadsheet formula injection**: a text cell starting with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading
@@ -61,6 +70,7 @@ from collections.abc import Iterator, Mapping
 from datetime import tzinfo
 from typing import Literal
 
+from promisekit._io_columnar import load_wide as _load_wide
 from promisekit._io_csv import _csv_rows, write_csv
 from promisekit._io_jsonl import _jsonl_rows, write_jsonl
 from promisekit._io_mapping import CSV_COLUMNS, ColumnMapping, _resolve_mapping, load_mapping
@@ -74,6 +84,7 @@ from promisekit._io_rows import (
     escape_formula,
     unescape_formula,
 )
+from promisekit._io_wide import WIDE_FIELDS, WideMapping, WideResult, load_wide_mapping
 from promisekit._validation import describe
 from promisekit.errors import (
     InvalidTypeError,
@@ -83,15 +94,20 @@ from promisekit.ledger import Event
 
 __all__ = [
     "CSV_COLUMNS",
+    "WIDE_FIELDS",
     "ColumnMapping",
     "LoadResult",
     "RowError",
     "Source",
+    "WideMapping",
+    "WideResult",
     "escape_formula",
     "iter_rows",
     "load_csv",
     "load_jsonl",
     "load_mapping",
+    "load_wide",
+    "load_wide_mapping",
     "unescape_formula",
     "write_csv",
     "write_jsonl",
@@ -193,3 +209,45 @@ def load_jsonl(
     .. versionadded:: 0.1.0
     """
     return _collect(iter_rows(source, format="jsonl", mapping=mapping, tz=tz))
+
+
+def load_wide(
+    source: Source,
+    *,
+    mapping: WideMapping | str | os.PathLike[str] | None = None,
+    tz: str | tzinfo | None = None,
+) -> WideResult:
+    """Read a **wide** CSV export: one row per promise, with its delivery and a score.
+
+    Many CRM and e-commerce exports have one row per order: when it was placed, when it
+    was due, when it was delivered (empty while open), a review score, the customer's
+    region… A :class:`WideMapping` (or a mapping file with a ``[wide]`` table, see
+    :func:`load_wide_mapping`) names the columns of the fields in
+    :data:`WIDE_FIELDS`; several fields may share a column, columns named like a field
+    need no entry, and every other column is ignored (listed in
+    :attr:`WideResult.ignored`).
+
+    The file is read with ``pandas.read_csv`` and validated column by column (the
+    ``analysis`` extra): the rules are those of :func:`iter_rows` (no guessed zone, no
+    coerced number), the speed that of pandas. A bad row is left out with a
+    :class:`RowError` per problem.
+
+    Args:
+        source: A path, a binary or text file object, or an iterable of text lines.
+        mapping: A :class:`WideMapping`, the path of a wide mapping file, or ``None``
+            when the columns are named like the fields.
+        tz: IANA zone (or ``tzinfo``) of timestamps without offset.
+
+    Returns:
+        A :class:`WideResult`; ``PromiseBook.from_frame(result.frame, now=...,
+        columns={"completed_at": "delivered_at"})`` turns it into a book.
+
+    Raises:
+        SchemaError: The header is unreadable or repeats a column, the mapping names a
+            column it does not have, or there is no column for ``made_at`` or ``due``.
+        MissingDependencyError: pandas is not installed.
+        OSError: The file cannot be read.
+
+    .. versionadded:: 0.2.0
+    """
+    return _load_wide(source, mapping=mapping, tz=tz)

@@ -6,11 +6,10 @@ arithmetic are exact and compact; they are turned back into aware datetimes only
 
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta, timezone, tzinfo
-from decimal import Decimal
 from typing import Any
 
+from promisekit._durations import parse_duration
 from promisekit._validation import check_aware, check_duration, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
@@ -37,10 +36,6 @@ _UNITS = {
     "min": 60_000_000,
     "s": 1_000_000,
 }
-#: The longest duration accepted (``timedelta.max``, about 2.7 million years), in µs.
-MAX_DURATION_US = timedelta.max // timedelta(microseconds=1)
-_PART = re.compile(r"(\d+(?:\.\d+)?)(min|w|d|h|m|s)")
-_WHOLE = re.compile(r"^(?:\d+(?:\.\d+)?(?:min|w|d|h|m|s))+$")
 
 
 def to_us(moment: datetime) -> int:
@@ -56,39 +51,6 @@ def from_us(instant: int, tz: tzinfo) -> datetime:
 def td_us(delta: timedelta) -> int:
     """Microseconds in a timedelta."""
     return delta // _ONE_US
-
-
-def parse_duration(text: str) -> timedelta:
-    """Parse ``"2h"``, ``"30m"``, ``"90min"``, ``"1h30m"``, ``"1.5d"``, ``"2w"``, ``"45s"``.
-
-    The arithmetic is exact (decimal), rounded to the microsecond. This is the one parser of
-    duration text in the escalation package: policy files, conditions and compensation
-    periods all go through it.
-
-    Raises:
-        InvalidTypeError: ``text`` is not a string.
-        InvalidValueError: The text is not a duration in that syntax, or is longer than
-            ``timedelta.max`` (about 2.7 million years).
-    """
-    if not isinstance(text, str):
-        raise InvalidTypeError(
-            f"expected a duration string such as '2h' (got {type(text).__name__} {describe(text)})"
-        )
-    cleaned = text.strip().lower().replace(" ", "")
-    if len(cleaned) > 200 or not _WHOLE.match(cleaned):
-        raise InvalidValueError(
-            f"expected a duration such as '2h', '30m', '1h30m', '1d' or '2w' "
-            f"(units w, d, h, m or min, s), got {describe(text)}"
-        )
-    total = Decimal(0)
-    for number, unit in _PART.findall(cleaned):
-        total += Decimal(number) * _UNITS[unit]
-    us = int(total.to_integral_value())
-    if us > MAX_DURATION_US:
-        raise InvalidValueError(
-            f"expected a duration of at most {timedelta.max.days} days, got {describe(text)}"
-        )
-    return timedelta(microseconds=us)
 
 
 def format_duration(delta: timedelta) -> str:
