@@ -42,6 +42,7 @@ from promisekit.buffering._backtest import (
     BacktestRow,
     backtest,
 )
+from promisekit.buffering._backtest_columns import backtest_columns
 from promisekit.buffering._capability import (
     Capability,
     EmpiricalCapability,
@@ -49,6 +50,12 @@ from promisekit.buffering._capability import (
     PointCapability,
     SegmentedCapability,
     UnknownSegmentError,
+)
+from promisekit.buffering._columns import (
+    ColumnarPolicy,
+    ColumnarQuoter,
+    HistoryColumns,
+    QuoteColumns,
 )
 from promisekit.buffering._history import HistoryRecord
 from promisekit.buffering._negotiation import Decision, Negotiation, negotiate, propose_revision
@@ -83,10 +90,13 @@ __all__ = [
     "Cap",
     "Capability",
     "Chain",
+    "ColumnarPolicy",
+    "ColumnarQuoter",
     "Decision",
     "EmpiricalCapability",
     "FixedBuffer",
     "Floor",
+    "HistoryColumns",
     "HistoryRecord",
     "Later",
     "LinearLatenessCost",
@@ -98,12 +108,14 @@ __all__ = [
     "ProportionalBuffer",
     "QuantileBuffer",
     "Quote",
+    "QuoteColumns",
     "QuoteContext",
     "RoundUp",
     "SatisfactionFunction",
     "SegmentedCapability",
     "UnknownSegmentError",
     "backtest",
+    "backtest_columns",
     "negotiate",
     "optimal_quote",
     "propose_revision",
