@@ -92,12 +92,14 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     for field, value in (("successes", successes), ("n", n)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidTypeError(
-                f"{field!r} must be an int (got {type(value).__name__} {value!r})"
+                f"{field!r} must be an int (got {type(value).__name__} {describe(value)})"
             )
     if n < 1:
-        raise InvalidValueError(f"'n' must be >= 1 (got {n!r})")
+        raise InvalidValueError(f"'n' must be >= 1 (got {describe(n)})")
     if not 0 <= successes <= n:
-        raise InvalidValueError(f"'successes' must be between 0 and n={n} (got {successes!r})")
+        raise InvalidValueError(
+            f"'successes' must be between 0 and n={n} (got {describe(successes)})"
+        )
     level = check_probability("confidence", confidence, allow_one=False)
     return _wilson(successes, n, _z(level))
 

@@ -366,6 +366,30 @@ def _segment_function(segment_key: Any) -> Callable[[HistoryRecord], Hashable] |
     return segment_key  # type: ignore[no-any-return]
 
 
+def _check_fallback_keys(value: Any, key_of: Any) -> list[Callable[[Any], Hashable]]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"'fallback_keys' must be a sequence of functions segment -> coarser key "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
+    functions = list(value)
+    for index, function in enumerate(functions):
+        if not callable(function):
+            raise InvalidTypeError(
+                f"'fallback_keys[{index}]' must be a function segment -> coarser key "
+                f"(got {type(function).__name__} {describe(function)})"
+            )
+    if functions and key_of is None:
+        raise InvalidValueError(
+            "'fallback_keys' needs segments: pass segment_key= (backtest_columns: by_segment=True)"
+        )
+    return functions
+
+
+def _coarse(function: Callable[[Any], Hashable], segment: Hashable) -> Hashable:
+    return check_segment("fallback key", function(segment)) if segment is not None else None
+
+
 def backtest(
     history: Iterable[Any],
     policies: BufferPolicy | Sequence[BufferPolicy] | Mapping[str, BufferPolicy],
@@ -377,6 +401,7 @@ def backtest(
     keep_quotes: bool = False,
     label: str = "jobs",
     score_from: datetime | None = None,
+    fallback_keys: Sequence[Callable[[Any], Hashable]] = (),
 ) -> BacktestResult:
     """Replay a history under each policy, as if quoting every request at its time.
 
@@ -410,6 +435,12 @@ def backtest(
         label: Label of the fitted empirical capabilities (for explanations).
         score_from: Warm-up end: requests before it are replayed (their
             completions feed later samples) but neither scored nor kept.
+        fallback_keys: Pooling of thin segments, as a fallback chain of
+            :class:`SegmentedCapability`: functions ``segment -> coarser key``
+            (e.g. route → carrier and origin). Each request is quoted from the
+            first level — its segment, then each coarser key in order, then all
+            records — with at least ``min_samples`` prior completions. Needs
+            ``segment_key``; rows stay per segment.
 
     Returns:
         A :class:`BacktestResult`.
@@ -425,6 +456,7 @@ def backtest(
     floor = check_count("min_samples", min_samples)
     named = _named_policies(policies)
     key_of = _segment_function(segment_key)
+    coarser = _check_fallback_keys(fallback_keys, key_of)
     if satisfaction is not None and not callable(satisfaction):
         raise InvalidTypeError(
             f"'satisfaction' must be a callable (lateness, window) -> float or None "
@@ -488,7 +520,14 @@ def backtest(
     historical = any(p is not None for p in promised_us)
     names = [name for name, _ in named] + ([HISTORICAL] if historical else [])
     kept: list[BacktestQuote] = []
-    samples: dict[Hashable, list[int]] = {}
+    # One sample per (level, key): level 0 is the segment, then each coarser key,
+    # then (with fallback keys) all records pooled under the key None.
+    levels = [segments]
+    for function in coarser:
+        levels.append([_coarse(function, s) for s in segments])
+    if coarser:
+        levels.append([None] * len(records))
+    samples: list[dict[Hashable, list[int]]] = [{} for _ in levels]
     pending: list[tuple[int, int]] = []
     order = sorted(range(len(records)), key=requested.__getitem__)
 
@@ -496,12 +535,17 @@ def backtest(
         now = requested[index]
         while pending and pending[0][0] < now:
             _, done = heapq.heappop(pending)
-            insort(samples.setdefault(segments[done], []), durations[done])
+            for level, keys in enumerate(levels):
+                insort(samples[level].setdefault(keys[done], []), durations[done])
         record = records[index]
         segment = segments[index]
         clock = clock_for(record)
         local_request = clock.local(record.requested_at)
-        sample = samples.get(segment, [])
+        sample = samples[0].get(segment, [])
+        for level in range(1, len(levels)):
+            if len(sample) >= floor:
+                break
+            sample = samples[level].get(levels[level][index], [])
         context: QuoteContext | None = None
         if len(sample) >= floor:
             context = QuoteContext(

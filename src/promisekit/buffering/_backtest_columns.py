@@ -29,6 +29,8 @@ from promisekit.buffering._backtest import (
     BacktestQuote,
     BacktestResult,
     BacktestRow,
+    _check_fallback_keys,
+    _coarse,
     backtest,
 )
 from promisekit.buffering._backtest_io import NO_REFERENCE, OPEN, _numpy, check_columns
@@ -170,6 +172,39 @@ def _classic_samples(
     return structure, durations[by_value], start, end
 
 
+def _level_samples(
+    np: Any,
+    cols: HistoryColumns,
+    codes: Any,
+    labels: list[Hashable],
+    coarser: list[Any],
+    scored: Any,
+    floor: int,
+) -> list[tuple[Any, _Sample]]:
+    """The rows quoted from each level (segment, coarser keys, all) and their samples.
+
+    Each scored row uses the first level with at least ``floor`` prior completions;
+    rows with too few at every level are not quoted.
+    """
+    rows = np.flatnonzero(scored)
+    level_codes = [codes]
+    for function in coarser:
+        coarse: dict[Hashable, int] = {}
+        mapping = [coarse.setdefault(_coarse(function, label), len(coarse)) for label in labels]
+        level_codes.append(np.array(mapping, dtype=np.int64)[codes] if labels else codes)
+    if coarser:
+        level_codes.append(np.zeros_like(codes))
+    pending = np.ones(rows.shape[0], dtype=bool)
+    out = []
+    for level in level_codes:
+        order, sorted_us, start, end = _classic_samples(np, cols, level, rows)
+        chosen = pending & ((end - start) >= floor)
+        pending &= ~chosen
+        if chosen.any():
+            out.append((rows[chosen], _Sample(np, order, sorted_us, start[chosen], end[chosen])))
+    return out
+
+
 class _Outcome:
     """One policy's quotes over all rows: quoted mask, window µs, confidence, due base."""
 
@@ -190,6 +225,7 @@ def _replay_plugin(
     name: str,
     *,
     by_segment: bool,
+    fallback_keys: list[Any],
     min_samples: int,
     score_from: datetime | None,
     label: str,
@@ -209,6 +245,7 @@ def _replay_plugin(
         {name: policy},
         min_samples=min_samples,
         segment_key="segment" if by_segment else None,
+        fallback_keys=fallback_keys,
         keep_quotes=True,
         label=label,
         score_from=score_from,
@@ -347,6 +384,7 @@ def backtest_columns(
     period: str | None = None,
     refit: str | timedelta = "M",
     max_segments: int = 20,
+    fallback_keys: Sequence[Any] = (),
     keep_quotes: bool = False,
     calendar: Any = None,
     label: str = "jobs",
@@ -390,6 +428,10 @@ def backtest_columns(
         refit: Blocks of the columnar policies: a period name as above, a
             ``timedelta``, or ``"7D"`` / ``"12h"``.
         max_segments: Most segment rows per policy with ``by_segment``.
+        fallback_keys: Pooling of thin segments (with ``by_segment``), as in
+            :func:`backtest`: functions ``segment -> coarser key``; each request
+            is quoted from its segment, else the first coarser level, else all
+            records, whichever first has ``min_samples`` prior completions.
         keep_quotes: Also return every scored decision in ``result.quotes``.
         calendar: Business calendars are not supported by the columnar path:
             must be ``None`` (use :func:`backtest` for business time).
@@ -422,6 +464,7 @@ def backtest_columns(
     if isinstance(refit, str) and refit not in PERIODS and not _REFIT.match(refit):
         _blocks(np, refit, "UTC", 0, 0)  # raises the message
     named = _named(policies)
+    coarser = _check_fallback_keys(fallback_keys, "segment" if by_segment else None)
     cols = _as_columns(history)
     if by_segment and cols.segment is None and len(cols) == 0:
         cols = HistoryColumns(
@@ -441,19 +484,14 @@ def backtest_columns(
         codes, labels = np.zeros(n, dtype=np.int64), []
 
     outcomes: list[tuple[str, _Outcome]] = []
-    structure = None
+    state: list[tuple[Any, _Sample]] | None = None
     for name, policy in named:
         out = _Outcome(np, n, requested)
         step = _compile(np, policy) if isinstance(policy, BufferPolicy) else None
         if step is not None:
-            if structure is None:
-                rows = np.flatnonzero(scored)
-                structure = (rows, *_classic_samples(np, cols, codes, rows))
-            rows, order, sorted_us, start, end = structure
-            eligible = (end - start) >= floor
-            sample = _Sample(np, order, sorted_us, start[eligible], end[eligible])
-            picked = rows[eligible]
-            if picked.shape[0]:
+            if state is None:
+                state = _level_samples(np, cols, codes, labels, coarser, scored, floor)
+            for picked, sample in state:
                 target = sample.quantile(0.5)
                 window, refused = step(sample, target, target)
                 good = np.ones(picked.shape[0], dtype=bool) if refused is None else ~refused
@@ -467,6 +505,7 @@ def backtest_columns(
                 policy,
                 name,
                 by_segment=by_segment,
+                fallback_keys=coarser,
                 min_samples=floor,
                 score_from=score_from,
                 label=label,

@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_non_empty_str
+from promisekit._validation import check_aware, check_non_empty_str, describe
 from promisekit.buffering._capability._protocol import Capability, _Residual
 from promisekit.buffering._capability._segmented import _resolve_capability
 from promisekit.buffering._common import (
@@ -148,7 +148,7 @@ def negotiate(
     if not cap.is_distribution:
         raise InsufficientDataError(
             f"negotiate() needs a distribution of durations to state a confidence; "
-            f"got a point {cap.describe()} ({cap!r})"
+            f"got a point {cap.describe()} ({describe(cap)})"
         )
     clock = Clock(calendar, start)
     requested = clock.local(requested_due)

@@ -21,7 +21,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_duration, check_finite
+from promisekit._validation import check_duration, check_finite, describe
 from promisekit.buffering._capability._protocol import Capability
 from promisekit.buffering._common import (
     check_count,
@@ -50,7 +50,7 @@ _INV_PHI = (math.sqrt(5) - 1) / 2
 def _positive(field: str, value: Any) -> float:
     number = check_finite(field, value)
     if number <= 0:
-        raise InvalidValueError(f"{field!r} must be > 0 (got {value!r})")
+        raise InvalidValueError(f"{field!r} must be > 0 (got {describe(value)})")
     return number
 
 
@@ -114,7 +114,7 @@ def _check_satisfaction(instance: object, attribute: attrs.Attribute[Any], value
     if not callable(value):
         raise InvalidTypeError(
             f"'satisfaction' must be a callable (lateness, window) -> float "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_duration, check_non_empty_str
+from promisekit._validation import check_aware, check_duration, check_non_empty_str, describe
 from promisekit.buffering._capability._protocol import (
     _DEFAULT_RESIDUAL_MIN,
     Capability,
@@ -145,7 +145,7 @@ def _convert_samples(value: Any) -> tuple[int, ...]:
     if isinstance(value, (str, bytes, timedelta)) or not isinstance(value, Iterable):
         raise InvalidTypeError(
             f"'durations' must be an iterable of durations (timedelta or seconds) "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     samples = sorted(td_us(check_duration(f"durations[{i}]", item)) for i, item in enumerate(value))
     if not samples:
@@ -237,7 +237,7 @@ class EmpiricalCapability(_SampleMixin):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise InvalidTypeError(
                     f"'pairs[{index}]' must be a (start, end) pair "
-                    f"(got {type(pair).__name__} {pair!r})"
+                    f"(got {type(pair).__name__} {describe(pair)})"
                 )
             start = check_aware(f"pairs[{index}][0]", pair[0])
             end = check_aware(f"pairs[{index}][1]", pair[1])
@@ -277,7 +277,8 @@ class EmpiricalCapability(_SampleMixin):
         ]
         if not durations:
             raise InsufficientDataError(
-                f"'history' has no records{'' if segment is None else f' for segment {segment!r}'}"
+                f"'history' has no records"
+                f"{'' if segment is None else f' for segment {describe(segment)}'}"
                 " to build an EmpiricalCapability from"
             )
         return cls(durations, label=label)

@@ -14,7 +14,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_non_empty_str
+from promisekit._validation import check_aware, check_non_empty_str, describe
 from promisekit.buffering._capability._protocol import Capability
 from promisekit.buffering._capability._segmented import _resolve_capability
 from promisekit.buffering._common import (
@@ -71,7 +71,7 @@ def _check_policy(field: str, value: Any) -> BufferPolicy:
     if not isinstance(value, BufferPolicy):
         raise InvalidTypeError(
             f"{field!r} must be a BufferPolicy such as QuantileBuffer(0.9) "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     return value
 
@@ -93,7 +93,8 @@ class _Notes(list[str]):
 def _check_due(policy: BufferPolicy, due: object) -> datetime:
     if not isinstance(due, datetime):
         raise InvalidTypeError(
-            f"policy {policy!r} must return a datetime from apply() (got {type(due).__name__})"
+            f"policy {describe(policy)} must return a datetime from apply() "
+            f"(got {type(due).__name__})"
         )
     if due.tzinfo is None or due.utcoffset() is None:
         check_aware(f"due returned by {policy!s}", due)

@@ -1,0 +1,128 @@
+"""Regression tests for the frictions of issue 15 (segments, fallbacks, messages)."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from promisekit.buffering import (
+    EmpiricalCapability,
+    FixedBuffer,
+    HistoryRecord,
+    PointCapability,
+    QuantileBuffer,
+    SegmentedCapability,
+    UnknownSegmentError,
+    backtest,
+    quote,
+)
+from promisekit.errors import InvalidTypeError, InvalidValueError, PromiseKitError
+
+T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
+
+
+def _cap(minutes: int) -> EmpiricalCapability:
+    return EmpiricalCapability.from_durations([timedelta(minutes=minutes)] * 3)
+
+
+def test_segmented_fallback_chain_route_then_carrier_origin_then_all() -> None:
+    everything = _cap(60)
+    carrier_origin = SegmentedCapability(
+        {("AC", "YUL"): _cap(30)}, fallback=everything, key=lambda s: s[:2]
+    )
+    routes = SegmentedCapability({("AC", "YUL", "YYZ"): _cap(10)}, fallback=carrier_origin)
+    assert routes.for_segment(("AC", "YUL", "YYZ")).median() == timedelta(minutes=10)
+    assert routes.for_segment(("AC", "YUL", "YVR")).median() == timedelta(minutes=30)
+    assert routes.for_segment(("WS", "YYC", "YVR")).median() == timedelta(minutes=60)
+    q = quote(T0, routes, FixedBuffer(0), segment=("AC", "YUL", "YOW"))
+    assert q.window == timedelta(minutes=30)
+    assert quote(T0, routes, FixedBuffer(0)).window == timedelta(minutes=60)  # no segment
+    strict = SegmentedCapability({"a": _cap(5)}, fallback=SegmentedCapability({"b": _cap(7)}))
+    with pytest.raises(UnknownSegmentError):
+        strict.for_segment("c")
+
+
+def test_segmented_errors_do_not_dump_objects() -> None:
+    huge = SegmentedCapability({i: PointCapability(60) for i in range(5000)})
+    with pytest.raises(InvalidTypeError) as info:
+        SegmentedCapability({"a": PointCapability(60)}, fallback=[huge] * 100)  # type: ignore[arg-type]
+    assert len(str(info.value)) < 600
+    with pytest.raises(InvalidTypeError) as info:
+        SegmentedCapability({"a": huge})  # type: ignore[dict-item]
+    assert len(str(info.value)) < 600
+    with pytest.raises(UnknownSegmentError) as unknown:
+        huge.for_segment("x" * 10_000)
+    assert len(str(unknown.value)) < 1000
+    with pytest.raises(PromiseKitError) as info:
+        backtest([], {"p": huge})  # type: ignore[dict-item]
+    assert len(str(info.value)) < 600
+    with pytest.raises(InvalidTypeError, match="'key'"):
+        SegmentedCapability({"a": PointCapability(60)}, key=3)  # type: ignore[arg-type]
+
+
+def _routes(seed: int, n: int = 300) -> list[HistoryRecord]:
+    rng = random.Random(seed)
+    records = []
+    for _ in range(n):
+        start = T0 + timedelta(minutes=rng.randint(0, 60 * 24 * 20))
+        carrier = rng.choice(["AC", "WS"])
+        dest = rng.choice(["YYZ", "YVR", "YOW", "YHZ", "YQB", "YXE"])
+        base = 30 if carrier == "AC" else 90
+        work = timedelta(minutes=base + rng.randint(0, 60))
+        records.append(HistoryRecord(start, start + work, (carrier, "YUL", dest)))
+    return records
+
+
+def test_backtest_pools_thin_segments_through_fallback_keys() -> None:
+    records = _routes(1)
+    policy = {"p90": QuantileBuffer(0.9, min_samples=10)}
+    plain = backtest(records, policy, segment_key="segment", min_samples=10)
+    pooled = backtest(
+        records,
+        policy,
+        segment_key="segment",
+        min_samples=10,
+        fallback_keys=[lambda s: s[:2]],
+        keep_quotes=True,
+    )
+    # Thin routes now quote from their carrier (or everything) instead of skipping.
+    assert pooled.row("p90").n_skipped < plain.row("p90").n_skipped
+    assert pooled.row("p90").n_quoted == len(records) - pooled.row("p90").n_skipped
+    # A quote from the carrier level is the carrier's p90: WS routes promise >= 90 min.
+    for q in pooled.quotes:
+        if q.window is not None and records[q.index].segment[0] == "WS":
+            assert q.window >= timedelta(minutes=90)
+    with pytest.raises(InvalidValueError, match="fallback_keys"):
+        backtest(records, policy, fallback_keys=[lambda s: s])
+    with pytest.raises(InvalidTypeError, match="fallback_keys"):
+        backtest(records, policy, segment_key="segment", fallback_keys=[3])  # type: ignore[list-item]
+
+
+def test_columnar_backtest_pools_like_backtest() -> None:
+    pytest.importorskip("numpy")
+    from promisekit.buffering import backtest_columns
+
+    records = _routes(2, 400)
+    policies = {"p90": QuantileBuffer(0.9, min_samples=10), "p50": QuantileBuffer(0.5, 1)}
+    keys = [lambda s: s[:2], lambda s: s[0]]
+    a = backtest(
+        records,
+        policies,
+        segment_key="segment",
+        min_samples=10,
+        fallback_keys=keys,
+        keep_quotes=True,
+    )
+    b = backtest_columns(
+        records,
+        policies,
+        by_segment=True,
+        min_samples=10,
+        fallback_keys=keys,
+        keep_quotes=True,
+        max_segments=100,
+    )
+    assert a.rows == b.rows
+    assert a.quotes == b.quotes
