@@ -13,12 +13,18 @@ from promisekit.buffering import (
     HistoryRecord,
     PointCapability,
     QuantileBuffer,
+    ReferenceQuantile,
     SegmentedCapability,
     UnknownSegmentError,
     backtest,
     quote,
 )
-from promisekit.errors import InvalidTypeError, InvalidValueError, PromiseKitError
+from promisekit.errors import (
+    InsufficientDataError,
+    InvalidTypeError,
+    InvalidValueError,
+    PromiseKitError,
+)
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)
 
@@ -126,3 +132,56 @@ def test_columnar_backtest_pools_like_backtest() -> None:
     )
     assert a.rows == b.rows
     assert a.quotes == b.quotes
+
+
+def test_signed_deviations_from_a_reference() -> None:
+    cap = EmpiricalCapability.from_deviations(
+        [timedelta(minutes=m) for m in (-20, -10, -5, 0, 3, 8, 15, 30, 60, 90)], label="trains"
+    )
+    assert cap.signed
+    assert cap.quantile(0.2) == timedelta(minutes=-10)
+    assert cap.cdf(timedelta(minutes=-6)) == pytest.approx(0.2)
+    assert not EmpiricalCapability.from_durations([60, 120]).signed
+    with pytest.raises(InvalidValueError, match="negative"):
+        EmpiricalCapability([60, -1])
+    with pytest.raises(InvalidTypeError, match="'durations'"):
+        EmpiricalCapability.from_deviations("soon")  # type: ignore[arg-type]
+    schedule = datetime(2026, 3, 2, 14, 0, tzinfo=timezone(timedelta(hours=1)))
+    policy = ReferenceQuantile(0.8, min_samples=5)
+    due = policy.due(schedule, cap)
+    assert due == schedule + timedelta(minutes=30)
+    assert due.utcoffset() == timedelta(hours=1)
+    assert ReferenceQuantile(0.2, min_samples=5).due(schedule, cap) < schedule  # earlier
+    with pytest.raises(InsufficientDataError):
+        ReferenceQuantile(0.8).due(schedule, cap)
+    # From a request time a negative window is refused, with a PromiseKitError.
+    with pytest.raises(PromiseKitError):
+        quote(T0, cap, QuantileBuffer(0.1, min_samples=5))
+
+
+def test_reference_quantile_in_a_columnar_backtest() -> None:
+    np = pytest.importorskip("numpy")
+    from promisekit.buffering import HistoryColumns, backtest_columns
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    requested = (
+        np.sort(rng.integers(0, 120 * 86_400_000_000, n)).astype(np.int64) + 1_700_000_000_000_000
+    )
+    reference = requested + 3 * 3_600_000_000  # the schedule: 3 h
+    deviation = (rng.normal(-10, 20, n) * 60e6).astype(np.int64)  # usually early
+    completed = np.maximum(reference + deviation, requested)
+    cols = HistoryColumns(requested, completed, "UTC", None, reference)
+    result = backtest_columns(
+        cols,
+        {"ref p80": ReferenceQuantile(0.8)},
+        refit="M",
+        period="M",
+        score_from=datetime.fromtimestamp(requested[n // 4] / 1e6, timezone.utc),
+    )
+    row = result.row("ref p80")
+    assert row.on_time_rate == pytest.approx(0.8, abs=0.03)
+    assert row.mean_confidence == pytest.approx(0.8, abs=0.01)
+    assert row.mean_window < timedelta(minutes=10)  # schedule + a few minutes at most
+    historical = result.row("historical promises")
+    assert historical.on_time_rate > 0.6

@@ -77,6 +77,7 @@ from promisekit.buffering._policies import (
     QuantileBuffer,
     Quote,
     QuoteContext,
+    ReferenceQuantile,
     RoundUp,
     quote,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "Quote",
     "QuoteColumns",
     "QuoteContext",
+    "ReferenceQuantile",
     "RoundUp",
     "SatisfactionFunction",
     "SegmentedCapability",
