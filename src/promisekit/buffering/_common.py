@@ -359,6 +359,16 @@ def fmt_moment(moment: datetime, reference: datetime | None = None) -> str:
     return f"{_WEEKDAYS[moment.weekday()]} {moment.date().isoformat()} {clock}"
 
 
+def fmt_zone(moment: datetime) -> str:
+    """The zone label of an aware datetime: the IANA name, else its abbreviation or offset."""
+    zone = moment.tzinfo
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    name = moment.tzname()
+    return name if name else "UTC"
+
+
 def fmt_quantile(q: float) -> str:
     """``0.9`` → ``"p90"``, ``0.975`` → ``"p97.5"``, ``0.5`` → ``"median"``."""
     if q == 0.5:

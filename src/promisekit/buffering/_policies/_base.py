@@ -21,6 +21,7 @@ from promisekit.buffering._common import (
     check_calendar,
     fmt_duration,
     fmt_moment,
+    fmt_zone,
     to_us,
     us_td,
 )
@@ -65,6 +66,14 @@ class Quote:
 
     def __str__(self) -> str:
         return self.explanation
+
+    @property
+    def zone(self) -> str:
+        """The label of the zone every datetime of the quote is in (``"Europe/Paris"``).
+
+        .. versionadded:: 0.1.0
+        """
+        return fmt_zone(self.due)
 
 
 def _check_policy(field: str, value: Any) -> BufferPolicy:
@@ -112,7 +121,9 @@ def _run(policy: BufferPolicy, context: QuoteContext, notes: _Notes | None) -> d
     return context._clock.local(due)
 
 
-def _build_quote(context: QuoteContext, policy: BufferPolicy, *, what: str = "due") -> Quote:
+def _build_quote(
+    context: QuoteContext, policy: BufferPolicy, *, what: str = "due", zone_label: bool = False
+) -> Quote:
     """Run ``policy`` in ``context`` and assemble the :class:`Quote` (private API)."""
     notes = _Notes()
     due = _run(policy, context, notes)
@@ -133,7 +144,8 @@ def _build_quote(context: QuoteContext, policy: BufferPolicy, *, what: str = "du
         window=window,
         confidence=confidence,
         policy=policy,
-        explanation=f"{what} by {fmt_moment(due, context.start)} ({', '.join(notes)})",
+        explanation=f"{what} by {fmt_moment(due, context.start)}"
+        f"{' ' + fmt_zone(due) if zone_label else ''} ({', '.join(notes)})",
     )
 
 
