@@ -6,19 +6,24 @@ import random
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from promisekit.buffering import (
     EmpiricalCapability,
     FixedBuffer,
     HistoryRecord,
+    OptimalBuffer,
     PointCapability,
     QuantileBuffer,
     ReferenceQuantile,
     SegmentedCapability,
+    StepSatisfaction,
     UnknownSegmentError,
     backtest,
     quote,
 )
+from promisekit.buffering._optimal import _support
 from promisekit.errors import (
     InsufficientDataError,
     InvalidTypeError,
@@ -185,3 +190,56 @@ def test_reference_quantile_in_a_columnar_backtest() -> None:
     assert row.mean_window < timedelta(minutes=10)  # schedule + a few minutes at most
     historical = result.row("historical promises")
     assert historical.on_time_rate > 0.6
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    minutes=st.lists(st.integers(0, 600), min_size=1, max_size=80),
+    on_time=st.floats(0.5, 2.0),
+    late=st.floats(-1.0, 0.4),
+    cost=st.floats(0.0, 3.0),
+    points=st.integers(10, 100),
+)
+def test_step_satisfaction_closed_form_is_the_best_support_window(
+    minutes: list[int], on_time: float, late: float, cost: float, points: int
+) -> None:
+    cap = EmpiricalCapability.from_durations([timedelta(minutes=m) for m in minutes])
+    step = StepSatisfaction(on_time, late)
+    policy = OptimalBuffer(step, quote_cost=cost, points=points)
+    best = policy.optimal_window(cap)
+    # Brute force over 0 and every support duration with the scalar objective.
+    support = _support(cap, points)
+    candidates = [timedelta(0)] + [timedelta(microseconds=v) for v in support]
+    scalar = OptimalBuffer(
+        lambda lateness, window: step(lateness, window), quote_cost=cost, points=points
+    )
+    values = [scalar.objective(cap, c) for c in candidates]
+    top = max(values)
+    assert scalar.objective(cap, best) == pytest.approx(top, abs=1e-9)
+    assert best == min(c for c, v in zip(candidates, values, strict=True) if v >= top - 1e-12)
+
+
+def test_vectorized_optimal_search_matches_the_scalar_search() -> None:
+    np = pytest.importorskip("numpy")
+    rng = random.Random(4)
+    cap = EmpiricalCapability.from_durations(
+        [timedelta(minutes=rng.lognormvariate(3, 0.7)) for _ in range(400)]
+    )
+    hour = np.timedelta64(3_600_000_000, "us")
+
+    def scalar(lateness: timedelta, window: timedelta) -> float:
+        late_h = max(lateness / timedelta(hours=1), 0.0)
+        return -(late_h**2) - 0.3 * (window / timedelta(hours=1))
+
+    def vector(lateness: object, window: object) -> object:
+        late_h = np.maximum(lateness / hour, 0.0)
+        return -(late_h**2) - 0.3 * (window / hour)
+
+    slow = OptimalBuffer(scalar)
+    fast = OptimalBuffer(vector, vectorized=True)
+    a, b = slow.optimal_window(cap), fast.optimal_window(cap)
+    assert slow.objective(cap, b) == pytest.approx(slow.objective(cap, a), abs=1e-6)
+    with pytest.raises(InvalidValueError, match="shape"):
+        OptimalBuffer(lambda late, w: 1.0, vectorized=True).optimal_window(cap)
+    with pytest.raises(InvalidTypeError, match="'vectorized'"):
+        OptimalBuffer(vector, vectorized="yes")  # type: ignore[arg-type]

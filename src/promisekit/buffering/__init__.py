@@ -63,6 +63,7 @@ from promisekit.buffering._optimal import (
     LinearLatenessCost,
     OptimalBuffer,
     SatisfactionFunction,
+    StepSatisfaction,
     optimal_quote,
 )
 from promisekit.buffering._policies import (
@@ -115,6 +116,7 @@ __all__ = [
     "RoundUp",
     "SatisfactionFunction",
     "SegmentedCapability",
+    "StepSatisfaction",
     "UnknownSegmentError",
     "backtest",
     "backtest_columns",
