@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_backtest.py [--n 100000] [--naive 2000] [--seed 0] [--no-calendar]
-        [--columnar 200000] [--part all|classic|columnar]
+        [--columnar 200000] [--part all|classic|columnar|optimal]
 
 Workload: a seeded synthetic history of N requests on a Toronto call centre open
 Monday to Friday 09:00-17:00. Request times are uniform over the business time of
@@ -30,6 +30,13 @@ list per segment (``bisect.insort``) and reads the quantile and the CDF at each
 request. Both must give the same windows and confidences (else exit 1); the table
 prints rows/s for both and the ratio (targets: >= 100,000 rows/s and within 2x of
 the reference), plus ``backtest()`` on the same rows for scale.
+
+Optimal part: ms per ``OptimalBuffer.optimal_window`` on an empirical capability of
+5,000 lognormal durations (``points=2000``) for a kept-or-not satisfaction: the
+``StepSatisfaction`` closed form, the same step as a plain Python callable (the
+numerical grid + golden-section search, the implementation every callable used
+before), and a numpy version with ``vectorized=True``. The closed form must reach
+at least the objective of the numerical search (exit 1 otherwise); target <= 1 ms.
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from promisekit.buffering import (
     ProportionalBuffer,
     QuantileBuffer,
     RoundUp,
+    StepSatisfaction,
     backtest,
     backtest_columns,
     quote,
@@ -253,6 +261,56 @@ def columnar_part(n: int, seed: int) -> int:
     return 0 if agree else 1
 
 
+def optimal_part(seed: int) -> int:
+    """The OptimalBuffer table; 1 when the closed form is worse than the search."""
+    import numpy as np
+
+    rng = random.Random(seed)
+    cap = EmpiricalCapability.from_durations(
+        [timedelta(minutes=25 * rng.lognormvariate(0.0, 0.9)) for _ in range(5000)]
+    )
+    zero = np.timedelta64(0, "us")
+
+    def step(lateness: timedelta, window: timedelta) -> float:
+        return 1.0 if lateness <= timedelta(0) else 0.0
+
+    def step_many(lateness: Any, window: Any) -> Any:
+        return np.where(lateness <= zero, 1.0, 0.0)
+
+    cost = {"quote_cost": 0.5}
+    rows = [
+        ("StepSatisfaction (closed form)", OptimalBuffer(StepSatisfaction(), **cost), 50),
+        ("plain callable (grid + golden, ref.)", OptimalBuffer(step, **cost), 1),
+        ("numpy callable, vectorized=True", OptimalBuffer(step_many, vectorized=True, **cost), 5),
+    ]
+    reference = OptimalBuffer(step, **cost)
+    print("optimal: OptimalBuffer.optimal_window, 5,000 durations, points=2000, quote_cost=0.5")
+    header = f"{'satisfaction':<38} {'ms/quote':>9} {'vs ref.':>8} {'objective':>10} {'window':>16}"
+    print(header)
+    print("-" * len(header))
+    timings = []
+    for label, policy, repeat in rows:
+        policy.optimal_window(cap)  # warm-up (imports)
+        start = time.perf_counter()
+        for _ in range(repeat):
+            window = policy.optimal_window(cap)
+        timings.append(((time.perf_counter() - start) / repeat, window, label))
+    ref_time = timings[1][0]
+    objectives = [reference.objective(cap, window) for _, window, _ in timings]
+    for (seconds, window, label), value in zip(timings, objectives, strict=True):
+        print(
+            f"{label:<38} {seconds * 1e3:>9.3f} {seconds / ref_time:>7.4f}x "
+            f"{value:>10.6f} {window!s:>16}"
+        )
+    ok = objectives[0] >= objectives[1] - 1e-12
+    closed = timings[0][0] * 1e3
+    print(
+        f"closed form as good as the search: {'yes' if ok else 'NO'}; target <= 1 ms per quote "
+        f"({'met' if closed <= 1.0 else 'MISSED'}: {closed:.3f} ms)"
+    )
+    return 0 if ok else 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark and print the report; exit 1 on a disagreement."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -261,9 +319,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-calendar", action="store_true", help="real time, no calendar")
     parser.add_argument("--columnar", type=int, default=200_000, help="columnar history size")
-    parser.add_argument("--part", choices=["all", "classic", "columnar"], default="all")
+    parser.add_argument("--part", choices=["all", "classic", "columnar", "optimal"], default="all")
     args = parser.parse_args(argv)
     status = 0
+    if args.part in ("all", "optimal"):
+        status |= optimal_part(args.seed)
+        print()
+        if args.part == "optimal":
+            return status
     if args.part in ("all", "columnar"):
         print(f"promisekit columnar backtest benchmark — Python {platform.python_version()}")
         status |= columnar_part(args.columnar, args.seed)

@@ -270,9 +270,9 @@ class OptimalBuffer(BufferPolicy):
         level = self._service_level()
         if level is not None:
             return timedelta(0) if level <= 0 else capability.quantile(level)
-        support = _support(capability, self.points)
         if isinstance(self.satisfaction, StepSatisfaction):
-            return us_td(self._step_window(support))
+            return us_td(self._step_window(_support(capability, self.points, as_array=True)))
+        support = _support(capability, self.points)
         if self.vectorized:
             return us_td(self._vector_window(support, capability))
         candidates = sorted({0, support[-1], *_grid(capability)})
@@ -285,7 +285,7 @@ class OptimalBuffer(BufferPolicy):
             return us_td(candidates[best])
         return us_td(window)
 
-    def _step_window(self, support: list[int]) -> int:
+    def _step_window(self, support: Any) -> int:
         """Closed form for a step satisfaction: best of ``0`` and each support value."""
         step = self.satisfaction
         assert isinstance(step, StepSatisfaction)
@@ -405,8 +405,11 @@ class OptimalBuffer(BufferPolicy):
         return f"OptimalBuffer({name}{extra})"
 
 
-def _support(capability: Capability, points: int) -> list[int]:
-    """Equally likely durations (µs) standing for the capability's distribution."""
+def _support(capability: Capability, points: int, *, as_array: bool = False) -> Any:
+    """Equally likely durations (µs) standing for the capability's distribution.
+
+    A list, or with ``as_array`` a numpy array when numpy is installed.
+    """
     if not capability.is_distribution:
         return [td_us(capability.quantile(0.5))]
     n = capability.n_samples
@@ -414,14 +417,19 @@ def _support(capability: Capability, points: int) -> list[int]:
     if isinstance(capability, _SampleMixin):
         values = capability._values  # sorted µs: the same quantiles, without conversions
         assert n is not None
-        if m == n:
-            return list(values)  # the mid-quantile (i + 0.5) / n of n values is the i-th
+        np: Any
         try:
             import numpy as np
         except ImportError:
+            np = None
+        if np is None or (m == n and not as_array):
+            if m == n:
+                return list(values)  # the mid-quantile (i + 0.5) / n of n values is the i-th
             return [values[_rank((i + 0.5) / m, n)] for i in range(m)]
-        index = _ranks_for_levels(np, (np.arange(m) + 0.5) / m, n)
-        return np.asarray(values, dtype=np.int64)[index].tolist()  # type: ignore[no-any-return]
+        array = np.fromiter(values, dtype=np.int64, count=n)
+        if m != n:
+            array = array[_ranks_for_levels(np, (np.arange(m) + 0.5) / m, n)]
+        return array if as_array else array.tolist()
     return [td_us(capability.quantile((i + 0.5) / m)) for i in range(m)]
 
 
