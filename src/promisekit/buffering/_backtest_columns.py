@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Hashable, Iterable, Mapping, Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 from promisekit._validation import (
@@ -24,6 +24,7 @@ from promisekit._validation import (
     describe,
     load_zone,
 )
+from promisekit._vectorized_calendar import cum_at_many, earliest_many
 from promisekit.buffering._backtest import (
     HISTORICAL,
     BacktestQuote,
@@ -43,9 +44,10 @@ from promisekit.buffering._backtest_kernels import (
     _Sample,
 )
 from promisekit.buffering._columns import ColumnarPolicy, HistoryColumns, QuoteColumns
-from promisekit.buffering._common import check_count, td_us, to_us, us_td
+from promisekit.buffering._common import check_calendar, check_count, td_us, to_us, us_td
 from promisekit.buffering._history import HistoryRecord
 from promisekit.buffering._policies._base import BufferPolicy
+from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 __all__ = ["backtest_columns"]
@@ -146,12 +148,17 @@ def _blocks(np: Any, refit: Any, zone: str, lo: int, hi: int) -> list[int]:
 
 
 def _classic_samples(
-    np: Any, cols: HistoryColumns, codes: Any, rows: Any
+    np: Any, cols: HistoryColumns, codes: Any, rows: Any, calendar: Any
 ) -> tuple[_RangeOrder, Any, Any, Any]:
     """The range structure over completed records and each row's sample range."""
     closed = np.flatnonzero(cols.completed_us != OPEN)
     completed = cols.completed_us[closed]
-    durations = completed - cols.requested_us[closed]
+    if calendar is None:
+        durations = completed - cols.requested_us[closed]
+    else:  # business time: the calendar's cumulative working time at both ends
+        durations = cum_at_many(calendar, completed) - cum_at_many(
+            calendar, cols.requested_us[closed]
+        )
     fit_codes = codes[closed]
     order = np.lexsort((completed, fit_codes))
     completed, durations, fit_codes = completed[order], durations[order], fit_codes[order]
@@ -180,6 +187,7 @@ def _level_samples(
     coarser: list[Any],
     scored: Any,
     floor: int,
+    calendar: Any,
 ) -> list[tuple[Any, _Sample]]:
     """The rows quoted from each level (segment, coarser keys, all) and their samples.
 
@@ -197,7 +205,7 @@ def _level_samples(
     pending = np.ones(rows.shape[0], dtype=bool)
     out = []
     for level in level_codes:
-        order, sorted_us, start, end = _classic_samples(np, cols, level, rows)
+        order, sorted_us, start, end = _classic_samples(np, cols, level, rows, calendar)
         chosen = pending & ((end - start) >= floor)
         pending &= ~chosen
         if chosen.any():
@@ -206,9 +214,13 @@ def _level_samples(
 
 
 class _Outcome:
-    """One policy's quotes over all rows: quoted mask, window µs, confidence, due base."""
+    """One policy's quotes over all rows: quoted mask, window µs, confidence, due base.
 
-    __slots__ = ("base", "confidence", "quoted", "requested", "window")
+    ``due`` (µs) is filled by :meth:`finish`: ``base + window`` in real time, the
+    calendar's ``add(base, window)`` in business time, or set by the replay itself.
+    """
+
+    __slots__ = ("base", "business", "confidence", "due", "quoted", "requested", "window")
 
     def __init__(self, np: Any, n: int, requested: Any) -> None:
         self.requested = requested
@@ -216,6 +228,20 @@ class _Outcome:
         self.window = np.zeros(n, dtype=np.int64)
         self.confidence = np.full(n, np.nan)
         self.base = requested
+        self.business = False
+        self.due: Any = None
+
+    def finish(self, np: Any, calendar: Any) -> None:
+        if self.due is not None:
+            return
+        if calendar is None or not self.business:
+            self.due = self.base + self.window
+            return
+        self.due = self.base.copy()
+        moved = self.quoted & (self.window > 0)  # add(t, 0) is t itself, even when closed
+        if moved.any():
+            amounts = cum_at_many(calendar, self.base[moved]) + self.window[moved]
+            self.due[moved] = earliest_many(calendar, amounts)
 
 
 def _replay_plugin(
@@ -229,10 +255,13 @@ def _replay_plugin(
     min_samples: int,
     score_from: datetime | None,
     label: str,
+    calendar: Any,
     out: _Outcome,
 ) -> None:
     """Policies the kernels do not know: replayed by :func:`backtest`, row by row."""
     zone = load_zone(cols.zone, field="history.zone")
+    out.due = out.base + 0
+    out.business = calendar is not None
     records = []
     for i in range(len(cols)):
         requested = (_EPOCH + us_td(int(cols.requested_us[i]))).astimezone(zone)
@@ -249,12 +278,14 @@ def _replay_plugin(
         keep_quotes=True,
         label=label,
         score_from=score_from,
+        calendar=calendar,
     )
     for quote in result.quotes:
-        if quote.window is not None:
+        if quote.window is not None and quote.due is not None:
             out.quoted[quote.index] = True
             out.window[quote.index] = td_us(quote.window)
             out.confidence[quote.index] = quote.confidence
+            out.due[quote.index] = to_us(quote.due)
 
 
 def _fit_blocks(
@@ -344,7 +375,7 @@ def _rows(
         quoted = mask & out.quoted
         n = int(quoted.sum())
         window = out.window[quoted]
-        on_time = completed[quoted] <= out.base[quoted] + window
+        on_time = completed[quoted] <= out.due[quoted]
         mean = median = None
         if n:
             mean = us_td(round(int(window.sum()) / n))
@@ -367,7 +398,7 @@ def _rows(
                 if historical or not n
                 else _sequential_sum(np, out, quoted) / n,
                 expected_satisfaction=None,
-                business_time=False,
+                business_time=out.business,
                 period=period,
             )
         )
@@ -386,7 +417,7 @@ def backtest_columns(
     max_segments: int = 20,
     fallback_keys: Sequence[Any] = (),
     keep_quotes: bool = False,
-    calendar: Any = None,
+    calendar: BusinessCalendar | None = None,
     label: str = "jobs",
 ) -> BacktestResult:
     """Replay a columnar history under each policy, without look-ahead, at numpy speed.
@@ -433,27 +464,26 @@ def backtest_columns(
             is quoted from its segment, else the first coarser level, else all
             records, whichever first has ``min_samples`` prior completions.
         keep_quotes: Also return every scored decision in ``result.quotes``.
-        calendar: Business calendars are not supported by the columnar path:
-            must be ``None`` (use :func:`backtest` for business time).
+        calendar: Business calendar: durations and windows of the built-in
+            (and plugin) policies are then business time, computed with the
+            calendar's vectorized tables (same answers as :func:`backtest` with
+            the calendar); windows of a :class:`ColumnarPolicy` stay real time
+            (its rows say ``business_time=False``). ``None``: real time.
         label: Label of the fitted empirical samples (for plugin policies).
 
     Returns:
-        A :class:`BacktestResult` (``business_time`` is ``False``).
+        A :class:`BacktestResult`.
 
     Raises:
         MissingDependencyError: numpy (or pandas for a DataFrame) is missing.
         InvalidTypeError: A policy or the history has the wrong type.
-        InvalidValueError: A bad option, or a calendar.
+        InvalidValueError: A bad option.
         InconsistentRecordError: A record completes before it is requested.
 
     .. versionadded:: 0.1.0
     """
     np = _numpy("backtest_columns()")
-    if calendar is not None:
-        raise InvalidValueError(
-            "'calendar' is not supported by backtest_columns() (real time only); "
-            "use backtest() for business time"
-        )
+    calendar = check_calendar(calendar)
     floor = check_count("min_samples", min_samples)
     check_count("max_segments", max_segments)
     check_non_empty_str("label", label)
@@ -490,7 +520,8 @@ def backtest_columns(
         step = _compile(np, policy) if isinstance(policy, BufferPolicy) else None
         if step is not None:
             if state is None:
-                state = _level_samples(np, cols, codes, labels, coarser, scored, floor)
+                state = _level_samples(np, cols, codes, labels, coarser, scored, floor, calendar)
+            out.business = calendar is not None
             for picked, sample in state:
                 target = sample.quantile(0.5)
                 window, refused = step(sample, target, target)
@@ -509,15 +540,25 @@ def backtest_columns(
                 min_samples=floor,
                 score_from=score_from,
                 label=label,
+                calendar=calendar,
                 out=out,
             )
         else:
             _fit_blocks(np, cols, policy, refit=refit, scored=scored, min_samples=floor, out=out)
+        out.finish(np, calendar)
         outcomes.append((name, out))
     if cols.reference_us is not None:
         out = _Outcome(np, n, requested)
         out.quoted = cols.reference_us != NO_REFERENCE
-        out.window = np.where(out.quoted, cols.reference_us - requested, 0)
+        out.due = cols.reference_us
+        out.business = calendar is not None
+        if calendar is None:
+            out.window = np.where(out.quoted, cols.reference_us - requested, 0)
+        else:
+            out.window = np.zeros(n, dtype=np.int64)
+            ends = cols.reference_us[out.quoted]
+            spans = cum_at_many(calendar, ends) - cum_at_many(calendar, requested[out.quoted])
+            out.window[out.quoted] = spans
         outcomes.append((HISTORICAL, out))
 
     groups: list[tuple[Hashable | None, str | None, Any]] = [(None, None, scored)]
@@ -537,15 +578,19 @@ def backtest_columns(
     result_rows: list[BacktestRow] = []
     for name, out in outcomes:
         result_rows += _rows(np, name, out, completed, groups, historical=name == HISTORICAL)
-    kept = _kept_quotes(np, cols, outcomes, scored) if keep_quotes else ()
+    zone = calendar.zone if calendar is not None else load_zone(cols.zone, field="history.zone")
+    kept = _kept_quotes(np, cols, outcomes, scored, zone) if keep_quotes else ()
     return BacktestResult(tuple(result_rows), kept)
 
 
 def _kept_quotes(
-    np: Any, cols: HistoryColumns, outcomes: list[tuple[str, _Outcome]], scored: Any
+    np: Any,
+    cols: HistoryColumns,
+    outcomes: list[tuple[str, _Outcome]],
+    scored: Any,
+    zone: tzinfo,
 ) -> tuple[BacktestQuote, ...]:
     """Every scored decision as a :class:`BacktestQuote` (datetimes built only here)."""
-    zone = load_zone(cols.zone, field="history.zone")
     rows = np.flatnonzero(scored)
     rows = rows[np.argsort(cols.requested_us[rows], kind="stable")]
     kept = []
@@ -557,7 +602,7 @@ def _kept_quotes(
                 kept.append(BacktestQuote(i, name, requested_at, None, None))
                 continue
             window = int(out.window[i])
-            due_us = int(out.base[i]) + window
+            due_us = int(out.due[i])
             confidence = float(out.confidence[i])
             kept.append(
                 BacktestQuote(
