@@ -45,12 +45,12 @@ def _history(seed: int, n: int = 400, days: int = 90) -> list[HistoryRecord]:
     rng = random.Random(seed)
     records = []
     for _ in range(n):
-        # Instants through UTC: a wall time in a DST gap is not a real request time.
+        # Arithmetic through UTC: a wall time in a DST gap is not a real instant.
         start = T0.astimezone(timezone.utc) + timedelta(minutes=rng.randint(0, 60 * 24 * days))
-        start = start.astimezone(PARIS)
         work = timedelta(minutes=rng.choice([0, rng.randint(0, 600)]))
-        promised = start + timedelta(hours=2) if rng.random() < 0.7 else None
-        records.append(HistoryRecord(start, start + work, rng.choice("abc"), promised))
+        promised = (start + timedelta(hours=2)).astimezone(PARIS) if rng.random() < 0.7 else None
+        end = (start + work).astimezone(PARIS)
+        records.append(HistoryRecord(start.astimezone(PARIS), end, rng.choice("abc"), promised))
     return records
 
 
