@@ -110,13 +110,20 @@ def _named(policies: Any) -> list[tuple[str, Any]]:
 
 def _codes(np: Any, segment: Any) -> tuple[Any, list[Hashable]]:
     """Integer codes of the segment labels and the labels (sorted by ``repr``)."""
-    index: dict[Hashable, int] = {}
-    codes = np.fromiter(
-        (index.setdefault(s, len(index)) for s in segment.tolist()),
-        dtype=np.int64,
-        count=len(segment),
-    )
-    labels = list(index)
+    try:  # pandas factorizes by hashing, in C; else one dict lookup per row
+        import pandas as pd
+
+        found, uniques = pd.factorize(segment, use_na_sentinel=False)
+        codes = np.asarray(found, dtype=np.int64)
+        labels = list(uniques)
+    except (ImportError, TypeError):
+        index: dict[Hashable, int] = {}
+        codes = np.fromiter(
+            (index.setdefault(s, len(index)) for s in segment.tolist()),
+            dtype=np.int64,
+            count=len(segment),
+        )
+        labels = list(index)
     order = sorted(range(len(labels)), key=lambda i: repr(labels[i]))
     remap = np.empty(len(labels), dtype=np.int64)
     remap[order] = np.arange(len(labels))
@@ -166,17 +173,25 @@ def _classic_samples(
     ranks = np.empty(durations.shape[0], dtype=np.int64)
     ranks[by_value] = np.arange(durations.shape[0])
     structure = _RangeOrder(np, ranks)
-    requested = cols.requested_us[rows]
-    row_codes = codes[rows]
-    start = np.zeros(rows.shape[0], dtype=np.int64)
-    end = np.zeros(rows.shape[0], dtype=np.int64)
-    for code in np.unique(row_codes):
-        lo = int(np.searchsorted(fit_codes, code, side="left"))
-        hi = int(np.searchsorted(fit_codes, code, side="right"))
-        mask = row_codes == code
-        start[mask] = lo
-        end[mask] = lo + np.searchsorted(completed[lo:hi], requested[mask], side="left")
+    # One sorted key per completion, (segment, completion rank): a completion c is
+    # before a request t exactly when c's rank among all completion times is below
+    # t's, so every request's sample is one search away, whatever the segments.
+    everything = np.sort(completed)
+    stride = completed.shape[0] + 1
+    keys = fit_codes * stride + np.searchsorted(everything, completed, side="left")
+    row_codes = codes[rows] * stride
+    before = np.searchsorted(everything, cols.requested_us[rows], side="left")
+    start = _sorted_search(np, keys, row_codes)
+    end = _sorted_search(np, keys, row_codes + before)
     return structure, durations[by_value], start, end
+
+
+def _sorted_search(np: Any, haystack: Any, needles: Any) -> Any:
+    """``searchsorted(haystack, needles, "left")``, visiting the needles in order (cache)."""
+    order = np.argsort(needles, kind="stable")
+    found = np.empty(needles.shape[0], dtype=np.int64)
+    found[order] = np.searchsorted(haystack, needles[order], side="left")
+    return found
 
 
 def _level_samples(
