@@ -27,7 +27,8 @@ two segments, then 1,000 thin ones — ``--segments``) for one ``QuantileBuffer(
 policy fitted per segment, timed against a hand-written replay of the same quotes
 run in the same process: numpy for the columns, then one pass in request order
 that releases completions into a sorted list per segment (``bisect.insort``) and
-reads the quantile and the CDF at each request. Both must give the same windows and confidences (else exit 1); the table
+reads the quantile and the CDF at each request. Both must give the same windows and
+confidences (else exit 1); the table
 prints rows/s for both and the ratio (targets: >= 100,000 rows/s and within 2x of
 the reference), plus ``backtest()`` on the same rows for scale.
 
