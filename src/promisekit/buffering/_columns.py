@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
+from promisekit.buffering._backtest_io import history_from_frame, history_from_records
+
 __all__ = ["ColumnarPolicy", "ColumnarQuoter", "HistoryColumns", "QuoteColumns"]
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,8 +100,6 @@ class HistoryColumns:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.buffering._backtest_io import history_from_frame
-
         return history_from_frame(
             cls,
             frame,
@@ -121,8 +121,6 @@ class HistoryColumns:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit.buffering._backtest_io import history_from_records
-
         return history_from_records(cls, history, zone=zone)
 
     def take(self, index: Any) -> HistoryColumns:
