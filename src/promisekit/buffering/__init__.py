@@ -13,7 +13,9 @@ explanation.
 Around it: :func:`negotiate` answers a requested date frankly (accept, counter-offer,
 decline), :func:`propose_revision` gives a realistic new date for late work,
 :func:`optimal_quote` balances lateness against long promises, and :func:`backtest`
-replays a history under several policies without look-ahead.
+replays a history under several policies without look-ahead —
+:func:`backtest_columns` does the same over arrays (:class:`HistoryColumns`) at numpy
+speed, and refits :class:`ColumnarPolicy` models block by block.
 
 With a :class:`~promisekit.calendar.BusinessCalendar`, every duration is business
 time and every datetime is in the calendar's zone; without one, real (UTC) time in
