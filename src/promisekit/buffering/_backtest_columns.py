@@ -90,7 +90,7 @@ def _named(policies: Any) -> list[tuple[str, Any]]:
         for key, policy in policies.items():
             check_non_empty_str("policies key", key)
             named.append((key, check(f"policies[{describe(key)}]", policy)))
-    elif isinstance(policies, Sequence) and not isinstance(policies, (str, bytes)):
+    elif isinstance(policies, Iterable) and not isinstance(policies, (str, bytes)):
         named = [(str(p), check(f"policies[{i}]", p)) for i, p in enumerate(policies)]
     else:
         raise InvalidTypeError(
