@@ -18,7 +18,9 @@ import promisekit.commitments as commitments
 MODULES = [
     "promisekit.buffering",
     "promisekit.buffering._backtest",
+    "promisekit.buffering._backtest_columns",
     "promisekit.buffering._capability",
+    "promisekit.buffering._columns",
     "promisekit.buffering._history",
     "promisekit.buffering._negotiation",
     "promisekit.buffering._optimal",

@@ -63,7 +63,7 @@ def test_negotiate_accepts_a_safe_date() -> None:
     assert n.due == T0 + 95 * M
     assert n.confidence == n.requested_confidence == 0.95
     assert n.min_confidence == 0.9
-    assert str(n) == "accept: 10:35 is kept with 95 % confidence (>= the required 90 %)"
+    assert str(n) == "accept: 10:35 UTC is kept with 95 % confidence (>= the required 90 %)"
 
 
 def test_negotiate_counter_offers_the_earliest_safe_date() -> None:
@@ -74,8 +74,8 @@ def test_negotiate_counter_offers_the_earliest_safe_date() -> None:
     assert n.confidence == 0.9
     assert n.requested_confidence == 0.3
     assert n.requested_due == T0 + 30 * M
-    assert "09:30 is kept with only 30 % confidence" in n.reason
-    assert "10:30 is the earliest due with >= 90 %" in n.reason
+    assert "09:30 UTC is kept with only 30 % confidence" in n.reason
+    assert "10:30 UTC is the earliest due with >= 90 %" in n.reason
     # The counter-offer is the earliest: one minute earlier misses the confidence.
     earlier = negotiate(T0 + 89 * M, start=T0, capability=hundred(), min_confidence=0.9)
     assert earlier.decision is Decision.COUNTER_OFFER
@@ -105,7 +105,7 @@ def test_negotiate_declines_what_the_sample_cannot_support() -> None:
 def test_negotiate_declines_past_max_due() -> None:
     n = negotiate(T0 + 30 * M, start=T0, capability=hundred(), min_confidence=0.9, max_due=T0 + H)
     assert n.decision is Decision.DECLINE
-    assert "10:30" in n.reason and "after the latest acceptable date (10:00)" in n.reason
+    assert "10:30" in n.reason and "after the latest acceptable date (10:00 UTC)" in n.reason
     ok = negotiate(
         T0 + 30 * M, start=T0, capability=hundred(), min_confidence=0.9, max_due=T0 + 2 * H
     )
@@ -155,7 +155,7 @@ def test_propose_revision_uses_the_residual_distribution() -> None:
     assert q.confidence == 0.95
     assert q.target == now + 20 * M
     assert q.explanation == (
-        "new due by 10:38 (p95 of the 40 of 100 past jobs still running after 1 h = 38 min)"
+        "new due by 10:38 UTC (p95 of the 40 of 100 past jobs still running after 1 h = 38 min)"
     )
     # A naive fresh quote would promise the p95 from scratch: an "imaginary" date.
     assert quote(T0, hundred(), QuantileBuffer(0.95)).due == T0 + 95 * M < q.due
@@ -424,3 +424,21 @@ def test_optimal_errors(call: object, error: type[Exception], words: list[str]) 
     assert isinstance(info.value, PromiseKitError)
     for word in words:
         assert word in str(info.value)
+
+
+def test_revision_and_negotiation_answer_in_the_start_zone_with_its_label() -> None:
+    # Regression (issue 15): propose_revision answered in now's zone, negotiate in start's.
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=PARIS)
+    now = (start + H).astimezone(ZoneInfo("America/Toronto"))
+    q = propose_revision(start, now, hundred(), 0.95)
+    assert q.due.tzinfo is PARIS and q.start.tzinfo is PARIS and q.zone == "Europe/Paris"
+    assert q.explanation.startswith("new due by 10:38 Europe/Paris (")
+    asked = (start + 30 * M).astimezone(UTC)
+    n = negotiate(asked, start=start, capability=hundred(), min_confidence=0.9)
+    assert n.due is not None and n.due.tzinfo is PARIS and n.requested_due.tzinfo is PARIS
+    assert "09:30 Europe/Paris is kept" in n.reason
+    assert "10:30 Europe/Paris is the earliest" in n.reason
+    with_calendar = propose_revision(start, now, hundred(), 0.95, OFFICE)
+    assert with_calendar.due.tzinfo is OFFICE.zone
+    assert quote(start, hundred(), QuantileBuffer(0.9)).zone == "Europe/Paris"
+    assert quote(T0, hundred(), QuantileBuffer(0.9)).zone == "UTC"

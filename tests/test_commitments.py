@@ -121,18 +121,52 @@ def test_check_in_business_time() -> None:
     history = [(friday, friday + timedelta(days=3))] * 400  # Monday 16:30: 8 h 30 business
     history += [(friday, datetime(2026, 3, 9, 9, 20, tzinfo=PARIS))] * 100  # 50 business min
     commitment = Commitment("callback", H, 0.5)
-    assert str(commitment) == "callback within 1 business h, 50 % of the time"
-    result = commitment.check(history, office)
+    assert str(commitment) == "callback within 1 h, 50 % of the time"
+    result = commitment.check(history, office)  # business time: a calendar is given
     assert result.n_kept == 100
     assert not result.publishable
+    explicit = Commitment("callback", H, 0.5, business_time=True)
+    assert str(explicit) == "callback within 1 business h, 50 % of the time"
+    assert explicit.check(history, office).n_kept == 100
     real = Commitment("callback", timedelta(days=3), 0.99, business_time=False).check(history)
     assert real.n_kept == 500 and real.publishable
 
 
 def test_check_requires_a_calendar_for_business_time() -> None:
     with pytest.raises(InvalidValueError) as info:
-        Commitment("callback", H, 0.98).check(history_of([10]))
+        Commitment("callback", H, 0.98, business_time=True).check(history_of([10]))
     assert "'calendar'" in str(info.value) and "business_time=False" in str(info.value)
+
+
+def test_default_is_business_time_only_with_a_calendar() -> None:
+    # Regression (issue 15): the default used to demand a calendar.
+    t0 = datetime(2026, 3, 6, 16, 30, tzinfo=PARIS)  # a Friday, 30 min before closing
+    history = [(t0, t0 + timedelta(hours=2))] * 50
+    real = Commitment("arrival", timedelta(hours=3), 0.9).check(history)
+    assert real.n_kept == 50
+    office = BusinessCalendar("Europe/Paris", hours={"mon-fri": "09:00-17:00"})
+    business = Commitment("arrival", timedelta(hours=3), 0.9).check(history, office)
+    assert business.n_kept == 50  # 30 business min
+    assert achievable_window(history, 0.5) == 2 * H
+    assert achievable_window(history, 0.5, office) == 30 * M
+
+
+def test_commitment_relative_to_the_promised_due() -> None:
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=PARIS)
+    schedule = t0 + timedelta(hours=3)
+    history = [
+        HistoryRecord(t0, schedule + timedelta(minutes=m), promised_due=schedule)
+        for m in (-20, -5, 0, 10, 15, 16, 40)
+    ]
+    history.append(HistoryRecord(t0, t0 + timedelta(hours=9)))  # no promised due: left out
+    commitment = Commitment("arrival", 15 * M, 0.5, relative_to="promised_due")
+    assert str(commitment) == "arrival by the promised due + 15 min, 50 % of the time"
+    result = commitment.check(history)
+    assert (result.n, result.n_kept) == (7, 5)
+    with pytest.raises(InsufficientDataError, match="promised_due"):
+        commitment.check(history[-1:])
+    with pytest.raises(InvalidValueError, match="'relative_to'"):
+        Commitment("arrival", 15 * M, 0.5, relative_to="schedule")
 
 
 @pytest.mark.parametrize(
@@ -225,7 +259,7 @@ def test_achievable_window_in_business_time() -> None:
     history = [(friday, datetime(2026, 3, 9, 9, 15, tzinfo=PARIS))] * 200
     assert achievable_window(history, 0.9, office) == 30 * M
     with pytest.raises(InvalidValueError, match="'calendar'"):
-        achievable_window(history, 0.9)
+        achievable_window(history, 0.9, business_time=True)
     with pytest.raises(InvalidTypeError, match="'business_time'"):
         achievable_window(history, 0.9, office, business_time=1)  # type: ignore[arg-type]
     with pytest.raises(InvalidValueError, match="'rate'"):

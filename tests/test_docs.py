@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Pages whose examples are executed here (others run their own, next to their module's tests).
 PAGES = [
     "README.md",
+    "docs/buffering.md",
     "docs/calendar.md",
     "docs/errors.md",
     "docs/helpdesk-slas.md",

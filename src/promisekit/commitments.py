@@ -35,7 +35,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_duration, check_non_empty_str
+from promisekit._validation import check_duration, check_non_empty_str, describe
 from promisekit.buffering._common import (
     Clock,
     check_calendar,
@@ -92,17 +92,30 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[f
     for field, value in (("successes", successes), ("n", n)):
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidTypeError(
-                f"{field!r} must be an int (got {type(value).__name__} {value!r})"
+                f"{field!r} must be an int (got {type(value).__name__} {describe(value)})"
             )
     if n < 1:
-        raise InvalidValueError(f"'n' must be >= 1 (got {n!r})")
+        raise InvalidValueError(f"'n' must be >= 1 (got {describe(n)})")
     if not 0 <= successes <= n:
-        raise InvalidValueError(f"'successes' must be between 0 and n={n} (got {successes!r})")
+        raise InvalidValueError(
+            f"'successes' must be between 0 and n={n} (got {describe(successes)})"
+        )
     level = check_probability("confidence", confidence, allow_one=False)
     return _wilson(successes, n, _z(level))
 
 
-def _durations(history: Any, calendar: BusinessCalendar | None, business_time: bool) -> list[int]:
+def _durations(
+    history: Any,
+    calendar: BusinessCalendar | None,
+    business_time: bool | None,
+    relative_to: str = "request",
+) -> list[int]:
+    """Request (or promised due) → completion per record, µs; business time when asked.
+
+    ``business_time=None`` means business time exactly when a calendar is given.
+    Relative to the promised due, records without one are left out and the
+    measure is signed (negative when the work was done before the promised due).
+    """
     calendar = check_calendar(calendar)
     if business_time and calendar is None:
         raise InvalidValueError(
@@ -112,7 +125,19 @@ def _durations(history: Any, calendar: BusinessCalendar | None, business_time: b
     records: list[HistoryRecord] = _coerce_history(history)
     if not records:
         raise InsufficientDataError("'history' must contain at least one record (got none)")
-    used = calendar if business_time else None
+    used = calendar if business_time is not False else None
+    if relative_to == "promised_due":
+        measured = [
+            td_us(Clock(used, r.promised_due).between(r.promised_due, r.completed_at))
+            for r in records
+            if r.promised_due is not None
+        ]
+        if not measured:
+            raise InsufficientDataError(
+                "'history' has no record with a promised_due: a commitment relative to the "
+                "promised due cannot be checked"
+            )
+        return measured
     return [
         td_us(Clock(used, r.requested_at).between(r.requested_at, r.completed_at)) for r in records
     ]
@@ -131,9 +156,20 @@ def _check_name(instance: object, attribute: attrs.Attribute[Any], value: object
 
 
 def _check_bool(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if not isinstance(value, bool):
+    if value is not None and not isinstance(value, bool):
         raise InvalidTypeError(
-            f"{attribute.name!r} must be a bool (got {type(value).__name__} {value!r})"
+            f"{attribute.name!r} must be a bool or None (got {type(value).__name__} "
+            f"{describe(value)})"
+        )
+
+
+_RELATIVE = ("request", "promised_due")
+
+
+def _check_relative(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value not in _RELATIVE:
+        raise InvalidValueError(
+            f"'relative_to' must be 'request' or 'promised_due' (got {describe(value)})"
         )
 
 
@@ -178,8 +214,15 @@ class Commitment:
         window: The promised window (``timedelta`` or seconds, ``>= 0``).
         target_rate: The share of requests that must be served within the window,
             in ``(0, 1]``.
-        business_time: Measure the window in business time (a calendar is then
-            required by :meth:`check`); ``False`` for real elapsed time.
+        business_time: ``None`` (default): business time when :meth:`check` is
+            given a calendar, real time otherwise. ``True``: business time (a
+            calendar is then required); ``False``: real elapsed time.
+        relative_to: ``"request"`` (default): the window runs from the request.
+            ``"promised_due"``: from each record's promised due (a published
+            schedule, an SLA target), so ``Commitment("arrival",
+            timedelta(minutes=15), 0.9, relative_to="promised_due")`` is
+            "arrival by the schedule + 15 min, 90 % of the time"; records without
+            a promised due are left out of the check.
 
     Raises:
         InvalidTypeError: A field has the wrong type.
@@ -199,10 +242,16 @@ class Commitment:
     name: str = attrs.field(validator=_check_name)
     window: timedelta = attrs.field(converter=_convert_window)
     target_rate: float = attrs.field(converter=_convert_rate)
-    business_time: bool = attrs.field(default=True, validator=_check_bool)
+    business_time: bool | None = attrs.field(default=None, validator=_check_bool)
+    relative_to: str = attrs.field(default="request", validator=_check_relative, kw_only=True)
 
     def __str__(self) -> str:
-        within = fmt_duration(self.window, business=self.business_time)
+        within = fmt_duration(self.window, business=self.business_time is True)
+        if self.relative_to == "promised_due":
+            return (
+                f"{self.name} by the promised due + {within}, "
+                f"{fmt_rate(self.target_rate)} of the time"
+            )
         return f"{self.name} within {within}, {fmt_rate(self.target_rate)} of the time"
 
     def check(
@@ -220,7 +269,8 @@ class Commitment:
         Args:
             history: :class:`HistoryRecord` values or ``(requested_at, completed_at, …)``
                 tuples.
-            calendar: Required when ``business_time`` is true.
+            calendar: Business calendar; required when ``business_time`` is true,
+                and used (business time) when ``business_time`` is ``None``.
             confidence: Two-sided confidence level of the interval, in ``(0, 1)``.
 
         Raises:
@@ -231,7 +281,7 @@ class Commitment:
         .. versionadded:: 0.1.0
         """
         level = check_probability("confidence", confidence, allow_one=False)
-        durations = _durations(history, calendar, self.business_time)
+        durations = _durations(history, calendar, self.business_time, self.relative_to)
         limit = td_us(self.window)
         kept = sum(1 for d in durations if d <= limit)
         n = len(durations)
@@ -267,7 +317,7 @@ def achievable_window(
     rate: float,
     calendar: BusinessCalendar | None = None,
     *,
-    business_time: bool = True,
+    business_time: bool | None = None,
     confidence: float = 0.95,
 ) -> timedelta:
     """The smallest window that history supports publishing at ``rate``.
@@ -281,7 +331,8 @@ def achievable_window(
         history: :class:`HistoryRecord` values or tuples.
         rate: The rate to publish, in ``(0, 1]``.
         calendar: Required when ``business_time`` is true.
-        business_time: Measure durations in business time.
+        business_time: Measure durations in business time; ``None`` (default):
+            business time when a calendar is given, as :class:`Commitment`.
         confidence: Two-sided confidence level of the Wilson interval.
 
     Raises:
@@ -301,9 +352,10 @@ def achievable_window(
     """
     target = check_probability("rate", rate)
     level = check_probability("confidence", confidence, allow_one=False)
-    if not isinstance(business_time, bool):
+    if business_time is not None and not isinstance(business_time, bool):
         raise InvalidTypeError(
-            f"'business_time' must be a bool (got {type(business_time).__name__} {business_time!r})"
+            f"'business_time' must be a bool or None (got {type(business_time).__name__} "
+            f"{describe(business_time)})"
         )
     durations = sorted(_durations(history, calendar, business_time))
     n = len(durations)

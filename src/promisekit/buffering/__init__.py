@@ -13,7 +13,9 @@ explanation.
 Around it: :func:`negotiate` answers a requested date frankly (accept, counter-offer,
 decline), :func:`propose_revision` gives a realistic new date for late work,
 :func:`optimal_quote` balances lateness against long promises, and :func:`backtest`
-replays a history under several policies without look-ahead.
+replays a history under several policies without look-ahead —
+:func:`backtest_columns` does the same over arrays (:class:`HistoryColumns`) at numpy
+speed, and refits :class:`ColumnarPolicy` models block by block.
 
 With a :class:`~promisekit.calendar.BusinessCalendar`, every duration is business
 time and every datetime is in the calendar's zone; without one, real (UTC) time in
@@ -42,6 +44,7 @@ from promisekit.buffering._backtest import (
     BacktestRow,
     backtest,
 )
+from promisekit.buffering._backtest_columns import backtest_columns
 from promisekit.buffering._capability import (
     Capability,
     EmpiricalCapability,
@@ -50,12 +53,19 @@ from promisekit.buffering._capability import (
     SegmentedCapability,
     UnknownSegmentError,
 )
+from promisekit.buffering._columns import (
+    ColumnarPolicy,
+    ColumnarQuoter,
+    HistoryColumns,
+    QuoteColumns,
+)
 from promisekit.buffering._history import HistoryRecord
 from promisekit.buffering._negotiation import Decision, Negotiation, negotiate, propose_revision
 from promisekit.buffering._optimal import (
     LinearLatenessCost,
     OptimalBuffer,
     SatisfactionFunction,
+    StepSatisfaction,
     optimal_quote,
 )
 from promisekit.buffering._policies import (
@@ -70,6 +80,7 @@ from promisekit.buffering._policies import (
     QuantileBuffer,
     Quote,
     QuoteContext,
+    ReferenceQuantile,
     RoundUp,
     quote,
 )
@@ -83,10 +94,13 @@ __all__ = [
     "Cap",
     "Capability",
     "Chain",
+    "ColumnarPolicy",
+    "ColumnarQuoter",
     "Decision",
     "EmpiricalCapability",
     "FixedBuffer",
     "Floor",
+    "HistoryColumns",
     "HistoryRecord",
     "Later",
     "LinearLatenessCost",
@@ -98,12 +112,16 @@ __all__ = [
     "ProportionalBuffer",
     "QuantileBuffer",
     "Quote",
+    "QuoteColumns",
     "QuoteContext",
+    "ReferenceQuantile",
     "RoundUp",
     "SatisfactionFunction",
     "SegmentedCapability",
+    "StepSatisfaction",
     "UnknownSegmentError",
     "backtest",
+    "backtest_columns",
     "negotiate",
     "optimal_quote",
     "propose_revision",

@@ -13,7 +13,7 @@ from typing import Any
 import attrs
 
 from promisekit._plotting import annotate_points, get_axes, label_axes
-from promisekit._validation import check_non_empty_str
+from promisekit._validation import check_aware, check_non_empty_str, describe, describe_names
 from promisekit.buffering._capability._empirical import _LiveSample
 from promisekit.buffering._common import (
     Clock,
@@ -65,6 +65,8 @@ class BacktestRow:
         expected_satisfaction: Mean of ``satisfaction(lateness, window)`` when a
             satisfaction function was given.
         business_time: Whether windows are business time.
+        period: The calendar period of the requests (``"2026-03"``…) for the
+            rows of a columnar backtest by period, else ``None`` (all periods).
 
     .. versionadded:: 0.1.0
     """
@@ -79,6 +81,7 @@ class BacktestRow:
     mean_confidence: float | None
     expected_satisfaction: float | None
     business_time: bool
+    period: str | None = None
 
 
 @attrs.frozen(slots=True)
@@ -91,6 +94,11 @@ class BacktestQuote:
         requested_at: The request time.
         due: The quoted due, or ``None`` when the request was skipped.
         on_time: Whether the work was completed by ``due`` (``None`` when skipped).
+        window: The promised window (request → due; business time with a
+            calendar; from the reference due for quotes relative to one), or
+            ``None`` when skipped.
+        confidence: The stated confidence of the quote (``None`` when skipped and
+            for the historical promises).
 
     .. versionadded:: 0.1.0
     """
@@ -100,6 +108,8 @@ class BacktestQuote:
     requested_at: datetime
     due: datetime | None
     on_time: bool | None
+    window: timedelta | None = None
+    confidence: float | None = None
 
 
 @attrs.frozen(slots=True)
@@ -112,8 +122,10 @@ class BacktestResult:
     rows: tuple[BacktestRow, ...]
     quotes: tuple[BacktestQuote, ...] = ()
 
-    def row(self, policy: str, segment: Hashable | None = None) -> BacktestRow:
-        """The row of ``policy`` (by name) and ``segment`` (``None``: all).
+    def row(
+        self, policy: str, segment: Hashable | None = None, period: str | None = None
+    ) -> BacktestRow:
+        """The row of ``policy`` (by name), ``segment`` and ``period`` (``None``: all).
 
         Raises:
             InvalidValueError: There is no such row.
@@ -121,12 +133,13 @@ class BacktestResult:
         .. versionadded:: 0.1.0
         """
         for row in self.rows:
-            if row.policy == policy and row.segment == segment:
+            if row.policy == policy and row.segment == segment and row.period == period:
                 return row
         names = sorted({r.policy for r in self.rows})
         raise InvalidValueError(
-            f"'policy'/'segment' must name a row of the backtest "
-            f"(got {policy!r}/{segment!r}; policies: {names})"
+            f"'policy'/'segment'/'period' must name a row of the backtest "
+            f"(got {describe(policy)}/{describe(segment)}/{describe(period)}; "
+            f"policies: {describe_names(names)})"
         )
 
     def to_text(self) -> str:
@@ -136,11 +149,14 @@ class BacktestResult:
         """
         business = any(r.business_time for r in self.rows)
         with_segments = any(r.segment is not None for r in self.rows)
+        with_periods = any(r.period is not None for r in self.rows)
         with_satisfaction = any(r.expected_satisfaction is not None for r in self.rows)
         unit = " (business)" if business else ""
         header = ["policy"]
         if with_segments:
             header.append("segment")
+        if with_periods:
+            header.append("period")
         header += ["quoted", "skipped", "on time", "mean conf.", f"mean window{unit}", "median"]
         if with_satisfaction:
             header.append("satisfaction")
@@ -149,6 +165,8 @@ class BacktestResult:
             line = [r.policy]
             if with_segments:
                 line.append("all" if r.segment is None else str(r.segment))
+            if with_periods:
+                line.append("all" if r.period is None else r.period)
             line += [
                 str(r.n_quoted),
                 str(r.n_skipped),
@@ -166,7 +184,7 @@ class BacktestResult:
         lines = []
         for index, row in enumerate(table):
             cells = [
-                cell.ljust(width) if i < (2 if with_segments else 1) else cell.rjust(width)
+                cell.ljust(width) if i < 1 + with_segments + with_periods else cell.rjust(width)
                 for i, (cell, width) in enumerate(zip(row, widths, strict=True))
             ]
             lines.append("  ".join(cells).rstrip())
@@ -228,7 +246,7 @@ class BacktestResult:
             segments = sorted({repr(r.segment) for r in self.rows if r.segment is not None})
             raise InvalidValueError(
                 f"'segment' must be None or a segment of the backtest "
-                f"(got {segment!r}; segments: [{', '.join(segments)}])"
+                f"(got {describe(segment)}; segments: [{', '.join(segments)}])"
             )
         plotted = [
             (r.policy, r.mean_window, r.on_time_rate, r.business_time)
@@ -238,7 +256,7 @@ class BacktestResult:
         if not plotted:
             raise InsufficientDataError(
                 f"nothing to plot: no policy quoted any request"
-                f"{'' if segment is None else f' of segment {segment!r}'} "
+                f"{'' if segment is None else f' of segment {describe(segment)}'} "
                 f"(every request was skipped; lower 'min_samples')"
             )
         ax = get_axes(ax, feature="BacktestResult.plot()")
@@ -309,13 +327,13 @@ def _named_policies(policies: Any) -> list[tuple[str, BufferPolicy]]:
         named = []
         for key, policy in policies.items():
             check_non_empty_str("policies key", key)
-            named.append((key, _check_policy(f"policies[{key!r}]", policy)))
+            named.append((key, _check_policy(f"policies[{describe(key)}]", policy)))
     elif isinstance(policies, Iterable) and not isinstance(policies, (str, bytes)):
         named = [(str(p), _check_policy(f"policies[{i}]", p)) for i, p in enumerate(policies)]
     else:
         raise InvalidTypeError(
             f"'policies' must be a BufferPolicy, a sequence of them or a mapping name -> policy "
-            f"(got {type(policies).__name__} {policies!r})"
+            f"(got {type(policies).__name__} {describe(policies)})"
         )
     if not named:
         raise InvalidValueError("'policies' must contain at least one policy (got none)")
@@ -324,7 +342,7 @@ def _named_policies(policies: Any) -> list[tuple[str, BufferPolicy]]:
         if name in seen or name == HISTORICAL:
             raise InvalidValueError(
                 f"'policies' must have distinct names other than {HISTORICAL!r} "
-                f"(got {name!r} twice or reserved); pass a mapping name -> policy"
+                f"(got {describe(name)} twice or reserved); pass a mapping name -> policy"
             )
         seen.add(name)
     return named
@@ -337,15 +355,39 @@ def _segment_function(segment_key: Any) -> Callable[[HistoryRecord], Hashable] |
         if segment_key not in attrs.fields_dict(HistoryRecord):
             raise InvalidValueError(
                 f"'segment_key' must be a HistoryRecord attribute name or a callable "
-                f"(got {segment_key!r})"
+                f"(got {describe(segment_key)})"
             )
         return operator.attrgetter(segment_key)
     if not callable(segment_key):
         raise InvalidTypeError(
             f"'segment_key' must be None, an attribute name or a callable record -> key "
-            f"(got {type(segment_key).__name__} {segment_key!r})"
+            f"(got {type(segment_key).__name__} {describe(segment_key)})"
         )
     return segment_key  # type: ignore[no-any-return]
+
+
+def _check_fallback_keys(value: Any, key_of: Any) -> list[Callable[[Any], Hashable]]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise InvalidTypeError(
+            f"'fallback_keys' must be a sequence of functions segment -> coarser key "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
+    functions = list(value)
+    for index, function in enumerate(functions):
+        if not callable(function):
+            raise InvalidTypeError(
+                f"'fallback_keys[{index}]' must be a function segment -> coarser key "
+                f"(got {type(function).__name__} {describe(function)})"
+            )
+    if functions and key_of is None:
+        raise InvalidValueError(
+            "'fallback_keys' needs segments: pass segment_key= (backtest_columns: by_segment=True)"
+        )
+    return functions
+
+
+def _coarse(function: Callable[[Any], Hashable], segment: Hashable) -> Hashable:
+    return check_segment("fallback key", function(segment)) if segment is not None else None
 
 
 def backtest(
@@ -358,6 +400,8 @@ def backtest(
     satisfaction: SatisfactionFunction | None = None,
     keep_quotes: bool = False,
     label: str = "jobs",
+    score_from: datetime | None = None,
+    fallback_keys: Sequence[Callable[[Any], Hashable]] = (),
 ) -> BacktestResult:
     """Replay a history under each policy, as if quoting every request at its time.
 
@@ -389,6 +433,14 @@ def backtest(
             averaged over quoted requests (lateness = completion − due).
         keep_quotes: Also return every replayed decision in ``result.quotes``.
         label: Label of the fitted empirical capabilities (for explanations).
+        score_from: Warm-up end: requests before it are replayed (their
+            completions feed later samples) but neither scored nor kept.
+        fallback_keys: Pooling of thin segments, as a fallback chain of
+            :class:`SegmentedCapability`: functions ``segment -> coarser key``
+            (e.g. route → carrier and origin). Each request is quoted from the
+            first level — its segment, then each coarser key in order, then all
+            records — with at least ``min_samples`` prior completions. Needs
+            ``segment_key``; rows stay per segment.
 
     Returns:
         A :class:`BacktestResult`.
@@ -404,12 +456,14 @@ def backtest(
     floor = check_count("min_samples", min_samples)
     named = _named_policies(policies)
     key_of = _segment_function(segment_key)
+    coarser = _check_fallback_keys(fallback_keys, key_of)
     if satisfaction is not None and not callable(satisfaction):
         raise InvalidTypeError(
             f"'satisfaction' must be a callable (lateness, window) -> float or None "
-            f"(got {type(satisfaction).__name__} {satisfaction!r})"
+            f"(got {type(satisfaction).__name__} {describe(satisfaction)})"
         )
     check_non_empty_str("label", label)
+    scored_from = None if score_from is None else to_us(check_aware("score_from", score_from))
     records = _coerce_history(history)
     business = calendar is not None
 
@@ -466,7 +520,14 @@ def backtest(
     historical = any(p is not None for p in promised_us)
     names = [name for name, _ in named] + ([HISTORICAL] if historical else [])
     kept: list[BacktestQuote] = []
-    samples: dict[Hashable, list[int]] = {}
+    # One sample per (level, key): level 0 is the segment, then each coarser key,
+    # then (with fallback keys) all records pooled under the key None.
+    levels = [segments]
+    for function in coarser:
+        levels.append([_coarse(function, s) for s in segments])
+    if coarser:
+        levels.append([None] * len(records))
+    samples: list[dict[Hashable, list[int]]] = [{} for _ in levels]
     pending: list[tuple[int, int]] = []
     order = sorted(range(len(records)), key=requested.__getitem__)
 
@@ -474,12 +535,17 @@ def backtest(
         now = requested[index]
         while pending and pending[0][0] < now:
             _, done = heapq.heappop(pending)
-            insort(samples.setdefault(segments[done], []), durations[done])
+            for level, keys in enumerate(levels):
+                insort(samples[level].setdefault(keys[done], []), durations[done])
         record = records[index]
         segment = segments[index]
         clock = clock_for(record)
         local_request = clock.local(record.requested_at)
-        sample = samples.get(segment, [])
+        sample = samples[0].get(segment, [])
+        for level in range(1, len(levels)):
+            if len(sample) >= floor:
+                break
+            sample = samples[level].get(levels[level][index], [])
         context: QuoteContext | None = None
         if len(sample) >= floor:
             context = QuoteContext(
@@ -512,6 +578,8 @@ def backtest(
                 window = clock.span_us(record.requested_at, now, local, promised_at)
                 outcomes.append((HISTORICAL, local, promised_at, window, 0.0))
         done_at = completed[index]
+        if scored_from is not None and now < scored_from:
+            outcomes = []
         for name, quoted, instant, window, conf in outcomes:
             on_time = None if quoted is None else done_at <= instant
             score = 0.0
@@ -530,7 +598,17 @@ def backtest(
                     t.confidence += conf
                     t.satisfaction += score
             if keep_quotes:
-                kept.append(BacktestQuote(index, name, local_request, quoted, on_time))
+                kept.append(
+                    BacktestQuote(
+                        index,
+                        name,
+                        local_request,
+                        quoted,
+                        on_time,
+                        None if quoted is None else us_td(window),
+                        None if quoted is None or name == HISTORICAL else conf,
+                    )
+                )
         heapq.heappush(pending, (done_at, index))
 
     rows: list[BacktestRow] = []

@@ -15,10 +15,14 @@ numpy is imported lazily (the ``analysis`` extra).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
+
+from promisekit.buffering._backtest_io import history_from_frame, history_from_records
+
+__all__ = ["ColumnarPolicy", "ColumnarQuoter", "HistoryColumns", "QuoteColumns"]
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -58,6 +62,81 @@ class HistoryColumns:
     def __len__(self) -> int:
         return int(self.requested_us.shape[0])
 
+    @classmethod
+    def from_frame(
+        cls,
+        frame: Any,
+        *,
+        requested_at: str = "requested_at",
+        completed_at: str = "completed_at",
+        segment: str | None = None,
+        reference: str | None = None,
+        features: Sequence[str] = (),
+        tz: str | None = None,
+    ) -> HistoryColumns:
+        """Columns from a pandas ``DataFrame`` (needs the ``analysis`` extra).
+
+        Datetime columns with a time zone are read as instants; naive ones are
+        local times in ``tz`` (required then; a wall time that does not exist or
+        is ambiguous raises). Missing completions (``NaT``) are open requests and
+        missing references have none (see the attributes).
+
+        Args:
+            frame: The ``DataFrame``.
+            requested_at: Column of request times.
+            completed_at: Column of completion times.
+            segment: Optional column of segment labels.
+            reference: Optional column of reference dues (published schedule,
+                SLA target, past promise).
+            features: Numeric feature columns to keep (as ``float64``).
+            tz: IANA zone of naive columns and of :attr:`zone`; by default the
+                zone of the request column, else ``"UTC"``.
+
+        Raises:
+            MissingDependencyError: pandas is not installed.
+            InvalidTypeError: ``frame`` is not a DataFrame or a column is not datetimes.
+            InvalidValueError: A column is missing, or naive datetimes come without ``tz``.
+            UnknownTimeZoneError: ``tz`` is not an IANA zone.
+
+        .. versionadded:: 0.1.0
+        """
+        return history_from_frame(
+            cls,
+            frame,
+            requested_at=requested_at,
+            completed_at=completed_at,
+            segment=segment,
+            reference=reference,
+            features=features,
+            tz=tz,
+        )
+
+    @classmethod
+    def from_records(cls, history: Iterable[Any], *, zone: str | None = None) -> HistoryColumns:
+        """Columns from :class:`HistoryRecord` values or tuples (needs numpy).
+
+        ``segment`` is kept when any record has one; ``promised_due`` becomes
+        ``reference_us``. ``zone`` defaults to the first request's zone when it is
+        an IANA zone, else ``"UTC"``.
+
+        .. versionadded:: 0.1.0
+        """
+        return history_from_records(cls, history, zone=zone)
+
+    def take(self, index: Any) -> HistoryColumns:
+        """The rows selected by ``index`` (an integer or boolean numpy array).
+
+        .. versionadded:: 0.1.0
+        """
+        return HistoryColumns(
+            self.requested_us[index],
+            self.completed_us[index],
+            self.zone,
+            None if self.segment is None else self.segment[index],
+            None if self.reference_us is None else self.reference_us[index],
+            {name: values[index] for name, values in self.features.items()},
+        )
+
 
 @attrs.frozen(eq=False)
 class QuoteColumns:
@@ -67,12 +146,19 @@ class QuoteColumns:
         window_us: Promised window per request (``int64`` µs from the request time,
             or from the reference due for policies relative to a reference).
         confidence: Stated probability of keeping each quote (``float64`` in [0, 1]).
+            ``NaN`` means the request is not quoted (a columnar backtest counts it
+            as skipped).
+        relative_to_reference: ``False`` (default): each due is ``requested +
+            window``. ``True``: each due is ``reference + window`` (the request's
+            ``reference_us``; the window may then be negative, a signed deviation
+            from the reference) and requests without a reference are skipped.
 
     .. versionadded:: 0.1.0
     """
 
     window_us: IntArray
     confidence: FloatArray
+    relative_to_reference: bool = False
 
 
 @runtime_checkable
@@ -83,7 +169,10 @@ class ColumnarQuoter(Protocol):
     """
 
     def quote_columns(self, requests: HistoryColumns) -> QuoteColumns:
-        """Quote every request of ``requests`` (only request-time columns may be read)."""
+        """Quote every request of ``requests`` (only request-time columns may be read).
+
+        .. versionadded:: 0.1.0
+        """
         ...
 
 
@@ -98,5 +187,8 @@ class ColumnarPolicy(Protocol):
     """
 
     def fit_columns(self, past: HistoryColumns) -> ColumnarQuoter:
-        """Learn from ``past`` and return a quoter."""
+        """Learn from ``past`` and return a quoter.
+
+        .. versionadded:: 0.1.0
+        """
         ...

@@ -14,7 +14,7 @@ from collections.abc import Hashable
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
-from promisekit._validation import check_finite
+from promisekit._validation import check_finite, describe
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
@@ -57,7 +57,8 @@ def check_calendar(value: Any) -> BusinessCalendar | None:
     """``None`` or a :class:`BusinessCalendar`; anything else is a type error."""
     if value is not None and not isinstance(value, BusinessCalendar):
         raise InvalidTypeError(
-            f"'calendar' must be a BusinessCalendar or None (got {type(value).__name__} {value!r})"
+            f"'calendar' must be a BusinessCalendar or None "
+            f"(got {type(value).__name__} {describe(value)})"
         )
     return value
 
@@ -72,16 +73,20 @@ def check_probability(
     if not (low_ok and high_ok):
         low = "[0" if allow_zero else "(0"
         high = "1]" if allow_one else "1)"
-        raise InvalidValueError(f"{field!r} must be a probability in {low}, {high} (got {value!r})")
+        raise InvalidValueError(
+            f"{field!r} must be a probability in {low}, {high} (got {describe(value)})"
+        )
     return number
 
 
 def check_count(field: str, value: Any, *, minimum: int = 1) -> int:
     """An ``int >= minimum`` (booleans refused)."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidTypeError(f"{field!r} must be an int (got {type(value).__name__} {value!r})")
+        raise InvalidTypeError(
+            f"{field!r} must be an int (got {type(value).__name__} {describe(value)})"
+        )
     if value < minimum:
-        raise InvalidValueError(f"{field!r} must be >= {minimum} (got {value!r})")
+        raise InvalidValueError(f"{field!r} must be >= {minimum} (got {describe(value)})")
     return value
 
 
@@ -91,7 +96,7 @@ def check_segment(field: str, value: Any) -> Hashable:
         hash(value)
     except TypeError:
         raise InvalidTypeError(
-            f"{field!r} must be hashable (got {type(value).__name__} {value!r})"
+            f"{field!r} must be hashable (got {type(value).__name__} {describe(value)})"
         ) from None
     return value  # type: ignore[no-any-return]
 
@@ -352,6 +357,16 @@ def fmt_moment(moment: datetime, reference: datetime | None = None) -> str:
         if ref.date() == moment.date():
             return clock
     return f"{_WEEKDAYS[moment.weekday()]} {moment.date().isoformat()} {clock}"
+
+
+def fmt_zone(moment: datetime) -> str:
+    """The zone label of an aware datetime: the IANA name, else its abbreviation or offset."""
+    zone = moment.tzinfo
+    key = getattr(zone, "key", None)
+    if isinstance(key, str):
+        return key
+    name = moment.tzname()
+    return name if name else "UTC"
 
 
 def fmt_quantile(q: float) -> str:

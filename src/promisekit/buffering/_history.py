@@ -8,7 +8,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware
+from promisekit._validation import check_aware, describe
 from promisekit.buffering._common import check_segment, to_us, us_td
 from promisekit.errors import InconsistentRecordError, InvalidTypeError
 
@@ -103,7 +103,7 @@ def _coerce_history(history: Any, field: str = "history") -> list[HistoryRecord]
         raise InvalidTypeError(
             f"{field!r} must be an iterable of HistoryRecord or "
             f"(requested_at, completed_at[, segment[, promised_due]]) tuples "
-            f"(got {type(history).__name__} {history!r})"
+            f"(got {type(history).__name__} {describe(history)})"
         )
     records: list[HistoryRecord] = []
     for index, item in enumerate(history):
@@ -114,7 +114,7 @@ def _coerce_history(history: Any, field: str = "history") -> list[HistoryRecord]
         if not isinstance(item, tuple) or not 2 <= len(item) <= 4:
             raise InvalidTypeError(
                 f"{name!r} must be a HistoryRecord or a (requested_at, completed_at"
-                f"[, segment[, promised_due]]) tuple (got {type(item).__name__} {item!r})"
+                f"[, segment[, promised_due]]) tuple (got {type(item).__name__} {describe(item)})"
             )
         requested = check_aware(f"{name}.requested_at", item[0])
         completed = check_aware(f"{name}.completed_at", item[1])

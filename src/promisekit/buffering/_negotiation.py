@@ -10,7 +10,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_non_empty_str
+from promisekit._validation import check_aware, check_non_empty_str, describe
 from promisekit.buffering._capability._protocol import Capability, _Residual
 from promisekit.buffering._capability._segmented import _resolve_capability
 from promisekit.buffering._common import (
@@ -20,6 +20,7 @@ from promisekit.buffering._common import (
     check_probability,
     fmt_moment,
     fmt_rate,
+    fmt_zone,
     to_us,
 )
 from promisekit.buffering._policies._base import BufferPolicy, Quote, _build_quote, _check_policy
@@ -105,6 +106,9 @@ def negotiate(
       ``>= min_confidence``.
     * **COUNTER_OFFER** otherwise, with the earliest due reaching ``min_confidence``:
       ``start + quantile(min_confidence)`` (business time with a calendar).
+    Every datetime of the answer is in the calendar's zone, else in ``start``'s
+    zone, and the reason names that zone ("09:30 UTC is kept with …").
+
     * **DECLINE** when no due can honestly reach ``min_confidence`` — a sample of
       ``n`` durations supports at most ``n / (n + 1)`` (the chance that a new job
       is not longer than the longest of ``n`` past ones), an unbounded distribution
@@ -148,13 +152,15 @@ def negotiate(
     if not cap.is_distribution:
         raise InsufficientDataError(
             f"negotiate() needs a distribution of durations to state a confidence; "
-            f"got a point {cap.describe()} ({cap!r})"
+            f"got a point {cap.describe()} ({describe(cap)})"
         )
     clock = Clock(calendar, start)
     requested = clock.local(requested_due)
     window = clock.between(start, requested)
     requested_conf = cap.cdf(window) if window >= timedelta(0) else 0.0
-    asked = f"{fmt_moment(requested, clock.local(start))}"
+    local_start = clock.local(start)
+    label = fmt_zone(local_start)
+    asked = f"{fmt_moment(requested, local_start)} {label}"
 
     def result(
         decision: Decision, due: datetime | None, conf: float | None, why: str
@@ -195,15 +201,15 @@ def negotiate(
             None,
             None,
             f"the earliest due reaching {fmt_rate(level)} confidence "
-            f"({fmt_moment(counter, clock.local(start))}) is after the latest acceptable date "
-            f"({fmt_moment(clock.local(max_due), clock.local(start))})",
+            f"({fmt_moment(counter, local_start)} {label}) is after the latest acceptable date "
+            f"({fmt_moment(clock.local(max_due), local_start)} {label})",
         )
     return result(
         Decision.COUNTER_OFFER,
         counter,
         counter_conf,
         f"{asked} is kept with only {fmt_rate(requested_conf)} confidence; "
-        f"{fmt_moment(counter, clock.local(start))} is the earliest due with "
+        f"{fmt_moment(counter, local_start)} {label} is the earliest due with "
         f">= {fmt_rate(level)} ({fmt_rate(counter_conf)})",
     )
 
@@ -242,7 +248,10 @@ def propose_revision(
 
     Returns:
         A :class:`Quote` whose ``start`` is ``now`` and ``confidence`` is the
-        conditional probability of keeping the new due.
+        conditional probability of keeping the new due. Its datetimes are in
+        the calendar's zone, else in ``promise_start``'s zone (as every quote and
+        counter-offer: the zone of the original request), and its explanation
+        names that zone ("new due by 10:38 Europe/Paris (…)").
 
     Raises:
         InvalidValueError: ``now`` is before ``promise_start``.
@@ -275,9 +284,10 @@ def propose_revision(
     residual = _Residual(cap, elapsed, business=calendar is not None)
     base = QuantileBuffer(level, min_samples=floor)
     combined: BufferPolicy = base if policy is None else base + policy
-    context = QuoteContext(now, residual, calendar)
-    proposal = _build_quote(context, combined, what=what)
+    # One zone for the answer: the calendar's, else the start's (not ``now``'s).
+    context = QuoteContext(clock.local(now), residual, calendar)
+    proposal = _build_quote(context, combined, what=what, zone_label=True)
     floor_due = context.at(residual.quantile(level))
     if to_us(proposal.due) < to_us(floor_due):
-        return _build_quote(context, base, what=what)
+        return _build_quote(context, base, what=what, zone_label=True)
     return proposal

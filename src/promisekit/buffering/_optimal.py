@@ -21,8 +21,9 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_duration, check_finite
-from promisekit.buffering._capability._protocol import Capability
+from promisekit._validation import check_duration, check_finite, describe
+from promisekit.buffering._capability._empirical import _SampleMixin
+from promisekit.buffering._capability._protocol import Capability, _rank
 from promisekit.buffering._common import (
     check_count,
     fmt_duration,
@@ -33,9 +34,15 @@ from promisekit.buffering._common import (
 from promisekit.buffering._policies._base import BufferPolicy, Quote, _check_policy, quote
 from promisekit.buffering._policies._context import QuoteContext
 from promisekit.calendar import BusinessCalendar
-from promisekit.errors import InvalidTypeError, InvalidValueError
+from promisekit.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 
-__all__ = ["LinearLatenessCost", "OptimalBuffer", "SatisfactionFunction", "optimal_quote"]
+__all__ = [
+    "LinearLatenessCost",
+    "OptimalBuffer",
+    "SatisfactionFunction",
+    "StepSatisfaction",
+    "optimal_quote",
+]
 
 #: ``satisfaction(lateness_or_earliness, quoted_window) -> float``: lateness is
 #: ``actual - due`` (negative when early), both business time with a calendar.
@@ -50,7 +57,7 @@ _INV_PHI = (math.sqrt(5) - 1) / 2
 def _positive(field: str, value: Any) -> float:
     number = check_finite(field, value)
     if number <= 0:
-        raise InvalidValueError(f"{field!r} must be > 0 (got {value!r})")
+        raise InvalidValueError(f"{field!r} must be > 0 (got {describe(value)})")
     return number
 
 
@@ -110,11 +117,52 @@ class LinearLatenessCost:
         return 1.0 - self.c_quote / self.c_late
 
 
+def _finite(field: str, value: Any) -> float:
+    return check_finite(field, value)
+
+
+def _convert_on_time(value: Any) -> float:
+    return _finite("on_time", value)
+
+
+def _convert_late(value: Any) -> float:
+    return _finite("late", value)
+
+
+@attrs.frozen(slots=True)
+class StepSatisfaction:
+    """Satisfaction ``on_time`` when the promise is kept, ``late`` when it is not.
+
+    As a satisfaction function: ``on_time if lateness <= 0 else late``. Its
+    :class:`OptimalBuffer` optimum has a closed form: the expected satisfaction
+    is ``late + (on_time - late) * F(w)``, so with a ``quote_cost`` the best
+    window is the observed duration (or ``0``) maximizing ``(on_time - late) *
+    F(w) - quote_cost * w / cost_unit`` — one pass over the sorted durations.
+
+    Args:
+        on_time: Satisfaction of a kept promise (default ``1``).
+        late: Satisfaction of a broken one (default ``0``).
+
+    Example:
+        >>> StepSatisfaction()(timedelta(minutes=-5), timedelta(hours=1))
+        1.0
+
+    .. versionadded:: 0.1.0
+    """
+
+    on_time: float = attrs.field(default=1.0, converter=_convert_on_time)
+    late: float = attrs.field(default=0.0, converter=_convert_late)
+
+    def __call__(self, lateness: timedelta, window: timedelta) -> float:
+        """``on_time`` when ``lateness <= 0``, else ``late``."""
+        return self.on_time if lateness <= timedelta(0) else self.late
+
+
 def _check_satisfaction(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if not callable(value):
         raise InvalidTypeError(
             f"'satisfaction' must be a callable (lateness, window) -> float "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 
@@ -127,6 +175,13 @@ def _convert_cost_unit(value: Any) -> timedelta:
     if unit <= timedelta(0):
         raise InvalidValueError(f"'cost_unit' must be a positive duration (got {unit})")
     return unit
+
+
+def _check_flag(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, bool):
+        raise InvalidTypeError(
+            f"{attribute.name!r} must be a bool (got {type(value).__name__} {describe(value)})"
+        )
 
 
 def _convert_points(value: Any) -> int:
@@ -142,6 +197,13 @@ class OptimalBuffer(BufferPolicy):
 
     * With a :class:`LinearLatenessCost`, ``w*`` is the exact newsvendor quantile
       of the capability (``quote_cost`` is folded into ``c_quote``).
+    * With a :class:`StepSatisfaction`, ``w*`` is found in one pass over the
+      same equally likely durations as below (closed form, no search).
+    * With ``vectorized=True`` the satisfaction is called with numpy arrays
+      (``timedelta64[us]`` lateness and window arrays of one shape, returning an
+      array of floats): every candidate window of the scan is evaluated in one
+      call, then the best interval is refined by two finer scans of 64 points
+      instead of the golden-section search (the ``analysis`` extra).
     * Any other callable is optimized numerically: the expectation is an average
       over ``points`` equally likely durations (every observed duration when there
       are at most ``points``, else the mid-quantiles ``(i + 0.5) / points``); the
@@ -156,6 +218,7 @@ class OptimalBuffer(BufferPolicy):
             expected satisfaction (``>= 0``).
         cost_unit: Time unit of ``quote_cost`` (default one hour).
         points: Size of the numerical expectation (``>= 10``).
+        vectorized: The satisfaction accepts numpy arrays (see above).
 
     .. versionadded:: 0.1.0
     """
@@ -164,6 +227,7 @@ class OptimalBuffer(BufferPolicy):
     quote_cost: float = attrs.field(default=0.0, converter=_convert_quote_cost, kw_only=True)
     cost_unit: timedelta = attrs.field(default=_HOUR, converter=_convert_cost_unit, kw_only=True)
     points: int = attrs.field(default=2000, converter=_convert_points, kw_only=True)
+    vectorized: bool = attrs.field(default=False, validator=_check_flag, kw_only=True)
 
     def _service_level(self) -> float | None:
         cost = self.satisfaction
@@ -206,7 +270,11 @@ class OptimalBuffer(BufferPolicy):
         level = self._service_level()
         if level is not None:
             return timedelta(0) if level <= 0 else capability.quantile(level)
+        if isinstance(self.satisfaction, StepSatisfaction):
+            return us_td(self._step_window(_support(capability, self.points, as_array=True)))
         support = _support(capability, self.points)
+        if self.vectorized:
+            return us_td(self._vector_window(support, capability))
         candidates = sorted({0, support[-1], *_grid(capability)})
         values = [self._objective(support, c) for c in candidates]
         best = max(range(len(values)), key=values.__getitem__)
@@ -216,6 +284,83 @@ class OptimalBuffer(BufferPolicy):
         if value <= values[best]:
             return us_td(candidates[best])
         return us_td(window)
+
+    def _step_window(self, support: Any) -> int:
+        """Closed form for a step satisfaction: best of ``0`` and each support value."""
+        step = self.satisfaction
+        assert isinstance(step, StepSatisfaction)
+        gain = (step.on_time - step.late) / len(support)
+        per_us = self.quote_cost / td_us(self.cost_unit)
+        np: Any
+        try:
+            import numpy as np
+        except ImportError:
+            np = None
+        if np is not None:
+            values = np.asarray(support, dtype=np.int64)
+            counts = np.searchsorted(values, values, side="right")
+            scores = np.where(values > 0, gain * counts - per_us * values, -np.inf)
+            best_at = int(np.argmax(scores))
+            at_zero = gain * int(np.searchsorted(values, 0, side="right"))
+            return int(values[best_at]) if float(scores[best_at]) > at_zero else 0
+        best_window = 0
+        best = gain * sum(1 for v in support if v <= 0)  # F(0)
+        count = 0
+        n = len(support)
+        for index, value in enumerate(support):
+            count += 1
+            if index + 1 < n and support[index + 1] == value:
+                continue  # F jumps after the last copy of a value
+            if value <= 0:
+                continue
+            score = gain * count - per_us * value
+            if score > best:
+                best, best_window = score, value
+        return best_window
+
+    def _vector_window(self, support: list[int], capability: Capability) -> int:
+        """Grid scan then two zooms, each a single call of the vectorized satisfaction."""
+        try:
+            import numpy as np
+        except ImportError:
+            raise MissingDependencyError(
+                "numpy", "analysis", "OptimalBuffer(vectorized=True)"
+            ) from None
+        values = np.asarray(support, dtype=np.int64)
+        per_us = self.quote_cost / td_us(self.cost_unit)
+
+        def scores(windows: Any) -> Any:
+            late = (values[None, :] - windows[:, None]).view("timedelta64[us]")
+            quoted = np.broadcast_to(windows.view("timedelta64[us]")[:, None], late.shape)
+            vector: Any = self.satisfaction
+            result = np.asarray(vector(late, quoted), dtype=np.float64)
+            if result.shape != late.shape:
+                raise InvalidValueError(
+                    f"'satisfaction' must return an array of shape {late.shape} when "
+                    f"vectorized=True (got shape {result.shape})"
+                )
+            mean = result.mean(axis=1)
+            if not np.isfinite(mean).all():
+                raise InvalidValueError("'satisfaction' must return finite numbers")
+            return mean - per_us * windows
+
+        candidates = np.unique(np.array([0, support[-1], *_grid(capability)], dtype=np.int64))
+        found = scores(candidates)
+        best = int(np.argmax(found))
+        window, value = int(candidates[best]), float(found[best])
+        lo = int(candidates[max(best - 1, 0)])
+        hi = int(candidates[min(best + 1, candidates.shape[0] - 1)])
+        for _ in range(2):
+            if hi - lo <= 1:
+                break
+            grid = np.unique(np.ceil(np.linspace(lo, hi, 64)).astype(np.int64))
+            found = scores(grid)
+            best = int(np.argmax(found))
+            if float(found[best]) > value:
+                window, value = int(grid[best]), float(found[best])
+            lo = int(grid[max(best - 1, 0)])
+            hi = int(grid[min(best + 1, grid.shape[0] - 1)])
+        return window
 
     def _golden(self, support: list[int], lo: int, hi: int) -> tuple[int, float]:
         a, b = float(lo), float(hi)
@@ -260,13 +405,49 @@ class OptimalBuffer(BufferPolicy):
         return f"OptimalBuffer({name}{extra})"
 
 
-def _support(capability: Capability, points: int) -> list[int]:
-    """Equally likely durations (µs) standing for the capability's distribution."""
+def _support(capability: Capability, points: int, *, as_array: bool = False) -> Any:
+    """Equally likely durations (µs) standing for the capability's distribution.
+
+    A list, or with ``as_array`` a numpy array when numpy is installed.
+    """
     if not capability.is_distribution:
         return [td_us(capability.quantile(0.5))]
     n = capability.n_samples
     m = points if n is None else min(n, points)
+    if isinstance(capability, _SampleMixin):
+        values = capability._values  # sorted µs: the same quantiles, without conversions
+        assert n is not None
+        np: Any
+        try:
+            import numpy as np
+        except ImportError:
+            np = None
+        if np is None or (m == n and not as_array):
+            if m == n:
+                return list(values)  # the mid-quantile (i + 0.5) / n of n values is the i-th
+            return [values[_rank((i + 0.5) / m, n)] for i in range(m)]
+        array = np.fromiter(values, dtype=np.int64, count=n)
+        if m != n:
+            array = array[_ranks_for_levels(np, (np.arange(m) + 0.5) / m, n)]
+        return array if as_array else array.tolist()
     return [td_us(capability.quantile((i + 0.5) / m)) for i in range(m)]
+
+
+def _ranks_for_levels(np: Any, levels: Any, n: int) -> Any:
+    """``_rank(q, n)`` for every level ``q``: the same float comparisons, as arrays."""
+    size = float(n)
+    k = np.clip(np.ceil(levels * size), 1, n).astype(np.int64)
+    while True:
+        down = (k > 1) & ((k - 1) / size >= levels)
+        if not down.any():
+            break
+        k -= down
+    while True:
+        up = (k < n) & (k / size < levels)
+        if not up.any():
+            break
+        k += up
+    return k - 1
 
 
 def _grid(capability: Capability) -> list[int]:

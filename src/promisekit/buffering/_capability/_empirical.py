@@ -9,7 +9,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_duration, check_non_empty_str
+from promisekit._validation import check_aware, check_duration, check_non_empty_str, describe
 from promisekit.buffering._capability._protocol import (
     _DEFAULT_RESIDUAL_MIN,
     Capability,
@@ -141,13 +141,23 @@ class _SampleMixin(Capability):
         return f"{len(self._values)} past {self._label}"
 
 
+class _Deviations(tuple):  # type: ignore[type-arg]
+    """Signed durations handed over by :meth:`EmpiricalCapability.from_deviations`."""
+
+    __slots__ = ()
+
+
 def _convert_samples(value: Any) -> tuple[int, ...]:
     if isinstance(value, (str, bytes, timedelta)) or not isinstance(value, Iterable):
         raise InvalidTypeError(
             f"'durations' must be an iterable of durations (timedelta or seconds) "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
-    samples = sorted(td_us(check_duration(f"durations[{i}]", item)) for i, item in enumerate(value))
+    signed = isinstance(value, _Deviations)
+    samples = sorted(
+        td_us(check_duration(f"durations[{i}]", item, allow_negative=signed))
+        for i, item in enumerate(value)
+    )
     if not samples:
         raise InsufficientDataError(
             "'durations' must contain at least one duration (got an empty collection)"
@@ -208,6 +218,38 @@ class EmpiricalCapability(_SampleMixin):
         return cls(durations, label=label)
 
     @classmethod
+    def from_deviations(
+        cls, deviations: Iterable[timedelta | float], *, label: str = "jobs"
+    ) -> EmpiricalCapability:
+        """Build from signed deviations from a reference (``timedelta`` or seconds).
+
+        A deviation is ``completion - reference due`` (a published schedule, an SLA
+        target): negative when the work was done before the reference. The
+        capability's quantiles are then deviations too, so ``reference +
+        quantile(q)`` is a due kept with probability ``q`` (see
+        :class:`ReferenceQuantile`). Such a capability is :attr:`signed`; quoting
+        it from a request time (:func:`quote`) refuses negative windows.
+
+        Example:
+            >>> cap = EmpiricalCapability.from_deviations([-600, -60, 0, 120, 900])
+            >>> cap.quantile(0.2), cap.signed
+            (datetime.timedelta(days=-1, seconds=85800), True)
+
+        .. versionadded:: 0.1.0
+        """
+        if isinstance(deviations, (str, bytes, timedelta)) or not isinstance(deviations, Iterable):
+            _convert_samples(deviations)  # raises the type error
+        return cls(_Deviations(deviations), label=label)
+
+    @property
+    def signed(self) -> bool:
+        """Whether some durations are negative (deviations from a reference).
+
+        .. versionadded:: 0.1.0
+        """
+        return self._data[0] < 0
+
+    @classmethod
     def from_pairs(
         cls,
         pairs: Iterable[tuple[Any, Any]],
@@ -237,7 +279,7 @@ class EmpiricalCapability(_SampleMixin):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise InvalidTypeError(
                     f"'pairs[{index}]' must be a (start, end) pair "
-                    f"(got {type(pair).__name__} {pair!r})"
+                    f"(got {type(pair).__name__} {describe(pair)})"
                 )
             start = check_aware(f"pairs[{index}][0]", pair[0])
             end = check_aware(f"pairs[{index}][1]", pair[1])
@@ -277,7 +319,8 @@ class EmpiricalCapability(_SampleMixin):
         ]
         if not durations:
             raise InsufficientDataError(
-                f"'history' has no records{'' if segment is None else f' for segment {segment!r}'}"
+                f"'history' has no records"
+                f"{'' if segment is None else f' for segment {describe(segment)}'}"
                 " to build an EmpiricalCapability from"
             )
         return cls(durations, label=label)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 import attrs
 
-from promisekit._validation import check_duration, check_finite
+from promisekit._validation import check_duration, check_finite, describe
 from promisekit.buffering._capability._empirical import _convert_samples
 from promisekit.buffering._capability._protocol import (
     _DEFAULT_RESIDUAL_MIN,
@@ -40,7 +40,8 @@ _FAMILIES = ("exponential", "lognormal")
 def _check_family(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in _FAMILIES:
         raise InvalidValueError(
-            f"'family' must be one of {', '.join(repr(f) for f in _FAMILIES)} (got {value!r})"
+            f"'family' must be one of {', '.join(repr(f) for f in _FAMILIES)} "
+            f"(got {describe(value)})"
         )
 
 
@@ -60,7 +61,7 @@ def _convert_sigma(value: Any) -> float | None:
         return None
     sigma = check_finite("sigma", value)
     if sigma <= 0:
-        raise InvalidValueError(f"'sigma' must be > 0 (got {value!r})")
+        raise InvalidValueError(f"'sigma' must be > 0 (got {describe(value)})")
     return sigma
 
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
-from promisekit._validation import check_duration
+from promisekit._validation import check_duration, describe
 from promisekit.buffering._common import (
     check_probability,
     fmt_duration,
@@ -44,11 +44,11 @@ class UnknownSegmentError(InvalidValueError):
     def __init__(self, segment: object, known: Sequence[object]) -> None:
         self.segment = segment
         self.known = tuple(known)
-        shown = ", ".join(repr(k) for k in self.known[:20])
+        shown = ", ".join(describe(k) for k in self.known[:20])
         more = ", …" if len(self.known) > 20 else ""
         super().__init__(
             f"'segment' must be one of the known segments [{shown}{more}] "
-            f"or the SegmentedCapability needs a fallback (got {segment!r})"
+            f"or the SegmentedCapability needs a fallback (got {describe(segment)})"
         )
 
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Mapping
+from collections.abc import Callable, Hashable, Iterable, Mapping
 from datetime import timedelta
 from types import MappingProxyType
 from typing import Any, Literal
 
 import attrs
 
+from promisekit._validation import describe
 from promisekit.buffering._capability._empirical import EmpiricalCapability
 from promisekit.buffering._capability._protocol import (
     Capability,
@@ -34,24 +35,33 @@ def _convert_capabilities(value: Any) -> Mapping[Hashable, Capability]:
     if not isinstance(value, Mapping):
         raise InvalidTypeError(
             f"'capabilities' must be a mapping of segment -> Capability "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     out: dict[Hashable, Capability] = {}
     for key, capability in value.items():
         check_segment("capabilities key", key)
         if not isinstance(capability, Capability):
             raise InvalidTypeError(
-                f"'capabilities[{key!r}]' must be a Capability "
-                f"(got {type(capability).__name__} {capability!r})"
+                f"'capabilities[{describe(key)}]' must be a Capability "
+                f"(got {type(capability).__name__} {describe(capability)})"
             )
         out[key] = capability
     return MappingProxyType(out)
 
 
 def _check_fallback(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
-    if value is not None and not isinstance(value, Capability):
+    if value is not None and not isinstance(value, (Capability, SegmentedCapability)):
         raise InvalidTypeError(
-            f"'fallback' must be a Capability or None (got {type(value).__name__} {value!r})"
+            f"'fallback' must be a Capability, a SegmentedCapability or None "
+            f"(got {type(value).__name__} {describe(value)})"
+        )
+
+
+def _check_key(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None and not callable(value):
+        raise InvalidTypeError(
+            f"'key' must be None or a callable segment -> key "
+            f"(got {type(value).__name__} {describe(value)})"
         )
 
 
@@ -62,10 +72,19 @@ class SegmentedCapability:
     Every function taking a capability also accepts a ``SegmentedCapability``
     together with ``segment=``; :meth:`for_segment` does the lookup.
 
+    Fallbacks chain: a ``SegmentedCapability`` fallback is itself looked up with
+    the same segment, through its own ``key``, so route → carrier and origin →
+    everything is ``SegmentedCapability(by_route, fallback=SegmentedCapability(
+    by_carrier_origin, fallback=pooled, key=lambda s: s[:2]))`` for segments
+    ``(carrier, origin, destination)``.
+
     Args:
         capabilities: Mapping of segment key → :class:`Capability`.
-        fallback: Used for unknown segments; without it they raise
-            :class:`UnknownSegmentError`.
+        fallback: Used for unknown segments: a :class:`Capability`, another
+            ``SegmentedCapability`` (a coarser level), or ``None`` (unknown
+            segments then raise :class:`UnknownSegmentError`).
+        key: Optional ``segment -> key`` applied before the lookup in
+            ``capabilities`` (keyword only); ``None`` looks the segment up as is.
 
     Raises:
         InvalidTypeError: A value is not a Capability, or a key is not hashable.
@@ -82,7 +101,12 @@ class SegmentedCapability:
     capabilities: Mapping[Hashable, Capability] = attrs.field(
         converter=_convert_capabilities, hash=False
     )
-    fallback: Capability | None = attrs.field(default=None, validator=_check_fallback)
+    fallback: Capability | SegmentedCapability | None = attrs.field(
+        default=None, validator=_check_fallback
+    )
+    key: Callable[[Hashable], Hashable] | None = attrs.field(
+        default=None, validator=_check_key, kw_only=True
+    )
 
     def __attrs_post_init__(self) -> None:
         if not self.capabilities and self.fallback is None:
@@ -126,7 +150,7 @@ class SegmentedCapability:
         if isinstance(fallback, str):
             if fallback != "pooled":
                 raise InvalidValueError(
-                    f"'fallback' must be a Capability, 'pooled' or None (got {fallback!r})"
+                    f"'fallback' must be a Capability, 'pooled' or None (got {describe(fallback)})"
                 )
             if not pooled:
                 raise InsufficientDataError("'history' is empty: no pooled fallback can be built")
@@ -149,18 +173,23 @@ class SegmentedCapability:
         return tuple(self.capabilities)
 
     def for_segment(self, segment: Hashable) -> Capability:
-        """The capability of ``segment``, else the fallback.
+        """The capability of ``segment``, else the fallback's (recursively).
 
         Raises:
-            UnknownSegmentError: ``segment`` is unknown and there is no fallback.
+            UnknownSegmentError: ``segment`` is unknown at every level and the
+                last one has no fallback.
 
         .. versionadded:: 0.1.0
         """
+        lookup = segment if self.key is None else self.key(segment)
         try:
-            return self.capabilities[segment]
+            return self.capabilities[lookup]
         except (KeyError, TypeError):
-            if self.fallback is not None:
-                return self.fallback
+            fallback = self.fallback
+            if isinstance(fallback, SegmentedCapability):
+                return fallback.for_segment(segment)
+            if fallback is not None:
+                return fallback
             raise UnknownSegmentError(segment, self.segments) from None
 
     def __getitem__(self, segment: Hashable) -> Capability:
@@ -171,6 +200,8 @@ def _resolve_capability(capability: Any, segment: Hashable | None) -> Capability
     """The capability to use: ``capability`` itself or its segment's."""
     if isinstance(capability, SegmentedCapability):
         if segment is None and None not in capability.capabilities:
+            if isinstance(capability.fallback, SegmentedCapability):
+                return _resolve_capability(capability.fallback, None)
             if capability.fallback is not None:
                 return capability.fallback
             raise InvalidValueError(
@@ -180,10 +211,11 @@ def _resolve_capability(capability: Any, segment: Hashable | None) -> Capability
     if not isinstance(capability, Capability):
         raise InvalidTypeError(
             f"'capability' must be a Capability or a SegmentedCapability "
-            f"(got {type(capability).__name__} {capability!r})"
+            f"(got {type(capability).__name__} {describe(capability)})"
         )
     if segment is not None:
         raise InvalidValueError(
-            f"'segment' must be None unless 'capability' is a SegmentedCapability (got {segment!r})"
+            f"'segment' must be None unless 'capability' is a SegmentedCapability "
+            f"(got {describe(segment)})"
         )
     return capability

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from promisekit.buffering._policies._base import BufferPolicy, Chain, Later, Quote, quote
 from promisekit.buffering._policies._context import QuoteContext
+from promisekit.buffering._policies._reference import ReferenceQuantile
 from promisekit.buffering._policies._steps import (
     Cap,
     FixedBuffer,
@@ -42,6 +43,7 @@ __all__ = [
     "QuantileBuffer",
     "Quote",
     "QuoteContext",
+    "ReferenceQuantile",
     "RoundUp",
     "quote",
 ]

@@ -14,13 +14,14 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_aware, check_non_empty_str
+from promisekit._validation import check_aware, check_non_empty_str, describe
 from promisekit.buffering._capability._protocol import Capability
 from promisekit.buffering._capability._segmented import _resolve_capability
 from promisekit.buffering._common import (
     check_calendar,
     fmt_duration,
     fmt_moment,
+    fmt_zone,
     to_us,
     us_td,
 )
@@ -66,12 +67,20 @@ class Quote:
     def __str__(self) -> str:
         return self.explanation
 
+    @property
+    def zone(self) -> str:
+        """The label of the zone every datetime of the quote is in (``"Europe/Paris"``).
+
+        .. versionadded:: 0.1.0
+        """
+        return fmt_zone(self.due)
+
 
 def _check_policy(field: str, value: Any) -> BufferPolicy:
     if not isinstance(value, BufferPolicy):
         raise InvalidTypeError(
             f"{field!r} must be a BufferPolicy such as QuantileBuffer(0.9) "
-            f"(got {type(value).__name__} {value!r})"
+            f"(got {type(value).__name__} {describe(value)})"
         )
     return value
 
@@ -93,7 +102,8 @@ class _Notes(list[str]):
 def _check_due(policy: BufferPolicy, due: object) -> datetime:
     if not isinstance(due, datetime):
         raise InvalidTypeError(
-            f"policy {policy!r} must return a datetime from apply() (got {type(due).__name__})"
+            f"policy {describe(policy)} must return a datetime from apply() "
+            f"(got {type(due).__name__})"
         )
     if due.tzinfo is None or due.utcoffset() is None:
         check_aware(f"due returned by {policy!s}", due)
@@ -111,7 +121,9 @@ def _run(policy: BufferPolicy, context: QuoteContext, notes: _Notes | None) -> d
     return context._clock.local(due)
 
 
-def _build_quote(context: QuoteContext, policy: BufferPolicy, *, what: str = "due") -> Quote:
+def _build_quote(
+    context: QuoteContext, policy: BufferPolicy, *, what: str = "due", zone_label: bool = False
+) -> Quote:
     """Run ``policy`` in ``context`` and assemble the :class:`Quote` (private API)."""
     notes = _Notes()
     due = _run(policy, context, notes)
@@ -132,7 +144,8 @@ def _build_quote(context: QuoteContext, policy: BufferPolicy, *, what: str = "du
         window=window,
         confidence=confidence,
         policy=policy,
-        explanation=f"{what} by {fmt_moment(due, context.start)} ({', '.join(notes)})",
+        explanation=f"{what} by {fmt_moment(due, context.start)}"
+        f"{' ' + fmt_zone(due) if zone_label else ''} ({', '.join(notes)})",
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import attrs
 
-from promisekit._validation import check_duration, check_finite
+from promisekit._validation import check_duration, check_finite, describe
 from promisekit.buffering._capability._protocol import Capability
 from promisekit.buffering._common import (
     check_count,
@@ -213,7 +213,7 @@ _ROUNDINGS = (*_STEPS, "end-of-day", "next-business-day")
 def _check_rounding(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value not in _ROUNDINGS:
         raise InvalidValueError(
-            f"'to' must be one of {', '.join(repr(r) for r in _ROUNDINGS)} (got {value!r})"
+            f"'to' must be one of {', '.join(repr(r) for r in _ROUNDINGS)} (got {describe(value)})"
         )
 
 
