@@ -13,16 +13,19 @@ literal blocks, and doctests in ``Example:`` sections. mkdocstrings renders docs
 Markdown, so this extension rewrites those bits before the docstrings are parsed (the
 source files are not touched):
 
-- a role becomes inline code (``:class:`~promisekit.promise.Promise``` → ``Promise``);
+- a role becomes inline code (``:class:`~promisekit.promise.Promise``` → ``Promise``),
+  linked to the page that documents what it names (an optional cross-reference: plain
+  code, and no warning, when the reference does not document it);
 - a code block, a literal block or a doctest becomes a fenced block;
-- a version directive becomes one italic line ("*Added in version 0.1.0.*").
+- a version directive becomes one italic line ("*Added in version 0.1.0.*", styled
+  small by docs/stylesheets/extra.css when it says nothing more).
 
 mkdocs.yml loads them with ``extensions: [docs/reference/_griffe_ext.py]``.
 """
 
 from __future__ import annotations
 
-import ast
+import html
 import importlib
 import inspect
 import re
@@ -42,14 +45,51 @@ VERSION_WORDS = {
 }
 
 
-def _role(match: re.Match[str]) -> str:
-    short, text = match.group(1), match.group(2).strip()
-    explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", text)
+def _role_text(short: str, target: str) -> tuple[str, str]:
+    """The text shown and the target named by a role's content."""
+    explicit = re.fullmatch(r"(.*?)\s*<([^>]+)>", target)
     if explicit:
-        text = explicit.group(1) or explicit.group(2)
-    elif short:
-        text = text.rsplit(".", 1)[-1]
-    return f"`{text}`"
+        return explicit.group(1) or explicit.group(2), explicit.group(2)
+    if short:
+        return target.rsplit(".", 1)[-1], target
+    return target, target
+
+
+def _resolve(obj: griffe.Object, target: str) -> str | None:
+    """The full path of what ``target`` names, seen from ``obj`` (``None`` if unknown)."""
+    target = target.strip().removesuffix("()")
+    if target.startswith("promisekit."):
+        return target
+    head, _, rest = target.partition(".")
+    scope: griffe.Object | None = (
+        obj if isinstance(obj, (griffe.Module, griffe.Class)) else obj.parent
+    )
+    while scope is not None:
+        member = scope.members.get(head)
+        if member is not None:
+            try:
+                path = member.final_target.path if member.is_alias else member.path
+            except (griffe.AliasResolutionError, griffe.CyclicAliasError):
+                path = member.path
+            return f"{path}.{rest}" if rest else path
+        scope = scope.parent
+    return None
+
+
+def _roles(text: str, obj: griffe.Object | None) -> str:
+    """Each role as inline code, linked (when the reference knows it) to what it names."""
+
+    def replace(match: re.Match[str]) -> str:
+        shown, target = _role_text(match.group(1), match.group(2).strip())
+        code = f"<code>{html.escape(shown)}</code>"
+        path = _resolve(obj, target) if obj is not None else None
+        if path is None:
+            return f"`{shown}`"
+        # An optional cross-reference: a link when the reference documents the target,
+        # plain code (and no warning) when it does not.
+        return f'<autoref identifier="{html.escape(path)}" optional>{code}</autoref>'
+
+    return ROLE.sub(replace, text)
 
 
 def _indent(line: str) -> int:
@@ -71,9 +111,12 @@ def _dedent(body: list[str]) -> list[str]:
     return [line[depth:] if line.strip() else "" for line in body]
 
 
-def rst_to_markdown(text: str) -> str:
-    """The docstring ``text`` with its reST roles, directives and literal blocks as Markdown."""
-    text = ROLE.sub(_role, text)
+def rst_to_markdown(text: str, obj: griffe.Object | None = None) -> str:
+    """The docstring ``text`` with its reST roles, directives and literal blocks as Markdown.
+
+    Roles are resolved from ``obj``, the object the docstring belongs to.
+    """
+    text = _roles(text, obj)
     lines = text.splitlines()
     out: list[str] = []
     fenced = False
@@ -117,7 +160,7 @@ def rst_to_markdown(text: str) -> str:
                     out.append(f"{pad}*{words} {arg}:* {content[0].strip()}")
                     out.extend(f"{pad}{row.strip()}" for row in content[1:])
                 else:
-                    out.append(f"{pad}*{words} {arg}.*")
+                    out.append(f"{pad}*{words} {arg}.*{{: .pk-version }}")
             continue
         if literal:
             pad = " " * _indent(line)
@@ -141,20 +184,23 @@ def rst_to_markdown(text: str) -> str:
     return "\n".join(out)
 
 
-class RstToMarkdown(griffe.Extension):
-    """Rewrite each docstring's reST habits as Markdown when its object is loaded."""
+def _convert(obj: griffe.Object, seen: set[str]) -> None:
+    if obj.path in seen:
+        return
+    seen.add(obj.path)
+    if obj.docstring is not None:
+        obj.docstring.value = rst_to_markdown(obj.docstring.value, obj)
+    for member in list(obj.members.values()):
+        if not member.is_alias:
+            _convert(member, seen)  # type: ignore[arg-type]
 
-    def on_instance(
-        self,
-        *,
-        node: ast.AST | griffe.ObjectNode,
-        obj: griffe.Object,
-        agent: griffe.Visitor | griffe.Inspector,
-        **kwargs: Any,
-    ) -> None:
-        """Convert ``obj``'s docstring in place."""
-        if obj.docstring is not None:
-            obj.docstring.value = rst_to_markdown(obj.docstring.value)
+
+class RstToMarkdown(griffe.Extension):
+    """Rewrite the docstrings' reST habits as Markdown once the package is loaded."""
+
+    def on_package(self, *, pkg: griffe.Module, **kwargs: Any) -> None:
+        """Convert every docstring of the package in place (before any is parsed)."""
+        _convert(pkg, set())
 
 
 def _default(value: object) -> str | None:
@@ -206,13 +252,11 @@ def _attrs_init(cls: griffe.Class) -> None:
         member = cls.all_members.get(names.get(param.name, param.name))
         annotation = getattr(member, "annotation", None) if param.name != "self" else None
         # A converter widens what __init__ accepts: then its annotation, as attrs wrote it
-        # (none when it takes anything: the Args section says what is accepted).
+        # (often ``Any``: the Args section says what is accepted).
         accepted = written.get(param.name)
         if accepted is not None and not isinstance(accepted, str):
             accepted = getattr(accepted, "__name__", None) or str(accepted)
-        if accepted in ("Any", "typing.Any", "object"):
-            annotation = None
-        elif accepted is not None and accepted != str(annotation):
+        if accepted is not None and accepted != str(annotation):
             annotation = accepted
         parameters.append(
             griffe.Parameter(
