@@ -56,7 +56,7 @@ def _nav_pages() -> list[str]:
     """The pages the nav of mkdocs.yml names (read as text: the file needs no YAML parser)."""
     text = MKDOCS_YML.read_text(encoding="utf-8")
     nav = text[text.index("\nnav:") :]
-    return re.findall(r":\s+([\w./-]+\.md)\s*$", nav, flags=re.MULTILINE)
+    return re.findall(r"^\s*- (?:.*:\s+)?([\w./-]+\.md)\s*$", nav, flags=re.MULTILINE)
 
 
 # ----------------------------------------------------------------- the files themselves
