@@ -236,3 +236,71 @@ def test_api_reference_in_chromium(site: Path, chromium: str) -> None:
     assert ":func:`" not in dom
     width, height = _screenshot(chromium, page, site / "docs-reference-calendar.png")
     assert (width, height) == WINDOW
+
+
+# ----------------------------------------------------------------- the griffe extension
+
+
+@pytest.fixture(scope="module")
+def griffe_ext() -> object:
+    if importlib.util.find_spec("griffe") is None:
+        _missing("griffe is not installed: pip install '.[docs]'")
+    path = DOCS / "reference" / "_griffe_ext.py"
+    spec = importlib.util.spec_from_file_location("_promisekit_griffe_ext", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_roles_become_code(griffe_ext: object) -> None:
+    convert = griffe_ext.rst_to_markdown  # type: ignore[attr-defined]
+    text = "See :class:`~promisekit.promise.Promise`, :func:`assess` and :meth:`x <a.b>`."
+    assert convert(text) == "See `Promise`, `assess` and `x`."
+
+
+def test_directives_and_literal_blocks_become_fences(griffe_ext: object) -> None:
+    convert = griffe_ext.rst_to_markdown  # type: ignore[attr-defined]
+    text = "\n".join(
+        [
+            "Summary.",
+            "",
+            "Example:",
+            "    .. code-block:: python",
+            "",
+            "        x = 1",
+            "",
+            "The formula::",
+            "",
+            "    y = 2 * x",
+            "",
+            ">>> 1 + 1",
+            "2",
+            "",
+            ".. versionadded:: 0.1.0",
+            ".. deprecated:: 0.2.0",
+            "   Use something else.",
+        ]
+    )
+    assert convert(text).splitlines() == [
+        "Summary.",
+        "",
+        "Example:",
+        "    ```python",
+        "    x = 1",
+        "    ```",
+        "",
+        "The formula:",
+        "",
+        "```text",
+        "y = 2 * x",
+        "```",
+        "",
+        "```pycon",
+        ">>> 1 + 1",
+        "2",
+        "```",
+        "",
+        "*Added in version 0.1.0.*{: .pk-version }",
+        "*Deprecated since version 0.2.0:* Use something else.",
+    ]
