@@ -16,6 +16,7 @@ PAGES = [
     "docs/calendar.md",
     "docs/errors.md",
     "docs/helpdesk-slas.md",
+    "docs/notebook-analysis.md",
     "docs/running-escalations.md",
 ]
 BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)

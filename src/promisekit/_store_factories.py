@@ -64,8 +64,9 @@ class SQLiteStores:
 
 @attrs.frozen
 class PostgresStores:
-    """Factory of :class:`~promisekit.postgres.PostgresLedger` stores, one PostgreSQL
-    schema ``<prefix>_<name>`` each, in the database at ``url``.
+    """Factory of :class:`~promisekit.postgres.PostgresLedger` stores for the tests.
+
+    One PostgreSQL schema ``<prefix>_<name>`` each, in the database at ``url``.
 
     .. versionadded:: 0.1.0
     """

@@ -194,8 +194,9 @@ class PostgresLedger(_StateSource):
         return self._closed
 
     def close(self) -> None:
-        """Stop using the database (idempotent); closes the connection only if the ledger
-        opened it from a connection string.
+        """Stop using the database (idempotent).
+
+        Closes the connection only if the ledger opened it from a connection string.
 
         .. versionadded:: 0.1.0
         """
@@ -392,8 +393,9 @@ class PostgresLedger(_StateSource):
     def state(
         self, promise_id: str, at: datetime | None = None, *, known_at: datetime | None = None
     ) -> PromiseState:
-        """The state of a promise, replaying its stored events (as :meth:`PromiseLedger.state
-        <promisekit.ledger.PromiseLedger.state>`).
+        """The state of a promise, replaying its stored events.
+
+        As :meth:`PromiseLedger.state <promisekit.ledger.PromiseLedger.state>` does.
 
         Raises:
             NaiveDatetimeError: ``at`` or ``known_at`` has no time zone.

@@ -100,8 +100,7 @@ class MissingDependencyError(PromiseKitError, ImportError):
 
 
 class LeaseLostError(PromiseKitError, RuntimeError):
-    """A fenced write was refused: the lease it relies on is held by someone else (or
-    by nobody).
+    """A fenced write was refused: its lease is held by someone else, or by nobody.
 
     Raised by ``append`` and ``append_many`` of a ledger store when a
     :class:`~promisekit.ledger.Checkpoint` with a ``holder`` is written while the lease
@@ -130,9 +129,10 @@ class LeaseLostError(PromiseKitError, RuntimeError):
 
 
 class PositionConflictError(PromiseKitError, RuntimeError):
-    """An append with ``expected_position`` found the ledger elsewhere: another writer
-    appended first (optimistic concurrency). Nothing was written; read the new events
-    and decide again.
+    """An append with ``expected_position`` found the ledger elsewhere.
+
+    Another writer appended first (optimistic concurrency). Nothing was written; read
+    the new events and decide again.
 
     Attributes:
         expected: The last position the writer expected.

@@ -128,8 +128,10 @@ _INSERT = (
 
 
 class StoreError(PromiseKitError, OSError):
-    """The SQLite store cannot be opened, read or written (not a database, locked too
-    long, closed, written by a newer promisekit…).
+    """A ledger store cannot be opened, read or written.
+
+    For example: not a database, locked too long, closed, or written by a newer
+    promisekit (the PostgreSQL store raises it too).
 
     .. versionadded:: 0.1.0
     """
@@ -470,8 +472,9 @@ class SQLiteLedger(_CursorMixin, _StateSource):
     def state(
         self, promise_id: str, at: datetime | None = None, *, known_at: datetime | None = None
     ) -> PromiseState:
-        """The state of a promise, replaying its stored events (as :meth:`PromiseLedger.state
-        <promisekit.ledger.PromiseLedger.state>`).
+        """The state of a promise, replaying its stored events.
+
+        As :meth:`PromiseLedger.state <promisekit.ledger.PromiseLedger.state>` does.
 
         Args:
             promise_id: Id of the promise.

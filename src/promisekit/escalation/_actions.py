@@ -104,8 +104,10 @@ def _convert_kind(value: object) -> str:
 
 @attrs.frozen
 class NotifyCustomer(Action):
-    """Tell the customer: a ``"progress"`` update, a ``"delay"`` (with the new date when the
-    rule also proposes one) or an ``"apology"``.
+    """Tell the customer: a progress update, a delay or an apology.
+
+    ``kind`` is ``"progress"``, ``"delay"`` (with the new date when the rule also
+    proposes one) or ``"apology"``.
 
     Deferred to the customer's next contact opening (never at midnight or on a Sunday
     when contact hours say so). See :func:`~promisekit.escalation.draft_notice`.

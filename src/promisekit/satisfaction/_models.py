@@ -241,7 +241,13 @@ class ZoneOfTolerance(_ModelBase):
         below: Slope below ``adequate`` (default 2.25).
         inside: Slope inside the zone (default 0.1).
         above: Slope above ``desired`` (default 1.0).
-        relative, unit, min_window, self_weight, weights, recovery, labels,
+        relative: As for :class:`Disconfirmation`.
+        unit: As for :class:`Disconfirmation`.
+        min_window: As for :class:`Disconfirmation`.
+        self_weight: As for :class:`Disconfirmation`.
+        weights: As for :class:`Disconfirmation`.
+        recovery: As for :class:`Disconfirmation`.
+        labels: As for :class:`Disconfirmation`.
         compensation: As for :class:`Disconfirmation`.
         breach: Penalty of a broken promise (default ``0``).
 

@@ -142,8 +142,10 @@ def check_ledger_store(
     kills: int = 20,
     process_local: bool | None = None,
 ) -> StoreReport:
-    """Check that the stores ``factory`` opens keep every :class:`~promisekit.ledger.LedgerStore`
-    guarantee; raise :class:`AssertionError` at the first one broken.
+    """Check that the stores ``factory`` opens keep every ``LedgerStore`` guarantee.
+
+    Raise :class:`AssertionError` at the first guarantee of
+    :class:`~promisekit.ledger.LedgerStore` broken.
 
     Single-process checks (on a fresh store each): idempotent appends (the same event
     is a no-op, the same id with another payload raises
