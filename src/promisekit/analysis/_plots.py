@@ -21,7 +21,7 @@ from promisekit._plotting import get_axes, label_axes
 from promisekit._vectorized_calendar import as_instants, cum_at_many
 from promisekit.analysis._book import PromiseBook
 from promisekit.analysis._columns import require_pandas
-from promisekit.commitments import wilson_interval
+from promisekit.analysis._intervals import error_bars, keep_intervals
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:
@@ -266,23 +266,21 @@ def plot_fairness(book: Any, by: str = "segment", *, ax: Any = None) -> Any:
     groups = sorted(set(labels[decided]))
     if not groups:
         raise InsufficientDataError(f"no decided promise: no keep rate by {by!r} to plot")
-    rates, lows, highs, names = [], [], [], []
+    ns, ks, names = [], [], []
     unit = "business h" if response[1] else "h"
     for group in groups:
         mask = (labels == group).to_numpy()
         n = int((mask & decided).sum())
-        k = int((mask & kept).sum())
-        rate = k / n
-        low, high = wilson_interval(k, n)
-        rates.append(100 * rate)
-        lows.append(100 * (rate - low))
-        highs.append(100 * (high - rate))
+        ns.append(n)
+        ks.append(int((mask & kept).sum()))
         values = response[0][mask & ~np.isnan(response[0])]
         median = f"{np.median(values):.1f} {unit}" if len(values) else "n/a"
         names.append(f"{group}\n(n={n}, median response {median})")
     ax = get_axes(ax, feature=feature)
     positions = np.arange(len(groups))
-    ax.bar(positions, rates, yerr=[lows, highs], capsize=4, color="tab:blue", alpha=0.8)
+    rate, lower, upper = keep_intervals(ks, ns)
+    yerr = 100 * error_bars(rate, lower, upper)
+    ax.bar(positions, 100 * rate, yerr=yerr, capsize=4, color="tab:blue", alpha=0.8)
     overall = 100 * float(kept[decided].mean())
     ax.axhline(overall, color="0.5", linestyle="--", linewidth=0.8, label="overall")
     ax.set_xticks(positions, names, fontsize="small")
