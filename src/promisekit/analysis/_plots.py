@@ -50,13 +50,15 @@ _MAX_BINS = 24
 _frame = outcomes_frame  # the name the fever chart tests and older imports use
 
 
-def _clip_range(values: Any, low_q: float = 0.02, high_q: float = 0.98) -> tuple[float, float]:
+def _clip_range(values: Any, low_q: float = 0.005, high_q: float = 0.995) -> tuple[float, float]:
     """The bulk of ``values``, widened to include 0.
 
     Quantiles ``low_q`` to ``high_q``, narrowed to three interquartile ranges beyond
     the quartiles (so a few far outliers do not stretch the axis either).
     """
-    q1, q3, low, high = np.quantile(values, [0.25, 0.75, low_q, high_q])
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    low = np.quantile(values, low_q, method="lower")
+    high = np.quantile(values, high_q, method="higher")
     spread = 3.0 * float(q3 - q1)
     low = max(float(low), float(q1) - spread)
     high = min(float(high), float(q3) + spread)
@@ -119,8 +121,8 @@ def plot_satisfaction_vs_lateness(book: Any, *, ax: Any = None) -> Any:
     holds the promises completed on time at the last moment, the next one those just
     late, so a cliff at the promise shows as a step between a green and a red bar.
     Each bar is the mean score of its bin with a 95 % interval (mean ± 1.96 standard
-    errors) and its number of promises; values beyond the bulk of the data (2 % and
-    98 % quantiles, at most three interquartile ranges beyond the quartiles) are
+    errors) and its number of promises; values beyond the bulk of the data (0.5 % and
+    99.5 % quantiles, at most three interquartile ranges beyond the quartiles) are
     pooled in the edge bars and counted.
 
     Args:
@@ -201,7 +203,7 @@ def plot_lateness_distribution(book: Any, *, ax: Any = None, bins: int = 40) -> 
 
     Lateness is drawn in the unit of the promises' typical window (days for promises
     days long); bins are aligned on the due date (each ``(a - width, a]``, on-time bins
-    green and late ones red). The axis covers the bulk of the data (2 % to 98 %
+    green and late ones red). The axis covers the bulk of the data (0.5 % to 99.5 %
     quantiles, at most three interquartile ranges beyond the quartiles, and 0):
     values beyond are pooled in the edge bars and counted.
 
@@ -319,7 +321,7 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
             textcoords="offset points",
             xytext=(0, 3),
             ha="center",
-            fontsize="x-small",
+            fontsize="small",
             color="0.3",
             rotation=90 if len(xs) > 16 else 0,
             va="bottom",

@@ -74,7 +74,7 @@ def in_unit(values_us: NDArray[np.int64], unit: Unit) -> NDArray[np.float64]:
 def number(value: float, *, signed: bool = False) -> str:
     """A short number: ``12``, ``3.5``, ``0.25`` (``+`` when ``signed`` and positive)."""
     size = abs(value)
-    text = f"{value:.0f}" if size >= 100 else f"{value:.1f}" if size >= 1 else f"{value:.2f}"
+    text = f"{value:.0f}" if size >= 10 else f"{value:.1f}" if size >= 1 else f"{value:.2f}"
     if text.endswith(".0"):
         text = text[:-2]
     if float(text) == 0:
