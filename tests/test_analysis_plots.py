@@ -309,7 +309,10 @@ def test_plot_fever_chart_errors(agg: Any) -> None:
     book = _fever_book()
     with pytest.raises(InsufficientDataError):
         plot_fever_chart(book, now=book.now - pd.Timedelta(hours=9))  # nothing made yet
+    frame = book.outcomes()
+    assert frame.attrs["now"] == book.now  # a book's outcomes carry their now
+    frame.attrs.clear()
     with pytest.raises(InvalidValueError):
-        plot_fever_chart(book.outcomes())  # a DataFrame without attrs["now"]
+        plot_fever_chart(frame)  # a DataFrame without attrs["now"]
     with pytest.raises(InvalidTypeError):
         plot_fever_chart([1, 2, 3])

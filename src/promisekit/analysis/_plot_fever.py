@@ -54,7 +54,9 @@ def _fever_points(book: Any, now: Any) -> tuple[Any, Any, bool]:
         made = cols.made_at.view(np.int64)
         due = cols.due.view(np.int64)
         done = cols.completed_at.view(np.int64)
-        target = np.full(len(made), _NAT, dtype=np.int64)
+        target = book._cols.target
+        if target is None:
+            target = np.full(len(made), _NAT, dtype=np.int64)
         calendar = book.calendar
         if now is None:
             now = book.now
@@ -105,8 +107,9 @@ def plot_fever_chart(book: Any, *, now: Any = None, ax: Any = None) -> Any:
       internal target to the due date (nothing is consumed before the target). A
       promise without a target, or whose target is its due date, uses its whole
       window as buffer, so its point lies on the diagonal ``y = x``. A
-      :class:`~promisekit.analysis.PromiseBook` keeps no targets: every promise of a
-      book is drawn without one; an ``outcomes()`` DataFrame may carry a ``target``
+      :class:`~promisekit.analysis.PromiseBook` uses its ``target`` column (from
+      :class:`~promisekit.promise.Promise` ``target`` or the ``target`` column of a
+      frame), an ``outcomes()`` DataFrame its ``target``
       column (NaT where none).
 
     Overdue promises lie beyond 1 on both axes; values beyond 1.5 are drawn on the

@@ -73,7 +73,7 @@ def window_unit(book: PromiseBook) -> Unit:
     """The unit of the book's typical promise window (made to due): days for days-long."""
     business = book.calendar is not None
     if business:
-        windows = book._business_window
+        windows = book._cols.business_window
     else:
         windows = book.columns.due.view(np.int64) - book.columns.made_at.view(np.int64)
     return unit_for(typical(windows[windows != _NAT].tolist()), business=business)
@@ -279,7 +279,7 @@ def flagged(report: FairnessReport, alpha: float = 0.05) -> list[tuple[str, str]
 
 
 def _score_sentence(book: PromiseBook) -> str:
-    score = book._score
+    score = book._cols.score
     if score is None or not (~np.isnan(score)).any():
         return ""
     status = book.columns.status
