@@ -31,7 +31,7 @@ from promisekit.analysis._plot_data import (
     response_us,
 )
 from promisekit.analysis._plot_fever import _fever_zone, plot_fever_chart  # noqa: F401
-from promisekit.analysis._units import Unit, number, unit_for
+from promisekit.analysis._units import Unit, column_unit, number
 from promisekit.errors import InsufficientDataError, InvalidValueError
 
 __all__ = [
@@ -304,6 +304,9 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
     rate, lower, upper = keep_intervals(k[has], n[has])
     xs = np.flatnonzero(has)
     ax = get_axes(ax, feature=feature)
+    line = np.full(len(every), np.nan)
+    line[has] = 100 * rate
+    ax.plot(np.arange(len(every)), line, color=_OTHER, linewidth=1.0)  # broken at gaps
     ax.errorbar(
         xs,
         100 * rate,
@@ -311,7 +314,7 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
         marker="o",
         color=_OTHER,
         capsize=3,
-        linewidth=1.0,
+        linestyle="none",
         label="keep rate (95 % interval)",
     )
     for x, top, count in zip(xs, 100 * upper, n[has], strict=True):
@@ -397,10 +400,8 @@ def plot_fairness(
     groups = sorted(set(labels[decided]))
     if not groups:
         raise InsufficientDataError(f"no decided promise: no keep rate by {by!r} to plot")
-    unit = unit_for(
-        float(np.nanmedian(response)) if (~np.isnan(response)).any() else math.nan,
-        business=business,
-    )
+    unit = column_unit(response[~np.isnan(response)].tolist(), business=business)
+
     ns = np.array([int((labels[decided] == g).sum()) for g in groups])
     ks = np.array([int((labels[decided & kept] == g).sum()) for g in groups])
     medians = np.array(

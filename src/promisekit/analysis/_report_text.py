@@ -220,7 +220,8 @@ def _s(count: int) -> str:
 
 def _lateness_sentence(book: PromiseBook, clock: str, business: bool) -> str:
     lateness, _ = book._lateness()
-    floor = window_unit(book)
+    window = window_unit(book)
+    floor = window if window.name == "days" else None  # days-long promises: told in days
     status = book.columns.status
     closed = lateness[np.isin(status, (_KEPT, _LATE, _SHORT)) & (lateness != _NAT)]
     if len(closed) == 0:

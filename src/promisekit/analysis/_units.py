@@ -54,15 +54,20 @@ def unit_for(magnitude_us: float, *, business: bool = False) -> Unit:
     return DAYS
 
 
-def typical(values_us: Iterable[float | int | None]) -> float:
-    """The median absolute value of the known durations (NaN when none)."""
+def typical(values_us: Iterable[float | int | None], q: float = 0.5) -> float:
+    """The ``q`` quantile (default the median) of the absolute values of the known
+    durations (NaN when none)."""
     known = [abs(float(v)) for v in values_us if v is not None and v == v and v != _NAT]
-    return float(np.median(known)) if known else math.nan
+    return float(np.quantile(known, q)) if known else math.nan
 
 
 def column_unit(values_us: Iterable[float | int | None], *, business: bool = False) -> Unit:
-    """The one unit of a column of durations (µs; ``None``/NaN/NaT are missing)."""
-    return unit_for(typical(values_us), business=business)
+    """The one unit of a column of durations (µs; ``None``/NaN/NaT are missing).
+
+    Chosen from the upper quartile of the absolute values, so that a column of mostly
+    short durations with a few long ones reads ``7.7 h`` rather than ``460 min``.
+    """
+    return unit_for(typical(values_us, 0.75), business=business)
 
 
 def in_unit(values_us: NDArray[np.int64], unit: Unit) -> NDArray[np.float64]:
