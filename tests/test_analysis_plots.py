@@ -43,13 +43,13 @@ def small() -> PromiseBook:
 def test_satisfaction_vs_lateness(book: PromiseBook) -> None:
     ax = plot_satisfaction_vs_lateness(book)
     assert ax.get_title() == "Satisfaction vs lateness (595 scored promises)"
-    assert "business hours" in ax.get_xlabel() and "bars of 1 h" in ax.get_xlabel()
+    assert "business hours" in ax.get_xlabel() and "bars of 0.25 h" in ax.get_xlabel()
     assert ax.get_ylabel() == "mean satisfaction score"
     bars = ax.patches
-    assert bars and all(abs(b.get_width() - 0.9) < 1e-9 for b in bars)
-    # bins (a - 1 h, a] aligned on the due date: on time green, late red
-    lefts = sorted(round(b.get_x() + b.get_width() / 2, 3) for b in bars)
-    assert all(round(x + 0.5, 3) == round(x + 0.5) for x in lefts)
+    assert bars and all(abs(b.get_width() - 0.9 * 0.25) < 1e-9 for b in bars)
+    # bins (a - 15 min, a] aligned on the due date: on time green, late red
+    rights = sorted(round(b.get_x() + b.get_width() / 2 + 0.125, 6) for b in bars)
+    assert all(abs(4 * x - round(4 * x)) < 1e-6 for x in rights)
     texts = [t.get_text() for t in ax.texts]
     assert sum(int(t[2:]) for t in texts if t.startswith("n=")) == 595
 
@@ -132,8 +132,12 @@ def test_keep_rate_over_time(book: PromiseBook, small: PromiseBook) -> None:
     assert ax.get_ylabel() == "keep rate (% of decided promises)"
     assert ax.get_xlabel().startswith("due date (")
     assert ax.get_title().endswith(" decided)")
-    counts = [int(t.get_text()[2:]) for t in ax.texts if t.get_text().startswith("n=")]
-    assert sum(counts) == 600  # every decided promise (overdue ones too), n per point
+    # more than 16 weeks: n per point as grey bars on a second axis
+    (counts,) = [other for other in ax.figure.axes if other is not ax]
+    assert sum(b.get_height() for b in counts.patches) == 600  # overdue ones count too
+    small_ax = plot_keep_rate_over_time(small, freq="D")
+    labels = [int(t.get_text()[2:]) for t in small_ax.texts if t.get_text().startswith("n=")]
+    assert sum(labels) == 11  # few points: n written above each
     assert plot_keep_rate_over_time(small, freq="D").get_xlabel() == "due date (day)"
     with pytest.raises(InvalidValueError, match="'freq'"):
         plot_keep_rate_over_time(small, freq="Y")

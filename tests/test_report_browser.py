@@ -209,6 +209,7 @@ SAMPLES = {
     "demo-callbacks": ((1280, 3000), "demo"),
     "parcels-days-scores": ((1280, 4400), "parcels"),
     "parcels-narrow-window": ((760, 1400), "parcels"),
+    "callbacks-by-owner-scores": ((1280, 4400), "owners"),
 }
 
 
@@ -220,13 +221,18 @@ def _sample_page(kind: str, path: Path) -> None:
 
     matplotlib.use("Agg")
     from promisekit.analysis import PromiseBook, html_report
-    from promisekit.datasets import parcels_history
+    from promisekit.datasets import callback_centre_history, montreal_calendar, parcels_history
 
-    book = PromiseBook.from_frame(parcels_history(400, seed=1, slow_tier=True, days=120))
-    path.write_text(
-        html_report(book, title="Parcels: a four-month sample", n_permutations=199),
-        encoding="utf-8",
-    )
+    if kind == "owners":  # twelve owners, business time, scores
+        rows = callback_centre_history(600, seed=3, as_frame=False)
+        book = PromiseBook.from_frame(rows, calendar=montreal_calendar())
+        page = html_report(
+            book, title="Callbacks by owner", fairness_by="owner", n_permutations=199
+        )
+    else:
+        book = PromiseBook.from_frame(parcels_history(400, seed=1, slow_tier=True, days=120))
+        page = html_report(book, title="Parcels: a four-month sample", n_permutations=199)
+    path.write_text(page, encoding="utf-8")
 
 
 @pytest.mark.parametrize("name", sorted(SAMPLES))

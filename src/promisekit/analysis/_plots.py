@@ -73,6 +73,17 @@ def _step(span: float, max_bins: int = _MAX_BINS) -> int:
     return math.ceil(span / max_bins)
 
 
+def _natural_step(span: float, unit: Unit) -> float:
+    """A bin width in ``unit``: ten minutes for minutes, whole hours or days, or a half
+    or a quarter of one when the data span only a few units (at least six bins)."""
+    if unit.name == "minutes":
+        return float(10 * _step(span / 10))
+    for fraction in (0.25, 0.5):
+        if span / fraction <= 12:
+            return fraction
+    return float(_step(span))
+
+
 def _late_bins(values: Any, step: float, low: float, high: float) -> tuple[Any, Any, int, int]:
     """Right-closed bins ``(a - step, a]`` aligned on 0 covering ``[low, high]``.
 
@@ -150,7 +161,7 @@ def plot_satisfaction_vs_lateness(book: Any, *, ax: Any = None) -> Any:
         raise InsufficientDataError("no closed promise has a satisfaction score to plot")
     x, y = late[keep], score[keep]
     low, high = _clip_range(x)
-    step = float(_step(high - low) if unit.name != "minutes" else 10 * _step((high - low) / 10))
+    step = _natural_step(high - low, unit)
     rights, index, below, above = _late_bins(x, step, low, high)
     n = np.bincount(index, minlength=len(rights))
     sums = np.bincount(index, weights=y, minlength=len(rights))
@@ -252,7 +263,7 @@ def plot_lateness_distribution(book: Any, *, ax: Any = None, bins: int = 40) -> 
 
 _PERIODS = {
     "D": ("D", "day", "%a %d %b"),
-    "W": ("W", "week", "wk of %d %b"),
+    "W": ("W", "week", "%d %b %Y"),
     "M": ("M", "month", "%b %Y"),
 }
 
@@ -261,7 +272,8 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
     """Keep rate of the decided promises (no longer pending) per period of their due date.
 
     One point per period with promises, with its 95 % Wilson interval and its number
-    of decided promises written above it; periods without any are left empty.
+    of decided promises written above it (as grey bars on a second axis when there
+    are more than 16 periods); periods without any are left empty.
 
     Args:
         book: A :class:`~promisekit.analysis.PromiseBook` or its ``outcomes()`` DataFrame.
@@ -317,28 +329,36 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
         linestyle="none",
         label="keep rate (95 % interval)",
     )
-    for x, top, count in zip(xs, 100 * upper, n[has], strict=True):
-        ax.annotate(
-            f"n={count}",
-            (x, top),
-            textcoords="offset points",
-            xytext=(0, 3),
-            ha="center",
-            fontsize="small",
-            color="0.3",
-            rotation=90 if len(xs) > 16 else 0,
-            va="bottom",
-        )
+    if len(xs) <= 16:
+        for x, top, count in zip(xs, 100 * upper, n[has], strict=True):
+            ax.annotate(
+                f"n={count}",
+                (x, top),
+                textcoords="offset points",
+                xytext=(0, 3),
+                ha="center",
+                fontsize="small",
+                color="0.3",
+                va="bottom",
+            )
+    else:  # too many points to label: n as grey bars on a second axis
+        counts = ax.twinx()
+        counts.bar(xs, n[has], width=0.8, color="0.6", alpha=0.35, zorder=0)
+        counts.set_ylim(0, 3.5 * float(n.max()))
+        counts.set_ylabel("decided promises (n, grey bars)", color="0.4")
+        counts.tick_params(axis="y", colors="0.4", labelsize="small")
+        ax.set_zorder(counts.get_zorder() + 1)
+        ax.patch.set_visible(False)
     overall = float(kept.mean())
     ax.axhline(100 * overall, color="0.5", linestyle="--", linewidth=0.8, label="overall")
     ax.set_ylim(0, 118)
-    shown = max(1, math.ceil(len(every) / 12))
+    shown = max(1, math.ceil(len(every) / 8))
     ticks = list(range(0, len(every), shown))
     ax.set_xticks(ticks, [every[i].start_time.strftime(fmt) for i in ticks], fontsize="small")
     ax.set_xlim(-0.6, len(every) - 0.4)
     label_axes(
         ax,
-        xlabel=f"due date ({name})",
+        xlabel=f"due date ({name}{' starting' if code == 'W' else ''})",
         ylabel="keep rate (% of decided promises)",
         title=f"Keep rate per {name} (overall {100 * overall:.1f} % of {len(kept)} decided)",
         legend="lower left",
