@@ -173,7 +173,8 @@ def plot_satisfaction_vs_lateness(book: Any, *, ax: Any = None) -> Any:
     ax = get_axes(ax, feature=feature)
     centres = rights - step / 2
     colours = [_ON_TIME if r <= 0 else _LATE for r in rights]
-    bottom = math.floor(float(np.nanmin(y))) - 0.5 if len(y) else 0.0
+    # from just below the scale (1 on a 1-5 scale), so bar heights compare honestly
+    bottom = min(math.floor(float(np.nanmin(y))), 1) - 0.5
     ax.bar(
         centres[shown],
         (mean - bottom)[shown],
