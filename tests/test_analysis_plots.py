@@ -42,10 +42,58 @@ def small() -> PromiseBook:
 
 def test_satisfaction_vs_lateness(book: PromiseBook) -> None:
     ax = plot_satisfaction_vs_lateness(book)
-    assert ax.get_title() == "Satisfaction vs lateness"
-    assert "business hours" in ax.get_xlabel()
-    assert ax.get_ylabel() == "satisfaction score"
-    assert len(ax.collections) == 1 and len(ax.lines) >= 2
+    assert ax.get_title() == "Satisfaction vs lateness (595 scored promises)"
+    assert "business hours" in ax.get_xlabel() and "bars of 0.25 h" in ax.get_xlabel()
+    assert ax.get_ylabel() == "mean satisfaction score"
+    bars = ax.patches
+    assert bars and all(abs(b.get_width() - 0.9 * 0.25) < 1e-9 for b in bars)
+    # bins (a - 15 min, a] aligned on the due date: on time green, late red
+    rights = sorted(round(b.get_x() + b.get_width() / 2 + 0.125, 6) for b in bars)
+    assert all(abs(4 * x - round(4 * x)) < 1e-6 for x in rights)
+    texts = [t.get_text() for t in ax.texts]
+    assert sum(int(t[2:]) for t in texts if t.startswith("n=")) == 595
+
+
+def test_satisfaction_cliff_at_the_promise_in_days() -> None:
+    """Promises days long: bins of one day; the score drops in the first late day."""
+    import numpy as np
+    import pandas as pd
+
+    t = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    rng = np.random.default_rng(1)
+    late_days = np.round(rng.uniform(-6, 4, 400), 4)
+    made = [t] * 400
+    due = [t + pd.Timedelta(days=10)] * 400
+    done = [due[0] + pd.Timedelta(minutes=round(float(x) * 1440)) for x in late_days]
+    score = np.where(late_days <= 0, 4.5, 2.0)
+    frame = pd.DataFrame({"made_at": made, "due": due, "completed_at": done, "score": score})
+    book = PromiseBook.from_frame(frame, now=t + pd.Timedelta(days=30))
+    ax = plot_satisfaction_vs_lateness(book)
+    assert "days" in ax.get_xlabel() and "bars of 1 d" in ax.get_xlabel()
+    heights = {
+        round(b.get_x() + b.get_width() / 2, 2): b.get_y() + b.get_height() for b in ax.patches
+    }
+    assert heights[-0.5] == pytest.approx(4.5) and heights[0.5] == pytest.approx(2.0)
+    assert "days" in plot_lateness_distribution(book).get_xlabel()
+
+
+def test_lateness_outliers_are_clipped_and_counted() -> None:
+    import pandas as pd
+
+    t = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    late = [pd.Timedelta(minutes=m) for m in range(-50, 50)] + [pd.Timedelta(days=30)] * 3
+    frame = pd.DataFrame(
+        {
+            "made_at": [t] * len(late),
+            "due": [t + pd.Timedelta(hours=2)] * len(late),
+            "completed_at": [t + pd.Timedelta(hours=2) + x for x in late],
+        }
+    )
+    book = PromiseBook.from_frame(frame, now=t + pd.Timedelta(days=40))
+    ax = plot_lateness_distribution(book)
+    right = max(b.get_x() + b.get_width() for b in ax.patches)
+    assert right < 5  # hours: the 30-day outliers do not stretch the axis
+    assert any("3 later than" in t.get_text() for t in ax.texts)
 
 
 def test_satisfaction_needs_scores(small: PromiseBook) -> None:
@@ -61,7 +109,9 @@ def test_lateness_distribution(book: PromiseBook, agg: Any) -> None:
     assert "closed promises" in ax.get_title()
     assert "business hours" in ax.get_xlabel()
     assert ax.get_ylabel() == "closed promises"
-    assert len(ax.patches) == 10
+    assert 10 <= len(ax.patches) <= 11  # bins aligned on the due date
+    colours = {tuple(b.get_facecolor())[:3] for b in ax.patches}
+    assert len(colours) == 2  # on time and late
 
 
 def test_lateness_real_time_from_frame() -> None:
@@ -81,6 +131,13 @@ def test_keep_rate_over_time(book: PromiseBook, small: PromiseBook) -> None:
     assert ax.get_title().startswith("Keep rate per ")
     assert ax.get_ylabel() == "keep rate (% of decided promises)"
     assert ax.get_xlabel().startswith("due date (")
+    assert ax.get_title().endswith(" decided)")
+    # more than 16 weeks: n per point as grey bars on a second axis
+    (counts,) = [other for other in ax.figure.axes if other is not ax]
+    assert sum(b.get_height() for b in counts.patches) == 600  # overdue ones count too
+    small_ax = plot_keep_rate_over_time(small, freq="D")
+    labels = [int(t.get_text()[2:]) for t in small_ax.texts if t.get_text().startswith("n=")]
+    assert sum(labels) == 11  # few points: n written above each
     assert plot_keep_rate_over_time(small, freq="D").get_xlabel() == "due date (day)"
     with pytest.raises(InvalidValueError, match="'freq'"):
         plot_keep_rate_over_time(small, freq="Y")
@@ -91,17 +148,53 @@ def test_fairness(book: PromiseBook, by: str) -> None:
     frame = book.outcomes()
     ax = plot_fairness(frame, by=by)
     assert ax.get_title() == f"Keep rate by {by}"
-    assert ax.get_xlabel() == by
-    assert "keep rate" in ax.get_ylabel()
+    horizontal = len(set(frame[by].dropna().astype(str))) > 6
+    assert (ax.get_ylabel() if horizontal else ax.get_xlabel()) == by
+    assert "keep rate" in (ax.get_xlabel() if horizontal else ax.get_ylabel())
     groups = set(frame[by].dropna().astype(str))
     assert len(ax.patches) == len(groups)
-    labels = [t.get_text() for t in ax.get_xticklabels()]
+    ticks = ax.get_yticklabels() if horizontal else ax.get_xticklabels()
+    labels = [t.get_text() for t in ticks]
     assert all("median response" in label for label in labels)
+
+
+def test_fairness_sorted_and_highlighted(book: PromiseBook) -> None:
+    ax = plot_fairness(book, by="segment", highlight="gold")
+    heights = [b.get_height() for b in ax.patches]
+    assert heights == sorted(heights)  # from the least kept
+    colours = [tuple(b.get_facecolor()) for b in ax.patches]
+    assert len(set(colours)) == 2
+    assert "(gold highlighted)" in ax.get_title()
+    ax = plot_fairness(book, by="segment", metric="response")
+    assert ax.get_title() == "Median response by segment"
+    heights = [b.get_height() for b in ax.patches]
+    assert heights == sorted(heights, reverse=True)  # from the slowest
+    assert "business" in ax.get_ylabel()
+
+
+def test_fairness_many_groups_are_horizontal() -> None:
+    import pandas as pd
+
+    t = pd.Timestamp("2026-03-02 09:00", tz="UTC")
+    n = 27 * 4
+    frame = pd.DataFrame(
+        {
+            "made_at": [t] * n,
+            "due": [t + pd.Timedelta(days=5)] * n,
+            "completed_at": [t + pd.Timedelta(days=3 + i % 4) for i in range(n)],
+            "segment": [f"S{i % 27:02d}" for i in range(n)],
+        }
+    )
+    ax = plot_fairness(PromiseBook.from_frame(frame, now=t + pd.Timedelta(days=9)))
+    assert len(ax.get_yticklabels()) == 27
+    assert ax.get_ylabel() == "segment"
 
 
 def test_fairness_bad_by(small: PromiseBook) -> None:
     with pytest.raises(InvalidValueError, match="'by'"):
         plot_fairness(small, by="customer")
+    with pytest.raises(InvalidValueError, match="'metric'"):
+        plot_fairness(small, metric="speed")
 
 
 def test_bad_inputs(small: PromiseBook) -> None:
@@ -220,7 +313,10 @@ def test_plot_fever_chart_errors(agg: Any) -> None:
     book = _fever_book()
     with pytest.raises(InsufficientDataError):
         plot_fever_chart(book, now=book.now - pd.Timedelta(hours=9))  # nothing made yet
+    frame = book.outcomes()
+    assert frame.attrs["now"] == book.now  # a book's outcomes carry their now
+    frame.attrs.clear()
     with pytest.raises(InvalidValueError):
-        plot_fever_chart(book.outcomes())  # a DataFrame without attrs["now"]
+        plot_fever_chart(frame)  # a DataFrame without attrs["now"]
     with pytest.raises(InvalidTypeError):
         plot_fever_chart([1, 2, 3])

@@ -204,7 +204,11 @@ def test_summary_default_is_unchanged(book: PromiseBook) -> None:
     plain = book.summary()
     assert not set(SAT_COLUMNS) & set(plain.columns)
     rich = book.summary(satisfaction=True)
-    assert list(rich.columns) == list(plain.columns) + SAT_COLUMNS
+    # the book has a customer column (from the promises): customers scored are counted
+    assert (
+        list(rich.columns)
+        == list(plain.columns) + SAT_COLUMNS[:1] + ["customers"] + (SAT_COLUMNS[1:])
+    )
     pd.testing.assert_frame_equal(rich[list(plain.columns)], plain)
 
 
@@ -212,7 +216,7 @@ def test_summary_default_is_unchanged(book: PromiseBook) -> None:
     "impact",
     [None, Impact(word_of_mouth=WordOfMouth.preset("3 vs 1"), churn=ChurnRisk(0.3, 0.5, 0.01))],
 )
-def test_summary_equals_impact_of_one_experience_per_promise(
+def test_summary_equals_impact_of_one_experience_per_promise_by_customer(
     book: PromiseBook, impact: Impact | None
 ) -> None:
     model = ZoneOfTolerance(-0.2, 0.3)
@@ -227,9 +231,13 @@ def test_summary_equals_impact_of_one_experience_per_promise(
             ids = [i for i in ids if frame.loc[i, "segment"] == group]
         row = summary.loc[(by, group)]
         report = reference.summarize(
-            Experience(str(i), expectations[i], kept=bool(frame.loc[i, "kept"])) for i in ids
+            Experience(
+                str(frame.loc[i, "customer"]), expectations[i], kept=bool(frame.loc[i, "kept"])
+            )
+            for i in ids
         )
         assert row["scored"] == len(ids) == report.experiences
+        assert row["customers"] == len(report.customers) < len(ids)  # customers, not promises
         assert row["people_told_positive"] == pytest.approx(report.people_told_positive)
         assert row["people_told_negative"] == pytest.approx(report.people_told_negative)
         assert row["customers_lost"] == pytest.approx(report.customers_lost)

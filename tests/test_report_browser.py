@@ -2,7 +2,12 @@
 
 Needs the ``chromium`` executable; CI installs it with ``bash .ci/browser-deps``.
 Without it these tests fail (they do not skip), so a CI image without a browser is
-noticed. If ``CI_ARTIFACTS`` names a directory, the screenshot is copied there.
+noticed. If ``CI_ARTIFACTS`` names a directory, the screenshot is copied there; if
+``PROMISEKIT_SCREENSHOTS`` names one, screenshots of the reports of small samples
+(the demo, a parcels sample in days with scores and a flagged segment, the same in a
+narrow window) are written there, to be looked at::
+
+    PROMISEKIT_SCREENSHOTS=screenshots python -m pytest -q tests/test_report_browser.py
 """
 
 from __future__ import annotations
@@ -192,3 +197,60 @@ def test_screenshot(chromium: str, report: Path, tmp_path: Path) -> None:
         target = Path(artifacts)
         target.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, target / "report-screenshot.png")
+
+
+# ----------------------------------------------------------------------------- screenshots
+# Reports of small samples, screenshotted as a reader would see them. With
+# PROMISEKIT_SCREENSHOTS=DIR the PNGs are kept in DIR (CI keeps them as artifacts; a
+# person looks at them); without it they go to a temporary directory.
+
+SAMPLES = {
+    # name: (window size, how the report is made)
+    "demo-callbacks": ((1280, 3000), "demo"),
+    "parcels-days-scores": ((1280, 4400), "parcels"),
+    "parcels-narrow-window": ((760, 1400), "parcels"),
+    "callbacks-by-owner-scores": ((1280, 4400), "owners"),
+}
+
+
+def _sample_page(kind: str, path: Path) -> None:
+    if kind == "demo":
+        assert main(["demo", "--html", str(path)]) == 0
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from promisekit.analysis import PromiseBook, html_report
+    from promisekit.datasets import callback_centre_history, montreal_calendar, parcels_history
+
+    if kind == "owners":  # twelve owners, business time, scores
+        rows = callback_centre_history(600, seed=3, as_frame=False)
+        book = PromiseBook.from_frame(rows, calendar=montreal_calendar())
+        page = html_report(
+            book, title="Callbacks by owner", fairness_by="owner", n_permutations=199
+        )
+    else:
+        book = PromiseBook.from_frame(parcels_history(400, seed=1, slow_tier=True, days=120))
+        page = html_report(book, title="Parcels: a four-month sample", n_permutations=199)
+    path.write_text(page, encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_sample_screenshots(chromium: str, name: str, tmp_path: Path) -> None:
+    (width, height), kind = SAMPLES[name]
+    page = tmp_path / f"{name}.html"
+    _sample_page(kind, page)
+    folder = Path(os.environ.get("PROMISEKIT_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    shot = folder / f"report-{name}.png"
+    run_chromium(
+        chromium,
+        f"--screenshot={shot}",
+        f"--window-size={width},{height}",
+        "--run-all-compositor-stages-before-draw",
+        "--virtual-time-budget=5000",
+        page.as_uri(),
+    )
+    data = shot.read_bytes()
+    assert png_size(data) == (width, height)
+    assert len(data) > 20_000, f"screenshot is only {len(data)} bytes: blank page?"

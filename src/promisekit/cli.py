@@ -43,6 +43,7 @@ from pathlib import Path
 
 from promisekit import __version__
 from promisekit._cli_calendar import add_calendar_options
+from promisekit._cli_demo import DemoRow, keep_rate_lines, story
 from promisekit._cli_export import _calendar, _load, _summary, _write_html
 from promisekit._cli_format import (
     EXIT_OK,
@@ -75,11 +76,11 @@ __all__ = [
 def _demo(args: argparse.Namespace) -> int:
     history = callback_centre_promises(n=args.n, seed=args.seed)
     cal = history.calendar
+    demo_rows = []
     rows = []
-    kept = 0
     for promise, deliveries in history:
         outcome = assess(promise, deliveries, now=history.now, calendar=cal)
-        kept += outcome.kept
+        demo_rows.append(DemoRow(promise, deliveries, outcome))
         delivered = max((d.at for d in deliveries), default=None)
         rows.append(
             [
@@ -115,8 +116,9 @@ def _demo(args: argparse.Namespace) -> int:
     print()
     print(format_table(headers, rows))
     print()
-    total = len(rows)
-    print(f"{kept} of {total} promises kept ({kept / total:.0%}).")
+    print("\n".join(keep_rate_lines(demo_rows)))
+    print()
+    print("\n".join(story(demo_rows, cal, history.now)))
     if args.html == "":
         return EXIT_OK
     try:

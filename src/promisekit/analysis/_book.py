@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
@@ -11,44 +10,45 @@ import numpy as np
 from numpy.typing import NDArray
 
 from promisekit._validation import check_aware
-from promisekit._vectorized_calendar import as_instants, cum_at_many
+from promisekit._vectorized_calendar import as_instants
+from promisekit.analysis._book_columns import BookColumns
 from promisekit.analysis._book_records import (
     _KEPT,
     _LATE,
     _OVERDUE,
     _PENDING,
     _SHORT,
-    _check_length,
-    _closed_records,
-    _encode,
     _frame_columns,
     _ledger_records,
     _records_columns,
 )
 from promisekit.analysis._book_summary import (
-    _pct_text,
     _score_rows,
     _Scored,
     _summary_rows,
-    _td_text,
+)
+from promisekit.analysis._book_views import (
+    check_summary_args,
+    compare_frame,
+    outcomes_frame,
+    repr_html,
+    satisfaction_frame,
+    summary_frame,
 )
 from promisekit.analysis._columns import (
-    STATUS_CODES,
     OutcomeColumns,
     _assess,
     require_pandas,
-    to_pandas_instants,
 )
 from promisekit.analysis._fairness import FairnessReport, permutation_fairness
-from promisekit.analysis._scoring import check_model, score_closed
-from promisekit.buffering import BufferPolicy, backtest
+from promisekit.buffering import BufferPolicy
 from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.impact import Impact
 from promisekit.ledger import Ledger
 from promisekit.promise import Promise
-from promisekit.satisfaction import Level, SatisfactionModel
+from promisekit.satisfaction import SatisfactionModel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -85,6 +85,10 @@ class PromiseBook:
         revisions: Revision number in force, or ``None`` (all 0).
         score: A satisfaction score per promise (float, NaN where none), or ``None``.
         calendar: A :class:`~promisekit.calendar.BusinessCalendar`, or ``None``.
+        customer: Who each promise was made to, or ``None``: with it, impact figures
+            (customers lost) count customers, not promises.
+        target: Internal target dates (NaT where none, each between made and due),
+            or ``None``: the fever chart measures buffers from them.
 
     Raises:
         InvalidTypeError: a column has the wrong dtype.
@@ -103,19 +107,7 @@ class PromiseBook:
     .. versionadded:: 0.1.0
     """
 
-    __slots__ = (
-        "_business_response",
-        "_business_window",
-        "_calendar",
-        "_ids",
-        "_labels",
-        "_now",
-        "_outcomes",
-        "_response",
-        "_revisions",
-        "_score",
-        "_short",
-    )
+    __slots__ = ("_calendar", "_cols", "_now", "_outcomes")
 
     def __init__(
         self,
@@ -132,6 +124,8 @@ class PromiseBook:
         revisions: Any = None,
         score: Any = None,
         calendar: BusinessCalendar | None = None,
+        customer: Any = None,
+        target: Any = None,
     ) -> None:
         made = as_instants("made_at", made_at)
         if made.ndim != 1:
@@ -159,45 +153,20 @@ class PromiseBook:
         self._outcomes = outcomes
         self._now = int(now_i)
         self._calendar = calendar
-        if promise_id is None:
-            self._ids: NDArray[Any] = np.arange(size)
-        else:
-            ids = np.asarray(promise_id)
-            _check_length("promise_id", ids, size)
-            self._ids = ids
-        self._labels = {
-            name: _encode(name, value, size)
-            for name, value in (("kind", kind), ("segment", segment), ("owner", owner))
-        }
-        self._short = np.zeros(size, dtype=bool) if short is None else np.asarray(short, dtype=bool)
-        if revisions is None:
-            self._revisions = np.zeros(size, dtype=np.int64)
-        else:
-            revs = np.asarray(revisions)
-            if revs.dtype.kind not in "iu":
-                raise InvalidTypeError(f"'revisions' must be integers (got dtype {revs.dtype})")
-            _check_length("revisions", revs, size)
-            self._revisions = revs.astype(np.int64)
-        if score is None:
-            self._score: NDArray[np.float64] | None = None
-        else:
-            scores = np.asarray(score)
-            if scores.dtype.kind not in "fiu":
-                raise InvalidTypeError(f"'score' must be numbers (got dtype {scores.dtype})")
-            _check_length("score", scores, size)
-            self._score = scores.astype(np.float64)
-        made_i = outcomes.made_at.view(np.int64)
-        done = outcomes.completed_at.view(np.int64)
-        closed = done != _NAT
-        self._response = np.where(closed, done - made_i, _NAT)
-        if calendar is None:
-            self._business_response = np.full(size, _NAT, dtype=np.int64)
-            self._business_window = np.full(size, _NAT, dtype=np.int64)
-        else:
-            cum_made = cum_at_many(calendar, made_i)
-            cum_done = cum_at_many(calendar, np.where(closed, done, made_i))
-            self._business_response = np.where(closed, cum_done - cum_made, _NAT)
-            self._business_window = cum_at_many(calendar, outcomes.due.view(np.int64)) - cum_made
+        self._cols = BookColumns(
+            outcomes,
+            self._now,
+            calendar,
+            promise_id=promise_id,
+            kind=kind,
+            segment=segment,
+            owner=owner,
+            customer=customer,
+            target=target,
+            short=short,
+            revisions=revisions,
+            score=score,
+        )
 
     # ----------------------------------------------------------------- constructors
 
@@ -287,8 +256,9 @@ class PromiseBook:
 
         Columns are read by name: ``made_at`` and ``due`` (required), ``completed_at``,
         ``promise_id`` (default: the frame's index), ``kind``, ``segment``, ``owner``,
-        ``short``, ``revisions`` and ``score`` (optional); ``columns`` maps these names
-        to the frame's own. ``datetime64`` columns are UTC instants; pandas columns with
+        ``short``, ``revisions``, ``score``, ``customer`` (default: a ``customer_id``
+        column when there is one) and ``target`` (optional); ``columns`` maps these
+        names to the frame's own. ``datetime64`` columns are UTC instants; pandas columns with
         a time zone are converted.
 
         Args:
@@ -365,32 +335,7 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        pd = require_pandas("PromiseBook.outcomes()")
-        out = self._outcomes
-        tz = self._tz()
-        data: dict[str, Any] = {
-            name: pd.Categorical.from_codes(lab.pandas_codes(), categories=lab.present())
-            for name, lab in self._labels.items()
-        }
-        data.update(
-            made_at=to_pandas_instants(out.made_at, tz),
-            due=to_pandas_instants(out.due, tz),
-            completed_at=to_pandas_instants(out.completed_at, tz),
-            status=pd.Categorical.from_codes(
-                out.status, categories=[s.value for s in STATUS_CODES]
-            ),
-            kept=out.kept,
-            lateness=out.lateness,
-            business_lateness=out.business_lateness,
-            response=self._response.view("timedelta64[us]"),
-            business_response=self._business_response.view("timedelta64[us]"),
-            business_window=self._business_window.view("timedelta64[us]"),
-            revisions=self._revisions,
-            short=self._short,
-        )
-        if self._score is not None:
-            data["score"] = self._score
-        return pd.DataFrame(data, index=pd.Index(self._ids, name="promise_id"))
+        return outcomes_frame(self)
 
     def to_pandas(self) -> pd.DataFrame:
         """The whole book as a DataFrame (same as :meth:`outcomes`, one row per promise).
@@ -411,10 +356,20 @@ class PromiseBook:
         scored: _Scored | None = None,
     ) -> list[dict[str, Any]]:
         lateness, _ = self._lateness()
-        response = self._business_response if self._calendar is not None else self._response
-        labels = [(name, self._labels[name]) for name in by]
+        cols = self._cols
+        business = self._calendar is not None
+        response = cols.business_response if business else cols.response
+        elapsed = cols.business_elapsed if business else cols.elapsed
+        labels = [(name, cols.labels[name]) for name in by]
         return _summary_rows(
-            self._outcomes.status, lateness, response, labels, self._score, quantiles, scored
+            self._outcomes.status,
+            lateness,
+            response,
+            labels,
+            cols.score,
+            quantiles,
+            scored,
+            elapsed,
         )
 
     def summary(
@@ -434,8 +389,10 @@ class PromiseBook:
         pending — an overdue promise is already broken), ``lateness_p50``… (quantiles of
         the lateness of closed promises, in business time with a calendar — negative is
         early; inverted-CDF quantiles, so each is an observed value),
-        ``median_response`` (made to completed, business time with a calendar) and
-        ``mean_score`` when the book has scores.
+        ``median_response`` (made to completed, business time with a calendar; open
+        promises count as censored at their elapsed time — a Kaplan–Meier median, the
+        plain median when none is open, missing when more than half may still be
+        running) and ``mean_score`` when the book has scores.
 
         With ``satisfaction=True``, each closed promise is also scored as in
         :meth:`satisfaction`, and the consequences weighed with
@@ -445,9 +402,11 @@ class PromiseBook:
         ``mean_csat`` (mean expected CSAT, 1–5), ``people_told_positive`` and
         ``people_told_negative`` (expected people told,
         :class:`~promisekit.impact.WordOfMouth`) and ``customers_lost`` (expected
-        customers who leave, :class:`~promisekit.impact.ChurnRisk`). The book has no
-        customer column, so each promise counts as a different customer: the figures
-        equal ``Impact.summarize`` of one experience per promise.
+        customers who leave, :class:`~promisekit.impact.ChurnRisk`). With a
+        ``customer`` column, customers are counted, not promises: a ``customers``
+        column (customers scored) is added and each customer's churn risk is taken over
+        all their scored promises in the group, as ``Impact.summarize`` does with one
+        experience per promise. Without one, each promise counts as a different customer.
 
         Args:
             by: Label columns to break down by, among ``"kind"``, ``"segment"``,
@@ -465,30 +424,17 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        by, quantiles = self._check_summary_args(by, quantiles)
-        pd = require_pandas("PromiseBook.summary()")
+        by, quantiles = check_summary_args(by, quantiles)
+        require_pandas("PromiseBook.summary()")
         scored = self._scored(model, impact) if satisfaction else None
-        rows = self._summary_rows(by, quantiles, scored)
-        durations = [k for k in rows[0] if k.startswith("lateness_p") or k == "median_response"]
-        columns = {
-            # Built as timedelta64 arrays: a column of only missing values would
-            # otherwise be inferred as datetime64.
-            key: np.array(
-                [np.timedelta64("NaT") if row[key] is None else row[key] for row in rows],
-                dtype="timedelta64[us]",
-            )
-            for key in durations
-        }
-        frame = pd.DataFrame(rows).set_index(["by", "group"])
-        for key in durations:
-            frame[key] = columns[key]
-        return frame
+        return summary_frame(self._summary_rows(by, quantiles, scored))
 
     def _scored(self, model: Any, impact: Any) -> _Scored:
-        return _score_rows(model, impact, self._outcomes, self._calendar, self._kinds())
+        customers = None if self._cols.customer is None else self._cols.customer.codes
+        return _score_rows(model, impact, self._outcomes, self._calendar, self._kinds(), customers)
 
     def _kinds(self) -> list[str]:
-        lab = self._labels["kind"]
+        lab = self._cols.labels["kind"]
         names = ["promise" if n is None else n for n in lab.names]
         return [names[c] for c in lab.codes.tolist()]
 
@@ -519,23 +465,7 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        model = check_model(model)
-        pd = require_pandas("PromiseBook.satisfaction()")
-
-        rows, scores = score_closed(model, self._outcomes, self._calendar, self._kinds())
-        names = [level.name for level in Level]
-        return pd.DataFrame(
-            {
-                "value": np.array([s.value for s in scores], dtype=np.float64),
-                "label": pd.Categorical.from_codes(
-                    np.array([int(s.label) - 1 for s in scores], dtype=np.int64),
-                    categories=names,
-                    ordered=True,
-                ),
-                "expected_csat": np.array([s.expected_csat for s in scores], dtype=np.float64),
-            },
-            index=pd.Index(self._ids[rows], name="promise_id"),
-        )
+        return satisfaction_frame(self, model)
 
     def compare(
         self,
@@ -543,6 +473,7 @@ class PromiseBook:
         *,
         min_samples: int = 30,
         by_segment: bool = False,
+        satisfaction: SatisfactionModel | None = None,
     ) -> pd.DataFrame:
         """Backtest buffer policies on the book's closed promises: the backtest table.
 
@@ -557,12 +488,20 @@ class PromiseBook:
             policies: A policy, a sequence of policies or a mapping name → policy.
             min_samples: Fewest prior completions to quote from (``>= 1``).
             by_segment: Also fit capabilities and report rows per segment.
+            satisfaction: A satisfaction model (e.g.
+                :class:`~promisekit.satisfaction.Disconfirmation`), or ``None``: with
+                one, ``expected_satisfaction`` is filled with the mean expected CSAT
+                (1–5) of each policy's quotes — each quoted promise scored as an
+                expectation with the quoted window, completed when the history says
+                (window and lateness in business time with a calendar), of the
+                book's kind when it has one kind (``"promise"`` otherwise).
 
         Returns:
             ``BacktestResult.to_pandas()``: one row per policy (and segment), columns
             ``policy``, ``segment``, ``n_quoted``, ``n_skipped``, ``on_time_rate``,
             ``mean_window``, ``median_window``, ``mean_confidence``,
-            ``expected_satisfaction``, ``business_time``.
+            ``expected_satisfaction`` (``None`` without ``satisfaction``),
+            ``business_time``.
 
         Raises:
             InvalidTypeError: a policy has the wrong type.
@@ -571,35 +510,13 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        require_pandas("PromiseBook.compare()")
-
-        calendar = self._calendar
-        records = _closed_records(self._outcomes, self._labels["segment"], calendar)
-        result = backtest(
-            records,
+        return compare_frame(
+            self,
             policies,
-            calendar=calendar,
             min_samples=min_samples,
-            segment_key="segment" if by_segment else None,
+            by_segment=by_segment,
+            satisfaction=satisfaction,
         )
-        return result.to_pandas()
-
-    def _check_summary_args(
-        self, by: Sequence[str], quantiles: Sequence[float]
-    ) -> tuple[tuple[str, ...], tuple[float, ...]]:
-        if isinstance(by, str):
-            by = (by,)
-        by = tuple(by)
-        for name in by:
-            if name not in self._labels:
-                raise InvalidValueError(
-                    f"'by' must name label columns among {', '.join(_LABELS)} (got {name!r})"
-                )
-        qs = tuple(float(q) for q in quantiles)
-        for q in qs:
-            if not 0.0 <= q <= 1.0:
-                raise InvalidValueError(f"'quantiles' must be in [0, 1] (got {q!r})")
-        return by, qs
 
     def fairness(
         self,
@@ -635,9 +552,9 @@ class PromiseBook:
 
         .. versionadded:: 0.1.0
         """
-        if by not in self._labels:
+        if by not in self._cols.labels:
             raise InvalidValueError(f"'by' must be one of {', '.join(_LABELS)} (got {by!r})")
-        if within is not None and within not in self._labels:
+        if within is not None and within not in self._cols.labels:
             raise InvalidValueError(
                 f"'within' must be one of {', '.join(_LABELS)} or None (got {within!r})"
             )
@@ -645,15 +562,15 @@ class PromiseBook:
             raise InvalidValueError(f"'within' must differ from 'by' (got {by!r} for both)")
         status = self._outcomes.status
         business = self._calendar is not None
-        labels = self._labels[by]
+        labels = self._cols.labels[by]
         strata = None
-        if within is not None and len(self._labels[within].names) > 1:
-            strata = self._labels[within].codes
+        if within is not None and len(self._cols.labels[within].names) > 1:
+            strata = self._cols.labels[within].codes
         return permutation_fairness(
             by=by,
             labels=labels.codes,
             names=labels.names,
-            response=self._business_response if business else self._response,
+            response=self._cols.business_response if business else self._cols.response,
             decided=status != _PENDING,
             kept=status == _KEPT,
             within=within,
@@ -666,24 +583,4 @@ class PromiseBook:
     # ----------------------------------------------------------------- display
 
     def _repr_html_(self) -> str:
-        rows = self._summary_rows(("kind", "segment"), (0.5, 0.9))
-        head = (
-            "<tr><th></th><th></th><th>promises</th><th>open</th><th>keep rate</th>"
-            "<th>lateness p50</th><th>lateness p90</th><th>median response</th></tr>"
-        )
-        body = "".join(
-            "<tr>"
-            f"<td>{html.escape(row['by'])}</td><td>{html.escape(row['group'])}</td>"
-            f"<td>{row['promises']}</td><td>{row['open']}</td>"
-            f"<td>{_pct_text(row['keep_rate'])}</td>"
-            f"<td>{_td_text(row['lateness_p50'])}</td><td>{_td_text(row['lateness_p90'])}</td>"
-            f"<td>{_td_text(row['median_response'])}</td>"
-            "</tr>"
-            for row in rows
-        )
-        clock = "business time" if self._calendar is not None else "real time"
-        return (
-            f"<div><strong>{html.escape(repr(self))}</strong>"
-            f"<table><thead>{head}</thead><tbody>{body}</tbody></table>"
-            f"<p>Lateness and response times in {clock}.</p></div>"
-        )
+        return repr_html(self)

@@ -41,6 +41,8 @@ _FRAME_COLUMNS = (
     "short",
     "revisions",
     "score",
+    "customer",
+    "target",
 )
 
 
@@ -159,6 +161,7 @@ def _records_columns(
     done = np.full(size, _NAT, dtype=np.int64)
     short = np.zeros(size, dtype=bool)
     revisions = np.zeros(size, dtype=np.int64)
+    target = np.full(size, _NAT, dtype=np.int64)
     for i, promise in enumerate(items):
         outcome = assess(promise, by_id[promise.id], now=now)
         made[i] = _us(promise.made_at)
@@ -166,6 +169,8 @@ def _records_columns(
         if outcome.completed_at is not None:
             done[i] = _us(outcome.completed_at)
         short[i] = outcome.shortfall.any
+        if promise.target is not None and promise.target <= outcome.due:
+            target[i] = _us(promise.target)
         revisions[i] = outcome.revision
     return {
         "made_at": made.view("datetime64[us]"),
@@ -176,6 +181,8 @@ def _records_columns(
         "kind": np.array([p.kind for p in items], dtype=object),
         "segment": np.array([p.segment for p in items], dtype=object),
         "owner": np.array([p.owner for p in items], dtype=object),
+        "customer": np.array([p.customer_id for p in items], dtype=object),
+        "target": target.view("datetime64[us]") if (target != _NAT).any() else None,
         "short": short,
         "revisions": revisions,
     }
@@ -221,6 +228,8 @@ def _frame_columns(frame: Any, now: Any, columns: Mapping[str, str] | None) -> d
             raise InvalidValueError(
                 f"'frame' has no column {name!r} (required); map names with 'columns'"
             )
+    if "customer" not in data and "customer_id" in available and "customer" not in (columns or {}):
+        data["customer"] = frame["customer_id"]
     if "promise_id" not in data and hasattr(frame, "index"):
         data["promise_id"] = np.asarray(frame.index)
     if now is None:

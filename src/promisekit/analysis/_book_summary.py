@@ -46,7 +46,17 @@ def _quantile_index(count: int, q: float) -> int:
 class _Scored:
     """Satisfaction and impact of the scored (closed) rows of a book."""
 
-    __slots__ = ("csat", "level", "lost", "negative", "positive", "rows")
+    __slots__ = (
+        "churn",
+        "csat",
+        "customers",
+        "level",
+        "lost",
+        "negative",
+        "positive",
+        "rows",
+        "scores",
+    )
 
     def __init__(
         self,
@@ -57,6 +67,9 @@ class _Scored:
         positive: NDArray[np.float64],
         negative: NDArray[np.float64],
         lost: NDArray[np.float64],
+        customers: NDArray[np.int32] | None = None,
+        scores: Sequence[Any] = (),
+        churn: Any = None,
     ) -> None:
         self.rows = rows
         self.level = level
@@ -64,6 +77,21 @@ class _Scored:
         self.positive = positive
         self.negative = negative
         self.lost = lost
+        self.customers = customers
+        self.scores = scores
+        self.churn = churn
+
+    def _lost_by_customer(self, group: NDArray[Any], n_groups: int) -> NDArray[np.float64]:
+        """Expected customers lost per group: each customer's churn risk over all their
+        scored promises in the group (as ``Impact.summarize`` counts customers)."""
+        assert self.customers is not None
+        by_pair: dict[tuple[int, int], list[Any]] = {}
+        for g, c, score in zip(group.tolist(), self.customers.tolist(), self.scores, strict=True):
+            by_pair.setdefault((g, c), []).append(score)
+        lost = np.zeros(n_groups, dtype=np.float64)
+        for (g, _), scores in by_pair.items():
+            lost[g] += self.churn.expected_risk(scores)
+        return lost
 
     def by_group(self, codes: NDArray[np.int32], n_groups: int) -> list[dict[str, Any]]:
         """The summary columns of each group (groups by ``codes`` of every book row)."""
@@ -72,7 +100,7 @@ class _Scored:
         levels = np.bincount(group * 5 + (self.level - 1), minlength=n_groups * 5).reshape(
             n_groups, 5
         )
-        sums = {
+        sums: dict[str, NDArray[Any]] = {
             key: np.bincount(group, weights=values, minlength=n_groups)
             for key, values in (
                 ("mean_csat", self.csat),
@@ -81,10 +109,17 @@ class _Scored:
                 ("customers_lost", self.lost),
             )
         }
+        customers = None
+        if self.customers is not None:
+            sums["customers_lost"] = self._lost_by_customer(group, n_groups)
+            pairs = np.unique(group.astype(np.int64) * (2**31) + self.customers)
+            customers = np.bincount(pairs // (2**31), minlength=n_groups)
         out: list[dict[str, Any]] = []
         for i in range(n_groups):
             count = int(n[i])
             row: dict[str, Any] = {"scored": count}
+            if customers is not None:
+                row["customers"] = int(customers[i])
             for j, name in enumerate(_LEVEL_NAMES):
                 row[f"share_{name}"] = int(levels[i, j]) / count if count else math.nan
             row["mean_csat"] = float(sums["mean_csat"][i]) / count if count else math.nan
@@ -123,6 +158,26 @@ def _td_text(value: int | None) -> str:
     return f"{sign}{seconds / 60:.1f} min"
 
 
+def km_median(events: NDArray[np.int64], censored: NDArray[np.int64]) -> int | None:
+    """The Kaplan–Meier median of durations: ``events`` observed, ``censored`` still
+    running (open promises, at their elapsed time). ``None`` when the survival curve
+    does not reach one half (more than half may still be running).
+
+    Without censored values this is the inverted-CDF median of ``events``.
+    """
+    if len(events) == 0:
+        return None
+    times = np.concatenate([events, censored])
+    is_event = np.concatenate([np.ones(len(events), bool), np.zeros(len(censored), bool)])
+    order = np.lexsort((~is_event, times))  # at a tie, the event comes first
+    times, is_event = times[order], is_event[order]
+    at_risk = len(times) - np.arange(len(times))
+    factors = np.where(is_event, 1.0 - 1.0 / at_risk, 1.0)
+    survival = np.cumprod(factors)
+    reached = np.flatnonzero(is_event & (survival <= 0.5 + 1e-12))
+    return int(times[reached[0]]) if len(reached) else None
+
+
 def _summary_rows(
     status: NDArray[np.int8],
     lateness: NDArray[np.int64],
@@ -131,6 +186,7 @@ def _summary_rows(
     score: NDArray[np.float64] | None,
     quantiles: Sequence[float],
     scored: _Scored | None,
+    elapsed: NDArray[np.int64] | None = None,
 ) -> list[dict[str, Any]]:
     """The rows of a summary: overall, then per group of each of ``labels``."""
     closed = (status == _KEPT) | (status == _LATE) | (status == _SHORT)
@@ -146,6 +202,10 @@ def _summary_rows(
         late_groups = _sorted_groups(codes[closed], lateness[closed], g)
         resp_mask = response != _NAT
         resp_groups = _sorted_groups(codes[resp_mask], response[resp_mask], g)
+        open_groups = None
+        if elapsed is not None and (elapsed != _NAT).any():
+            open_mask = elapsed != _NAT
+            open_groups = _sorted_groups(codes[open_mask], elapsed[open_mask], g)
         score_sum = score_n = None
         if score is not None:
             has = ~np.isnan(score)
@@ -174,9 +234,12 @@ def _summary_rows(
                 key = f"lateness_p{_pct(q)}"
                 row[key] = int(values[_quantile_index(len(values), q)]) if len(values) else None
             values = resp_groups[i]
-            row["median_response"] = (
-                int(values[_quantile_index(len(values), 0.5)]) if len(values) else None
-            )
+            if open_groups is not None and len(open_groups[i]):
+                row["median_response"] = km_median(values, open_groups[i])
+            else:
+                row["median_response"] = (
+                    int(values[_quantile_index(len(values), 0.5)]) if len(values) else None
+                )
             if score_sum is not None and score_n is not None:
                 row["mean_score"] = float(score_sum[i] / score_n[i]) if score_n[i] else math.nan
             if sat is not None:
@@ -191,8 +254,14 @@ def _score_rows(
     outcomes: OutcomeColumns,
     calendar: BusinessCalendar | None,
     kinds: list[str],
+    customers: NDArray[np.int32] | None = None,
 ) -> _Scored:
-    """Score the closed rows with ``model`` and weigh them with ``impact`` (defaults)."""
+    """Score the closed rows with ``model`` and weigh them with ``impact`` (defaults).
+
+    With ``customers`` (a code per book row), customers lost count customers: each
+    customer's churn risk over their scored promises; otherwise each promise counts
+    as a different customer.
+    """
     model = check_model(model)
     if impact is None:
         impact = Impact()
@@ -210,4 +279,7 @@ def _score_rows(
         positive=np.array([t.positive for t in told], dtype=np.float64),
         negative=np.array([t.negative for t in told], dtype=np.float64),
         lost=np.array([churn.expected_risk([s]) for s in scores], dtype=np.float64),
+        customers=None if customers is None else customers[rows],
+        scores=scores,
+        churn=churn,
     )

@@ -124,7 +124,8 @@ class FairnessReport:
             assert self.relative_response_gap is not None
             out.append(
                 f"{self.by} {self.slowest!r} waits longer: median response "
-                f"{_fmt_td(self.response_gap)} ({100 * self.relative_response_gap:.0f} %) "
+                f"{_fmt_td(self.response_gap, self.business_time)} "
+                f"({100 * self.relative_response_gap:.0f} %) "
                 f"above the others ({clock}), p = {self.response_p_value:.3g}"
             )
         if self.keep_rate_p_value is not None and self.keep_rate_p_value < alpha:
@@ -211,12 +212,15 @@ class FairnessReport:
         )
 
 
-def _fmt_td(value: timedelta | None) -> str:
+def _fmt_td(value: timedelta | None, business: bool = False) -> str:
+    """A duration in s, min, h, or d from two days up (never days in business time)."""
     if value is None:
         return "n/a"
     seconds = value.total_seconds()
     sign = "-" if seconds < 0 else ""
     seconds = abs(seconds)
+    if seconds >= 2 * 86400 and not business:
+        return f"{sign}{seconds / 86400:.1f} d"
     if seconds >= 3600:
         return f"{sign}{seconds / 3600:.2f} h"
     if seconds >= 60:

@@ -5,27 +5,34 @@ Each function takes a :class:`~promisekit.analysis.PromiseBook` or the DataFrame
 (a new figure's when ``None``), and returns the ``Axes`` it drew on. matplotlib is
 imported only when a plot is drawn (the ``plot`` extra); no backend is selected here.
 
-Durations are drawn in hours: business hours when the book has a calendar (its
-``business_lateness`` column is filled), real hours otherwise.
+Durations are drawn in business time when the book has a calendar (its
+``business_lateness`` column is filled), real time otherwise, in the unit of the
+promises' typical window: minutes for promises under an hour, hours up to two days
+(always in business time), days beyond. Axes are clipped to the bulk of the data;
+the values beyond are pooled in the edge bars and counted in the plot.
 
 .. versionadded:: 0.1.0
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import math
+from typing import Any
 
 import numpy as np
 
 from promisekit._plotting import get_axes, label_axes
-from promisekit._vectorized_calendar import as_instants, cum_at_many
-from promisekit.analysis._book import PromiseBook
 from promisekit.analysis._columns import require_pandas
-from promisekit.commitments import wilson_interval
-from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
-
-if TYPE_CHECKING:
-    import pandas as pd
+from promisekit.analysis._intervals import error_bars, keep_intervals
+from promisekit.analysis._plot_data import (
+    closed_mask,
+    lateness_in,
+    outcomes_frame,
+    response_us,
+)
+from promisekit.analysis._plot_fever import _fever_zone, plot_fever_chart  # noqa: F401
+from promisekit.analysis._units import Unit, column_unit, number
+from promisekit.errors import InsufficientDataError, InvalidValueError
 
 __all__ = [
     "plot_fairness",
@@ -35,55 +42,99 @@ __all__ = [
     "plot_satisfaction_vs_lateness",
 ]
 
-_CLOSED = ("kept", "late", "short")
 _LABELS = ("kind", "segment", "owner")
-_HOUR_US = 3_600_000_000
-_NAT = np.iinfo(np.int64).min
-_GREEN, _YELLOW, _RED = 0, 1, 2
-_ZONE_COLOURS = ("tab:green", "gold", "tab:red")
-_ZONE_NAMES = ("green", "yellow", "red")
-_FEVER_MAX = 1.5
+_METRICS = ("keep_rate", "response")
+_ON_TIME, _LATE, _HIGHLIGHT, _OTHER = "tab:green", "tab:red", "tab:orange", "tab:blue"
+_STEPS = (1, 2, 3, 5, 6, 7, 10, 12, 14, 15, 24, 30, 60, 90)
+_MAX_BINS = 24
+_frame = outcomes_frame  # the name the fever chart tests and older imports use
 
 
-def _frame(data: Any, feature: str) -> pd.DataFrame:
-    """The outcomes DataFrame of a book (or the DataFrame itself)."""
-    pandas = require_pandas(feature)
-    if isinstance(data, PromiseBook):
-        return data.outcomes()
-    if isinstance(data, pandas.DataFrame):
-        missing = [c for c in ("status", "lateness", "due") if c not in data.columns]
-        if missing:
-            raise InvalidValueError(
-                f"'book' must be a PromiseBook or its outcomes() DataFrame "
-                f"(missing columns: {', '.join(missing)})"
-            )
-        return data
-    raise InvalidTypeError(
-        f"'book' must be a PromiseBook or its outcomes() DataFrame (got {type(data).__name__})"
-    )
+def _clip_range(values: Any, low_q: float = 0.005, high_q: float = 0.995) -> tuple[float, float]:
+    """The bulk of ``values``, widened to include 0.
+
+    Quantiles ``low_q`` to ``high_q``, narrowed to three interquartile ranges beyond
+    the quartiles (so a few far outliers do not stretch the axis either).
+    """
+    q1, q3 = np.quantile(values, [0.25, 0.75])
+    low = np.quantile(values, low_q, method="lower")
+    high = np.quantile(values, high_q, method="higher")
+    spread = 3.0 * float(q3 - q1)
+    low = max(float(low), float(q1) - spread)
+    high = min(float(high), float(q3) + spread)
+    return min(low, 0.0), max(high, 0.0)
 
 
-def _lateness_hours(frame: pd.DataFrame) -> tuple[Any, str]:
-    """Lateness in hours (business when available) and the unit label."""
-    business = frame["business_lateness"] if "business_lateness" in frame.columns else None
-    if business is not None and bool(business.notna().any()):
-        column, unit = business, "business hours"
-    else:
-        column, unit = frame["lateness"], "hours"
-    values = column.to_numpy(dtype="timedelta64[us]").astype(np.int64)
-    hours = np.where(np.isnat(column.to_numpy(dtype="timedelta64[us]")), np.nan, values / _HOUR_US)
-    return hours, unit
+def _step(span: float, max_bins: int = _MAX_BINS) -> int:
+    """A natural bin width (1, 2, 3, 5, 6, 7, 10… units) giving at most ``max_bins`` bins."""
+    for step in _STEPS:
+        if span / step <= max_bins:
+            return step
+    return math.ceil(span / max_bins)
 
 
-def _closed(frame: pd.DataFrame) -> Any:
-    return frame["status"].astype(str).isin(_CLOSED).to_numpy()
+def _natural_step(span: float, unit: Unit) -> float:
+    """A bin width in ``unit``: ten minutes for minutes, whole hours or days, or a half
+    or a quarter of one when the data span only a few units (at least six bins)."""
+    if unit.name == "minutes":
+        return float(10 * _step(span / 10))
+    for fraction in (0.25, 0.5):
+        if span / fraction <= 12:
+            return fraction
+    return float(_step(span))
+
+
+def _late_bins(values: Any, step: float, low: float, high: float) -> tuple[Any, Any, int, int]:
+    """Right-closed bins ``(a - step, a]`` aligned on 0 covering ``[low, high]``.
+
+    Returns the bins' right edges, each value's bin index (values beyond the range in
+    the edge bins), and how many values lie below / above the range.
+    """
+    first = math.ceil(low / step) if low < 0 else 0
+    last = max(math.ceil(high / step), 1 if high > 0 else 0)
+    rights = np.arange(first, last + 1) * step
+    index = np.ceil(values / step).astype(np.int64) - first
+    below = int((index < 0).sum())
+    above = int((index > len(rights) - 1).sum())
+    return rights, np.clip(index, 0, len(rights) - 1), below, above
+
+
+def _beyond(below: int, above: int, rights: Any, step: float, unit: Unit) -> str:
+    """The note counting the values pooled in the edge bins ("" when none)."""
+    parts = []
+    if below:
+        parts.append(f"{below} earlier than {number(rights[0] - step)} {unit.symbol}")
+    if above:
+        parts.append(f"{above} later than {number(rights[-1] - step, signed=True)} {unit.symbol}")
+    return " and ".join(parts) + " pooled in the edge bars" if parts else ""
+
+
+def _note(ax: Any, text: str) -> None:
+    if text:
+        ax.text(
+            0.01,
+            0.98,
+            text,
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize="small",
+            color="0.3",
+        )
 
 
 def plot_satisfaction_vs_lateness(book: Any, *, ax: Any = None) -> Any:
-    """Satisfaction score against lateness, one point per closed promise with a score.
+    """Mean satisfaction score per lateness bin, bins in the unit of the promises.
 
-    A point per promise (slightly jittered vertically, scores being whole numbers)
-    and the mean score per lateness bin as a line; negative lateness is early.
+    Closed promises with a score are grouped by lateness in bins of a natural width
+    (one day, one hour, ten minutes… per bin, in the unit of the promises' typical
+    window) aligned on the due date, each bin ``(a - width, a]``: the bin ending at 0
+    holds the promises completed on time at the last moment, the next one those just
+    late, so a cliff at the promise shows as a step between a green and a red bar.
+    Each bar is the mean score of its bin with a 95 % interval (mean ± 1.96 standard
+    errors) and its number of promises; values beyond the bulk of the data (0.5 % and
+    99.5 % quantiles, at most three interquartile ranges beyond the quartiles) are
+    pooled in the edge bars and counted.
 
     Args:
         book: A :class:`~promisekit.analysis.PromiseBook` or its ``outcomes()`` DataFrame.
@@ -100,44 +151,78 @@ def plot_satisfaction_vs_lateness(book: Any, *, ax: Any = None) -> Any:
     .. versionadded:: 0.1.0
     """
     feature = "plot_satisfaction_vs_lateness()"
-    frame = _frame(book, feature)
+    frame = outcomes_frame(book, feature)
     if "score" not in frame.columns:
         raise InsufficientDataError("the book has no satisfaction scores to plot")
-    hours, unit = _lateness_hours(frame)
+    late, unit, business = lateness_in(frame)
     score = frame["score"].to_numpy(dtype=float)
-    keep = _closed(frame) & ~np.isnan(hours) & ~np.isnan(score)
+    keep = closed_mask(frame) & ~np.isnan(late) & ~np.isnan(score)
     if not keep.any():
         raise InsufficientDataError("no closed promise has a satisfaction score to plot")
-    x, y = hours[keep], score[keep]
+    x, y = late[keep], score[keep]
+    low, high = _clip_range(x)
+    step = _natural_step(high - low, unit)
+    rights, index, below, above = _late_bins(x, step, low, high)
+    n = np.bincount(index, minlength=len(rights))
+    sums = np.bincount(index, weights=y, minlength=len(rights))
+    squares = np.bincount(index, weights=y * y, minlength=len(rights))
+    shown = n > 0
+    mean = np.where(shown, sums / np.maximum(n, 1), np.nan)
+    var = np.where(n > 1, (squares - n * mean**2) / np.maximum(n - 1, 1), 0.0)
+    half = 1.96 * np.sqrt(np.maximum(var, 0.0) / np.maximum(n, 1))
     ax = get_axes(ax, feature=feature)
-    jitter = np.random.default_rng(0).uniform(-0.12, 0.12, len(y))
-    ax.scatter(x, y + jitter, s=8, alpha=0.35, color="tab:blue", label="promise")
-    bins = np.unique(np.quantile(x, np.linspace(0, 1, min(11, len(x) + 1))))
-    if len(bins) > 1:
-        which = np.clip(np.searchsorted(bins, x, side="right") - 1, 0, len(bins) - 2)
-        centres, means = [], []
-        for b in range(len(bins) - 1):
-            mask = which == b
-            if mask.any():
-                centres.append(float(np.median(x[mask])))
-                means.append(float(y[mask].mean()))
-        ax.plot(centres, means, color="tab:red", marker="o", label="mean score per bin")
-    ax.axvline(0.0, color="0.5", linewidth=0.8, linestyle="--")
+    centres = rights - step / 2
+    colours = [_ON_TIME if r <= 0 else _LATE for r in rights]
+    # from just below the scale (1 on a 1-5 scale), so bar heights compare honestly
+    bottom = min(math.floor(float(np.nanmin(y))), 1) - 0.5
+    ax.bar(
+        centres[shown],
+        (mean - bottom)[shown],
+        bottom=bottom,
+        width=0.9 * step,
+        color=[c for c, s in zip(colours, shown, strict=True) if s],
+        alpha=0.8,
+        yerr=half[shown],
+        capsize=3,
+    )
+    for c, m, h, count in zip(centres[shown], mean[shown], half[shown], n[shown], strict=True):
+        ax.annotate(
+            f"n={count}",
+            (c, m + h),
+            textcoords="offset points",
+            xytext=(0, 3),
+            ha="center",
+            fontsize="x-small",
+            color="0.3",
+        )
+    ax.axvline(0.0, color="0.3", linewidth=1.0, linestyle="--", label="due")
+    top = float(np.nanmax(mean + half)) if shown.any() else 1.0
+    ax.set_ylim(bottom, max(top + 0.15 * (top - bottom), math.ceil(float(np.nanmax(y))) + 0.3))
+    clock = unit.label(business)
+    _note(ax, _beyond(below, above, rights, step, unit))
     return label_axes(
         ax,
-        xlabel=f"lateness ({unit}; negative = early)",
-        ylabel="satisfaction score",
-        title="Satisfaction vs lateness",
+        xlabel=f"lateness ({clock}; negative = early; bars of {number(step)} {unit.symbol}, "
+        f"green on time, red late)",
+        ylabel="mean satisfaction score",
+        title=f"Satisfaction vs lateness ({len(y)} scored promises)",
+        legend="upper right",
     )
 
 
 def plot_lateness_distribution(book: Any, *, ax: Any = None, bins: int = 40) -> Any:
     """Histogram of the lateness of closed promises, with the due date marked at 0.
 
+    Lateness is drawn in the unit of the promises' typical window (days for promises
+    days long); bins are aligned on the due date (each ``(a - width, a]``, on-time bins
+    green and late ones red). The axis covers the bulk of the data (0.5 % to 99.5 %
+    quantiles, at most three interquartile ranges beyond the quartiles, and 0):
+    values beyond are pooled in the edge bars and counted.
+
     Args:
         book: A :class:`~promisekit.analysis.PromiseBook` or its ``outcomes()`` DataFrame.
         ax: The matplotlib ``Axes`` to draw on, or ``None`` for a new figure.
-        bins: Number of histogram bins (``>= 1``).
+        bins: Most bins over the clipped range (``>= 1``).
 
     Returns:
         The ``Axes``.
@@ -153,25 +238,43 @@ def plot_lateness_distribution(book: Any, *, ax: Any = None, bins: int = 40) -> 
     feature = "plot_lateness_distribution()"
     if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
         raise InvalidValueError(f"'bins' must be an int >= 1 (got {bins!r})")
-    frame = _frame(book, feature)
-    hours, unit = _lateness_hours(frame)
-    values = hours[_closed(frame) & ~np.isnan(hours)]
+    frame = outcomes_frame(book, feature)
+    late, unit, business = lateness_in(frame)
+    values = late[closed_mask(frame) & ~np.isnan(late)]
     if len(values) == 0:
         raise InsufficientDataError("no closed promise: no lateness to plot")
+    low, high = _clip_range(values)
+    step = (high - low) / bins if high > low else 1.0
+    rights, index, below, above = _late_bins(values, step, low, high)
+    counts = np.bincount(index, minlength=len(rights))
     ax = get_axes(ax, feature=feature)
-    ax.hist(values, bins=bins, color="tab:blue", alpha=0.8)
-    ax.axvline(0.0, color="tab:red", linewidth=1.0, linestyle="--", label="due")
-    late = float(np.mean(values > 0))
+    colours = [_ON_TIME if r <= 0 else _LATE for r in rights]
+    ax.bar(rights - step, counts, width=step, align="edge", color=colours, alpha=0.8)
+    ax.axvline(0.0, color="0.3", linewidth=1.0, linestyle="--", label="due")
+    _note(ax, _beyond(below, above, rights, step, unit))
+    late_share = float(np.mean(values > 0))
     return label_axes(
         ax,
-        xlabel=f"lateness ({unit}; negative = early)",
+        xlabel=f"lateness ({unit.label(business)}; negative = early)",
         ylabel="closed promises",
-        title=f"Lateness of {len(values)} closed promises ({100 * late:.0f} % after due)",
+        title=f"Lateness of {len(values)} closed promises ({100 * late_share:.0f} % after due)",
+        legend="upper right",
     )
+
+
+_PERIODS = {
+    "D": ("D", "day", "%a %d %b"),
+    "W": ("W", "week", "%d %b %Y"),
+    "M": ("M", "month", "%b %Y"),
+}
 
 
 def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = None) -> Any:
     """Keep rate of the decided promises (no longer pending) per period of their due date.
+
+    One point per period with promises, with its 95 % Wilson interval and its number
+    of decided promises written above it (as grey bars on a second axis when there
+    are more than 16 periods); periods without any are left empty.
 
     Args:
         book: A :class:`~promisekit.analysis.PromiseBook` or its ``outcomes()`` DataFrame.
@@ -191,10 +294,10 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
     .. versionadded:: 0.1.0
     """
     feature = "plot_keep_rate_over_time()"
-    periods = {"D": ("D", "day"), "W": ("W", "week"), "M": ("M", "month")}
-    if freq is not None and freq not in periods:
+    if freq is not None and freq not in _PERIODS:
         raise InvalidValueError(f"'freq' must be 'D', 'W', 'M' or None (got {freq!r})")
-    frame = _frame(book, feature)
+    pd = require_pandas(feature)
+    frame = outcomes_frame(book, feature)
     decided = frame[frame["status"].astype(str) != "pending"]
     if len(decided) == 0:
         raise InsufficientDataError("no decided promise: no keep rate to plot")
@@ -202,51 +305,101 @@ def plot_keep_rate_over_time(book: Any, *, ax: Any = None, freq: str | None = No
     if freq is None:
         span = due.max() - due.min()
         freq = "D" if span.days <= 45 else "W" if span.days <= 365 else "M"
-    code, name = periods[freq]
+    code, name, fmt = _PERIODS[freq]
     local = due.dt.tz_localize(None) if due.dt.tz is not None else due
-    period = local.dt.to_period(code).dt.start_time
+    period = local.dt.to_period(code)
+    every = pd.period_range(period.min(), period.max(), freq=period.dt.freq)
     kept = decided["status"].astype(str).eq("kept").to_numpy()
-    grouped = (
-        require_pandas(feature)
-        .DataFrame({"period": period.to_numpy(), "kept": kept})
-        .groupby("period")["kept"]
-        .agg(["mean", "size"])
-    )
+    position = np.asarray(every.searchsorted(period.to_numpy()), dtype=np.int64)
+    n = np.bincount(position, minlength=len(every))
+    k = np.bincount(position, weights=kept, minlength=len(every)).astype(np.int64)
+    has = n > 0
+    rate, lower, upper = keep_intervals(k[has], n[has])
+    xs = np.flatnonzero(has)
     ax = get_axes(ax, feature=feature)
-    ax.plot(grouped.index, 100 * grouped["mean"], marker="o", color="tab:blue")
+    line = np.full(len(every), np.nan)
+    line[has] = 100 * rate
+    ax.plot(np.arange(len(every)), line, color=_OTHER, linewidth=1.0)  # broken at gaps
+    ax.errorbar(
+        xs,
+        100 * rate,
+        yerr=100 * error_bars(rate, lower, upper),
+        marker="o",
+        color=_OTHER,
+        capsize=3,
+        linestyle="none",
+        label="keep rate (95 % interval)",
+    )
+    if len(xs) <= 16:
+        for x, top, count in zip(xs, 100 * upper, n[has], strict=True):
+            ax.annotate(
+                f"n={count}",
+                (x, top),
+                textcoords="offset points",
+                xytext=(0, 3),
+                ha="center",
+                fontsize="small",
+                color="0.3",
+                va="bottom",
+            )
+    else:  # too many points to label: n as grey bars on a second axis
+        counts = ax.twinx()
+        counts.bar(xs, n[has], width=0.8, color="0.6", alpha=0.35, zorder=0)
+        counts.set_ylim(0, 3.5 * float(n.max()))
+        counts.set_ylabel("decided promises (n, grey bars)", color="0.4")
+        counts.tick_params(axis="y", colors="0.4", labelsize="small")
+        ax.set_zorder(counts.get_zorder() + 1)
+        ax.patch.set_visible(False)
     overall = float(kept.mean())
     ax.axhline(100 * overall, color="0.5", linestyle="--", linewidth=0.8, label="overall")
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 118)
+    shown = max(1, math.ceil(len(every) / 8))
+    ticks = list(range(0, len(every), shown))
+    ax.set_xticks(ticks, [every[i].start_time.strftime(fmt) for i in ticks], fontsize="small")
+    ax.set_xlim(-0.6, len(every) - 0.4)
     label_axes(
         ax,
-        xlabel=f"due date ({name})",
+        xlabel=f"due date ({name}{' starting' if code == 'W' else ''})",
         ylabel="keep rate (% of decided promises)",
-        title=f"Keep rate per {name} (overall {100 * overall:.1f} %)",
+        title=f"Keep rate per {name} (overall {100 * overall:.1f} % of {len(kept)} decided)",
+        legend="lower left",
     )
-    ax.figure.autofmt_xdate()
     return ax
 
 
-def plot_fairness(book: Any, by: str = "segment", *, ax: Any = None) -> Any:
-    """Keep rate per group with 95 % Wilson intervals, and each group's median response.
+def plot_fairness(
+    book: Any,
+    by: str = "segment",
+    *,
+    ax: Any = None,
+    metric: str = "keep_rate",
+    highlight: str | None = None,
+) -> Any:
+    """Keep rate (or median response) per group, sorted, one group highlighted.
 
-    Bars are the keep rates (kept / decided) of each group of ``by``; error bars their
-    95 % Wilson score intervals; the dashed line the overall keep rate. The median
-    response time (made to completed) of each group is written in its label.
-    For the permutation test, see :meth:`PromiseBook.fairness
-    <promisekit.analysis.PromiseBook.fairness>`.
+    With ``metric="keep_rate"``, bars are the keep rates (kept / decided) of each group
+    of ``by``, sorted from the least kept, with 95 % Wilson intervals; with
+    ``metric="response"``, bars are the median response times (made to completed, in
+    business time with a calendar), sorted from the slowest. The dashed line is the
+    overall value; ``highlight`` (e.g. the group a fairness audit flagged) is drawn in
+    another colour. Each group's label carries its size and median response. More
+    than six groups are drawn as horizontal bars. For the permutation test, see
+    :meth:`PromiseBook.fairness <promisekit.analysis.PromiseBook.fairness>`.
 
     Args:
         book: A :class:`~promisekit.analysis.PromiseBook` or its ``outcomes()`` DataFrame.
         by: The label column compared: ``"segment"``, ``"kind"`` or ``"owner"``.
         ax: The matplotlib ``Axes`` to draw on, or ``None`` for a new figure.
+        metric: ``"keep_rate"`` or ``"response"``.
+        highlight: A group to highlight, or ``None``.
 
     Returns:
         The ``Axes``.
 
     Raises:
-        InvalidValueError: an unknown ``by``.
-        InsufficientDataError: no decided promise has a value of ``by``.
+        InvalidValueError: an unknown ``by`` or ``metric``.
+        InsufficientDataError: no decided promise has a value of ``by`` (no completed
+            one, for ``metric="response"``).
         InvalidTypeError: ``book`` or ``ax`` has the wrong type.
         MissingDependencyError: matplotlib or pandas is not installed.
 
@@ -255,219 +408,70 @@ def plot_fairness(book: Any, by: str = "segment", *, ax: Any = None) -> Any:
     feature = "plot_fairness()"
     if by not in _LABELS:
         raise InvalidValueError(f"'by' must be one of {', '.join(_LABELS)} (got {by!r})")
-    frame = _frame(book, feature)
+    if metric not in _METRICS:
+        raise InvalidValueError(f"'metric' must be one of {', '.join(_METRICS)} (got {metric!r})")
+    frame = outcomes_frame(book, feature)
     if by not in frame.columns:
         raise InvalidValueError(f"the outcomes have no {by!r} column")
     status = frame["status"].astype(str)
-    labels = frame[by].astype(object).where(frame[by].notna(), "(none)").astype(str)
+    labels = frame[by].astype(object).where(frame[by].notna(), "(none)").astype(str).to_numpy()
     decided = (status != "pending").to_numpy()
     kept = (status == "kept").to_numpy()
-    response = _response_hours(frame)
+    response, business = response_us(frame)
     groups = sorted(set(labels[decided]))
     if not groups:
         raise InsufficientDataError(f"no decided promise: no keep rate by {by!r} to plot")
-    rates, lows, highs, names = [], [], [], []
-    unit = "business h" if response[1] else "h"
-    for group in groups:
-        mask = (labels == group).to_numpy()
-        n = int((mask & decided).sum())
-        k = int((mask & kept).sum())
-        rate = k / n
-        low, high = wilson_interval(k, n)
-        rates.append(100 * rate)
-        lows.append(100 * (rate - low))
-        highs.append(100 * (high - rate))
-        values = response[0][mask & ~np.isnan(response[0])]
-        median = f"{np.median(values):.1f} {unit}" if len(values) else "n/a"
-        names.append(f"{group}\n(n={n}, median response {median})")
+    unit = column_unit(response[~np.isnan(response)].tolist(), business=business)
+
+    ns = np.array([int((labels[decided] == g).sum()) for g in groups])
+    ks = np.array([int((labels[decided & kept] == g).sum()) for g in groups])
+    medians = np.array(
+        [
+            float(np.median(v))
+            if len(v := response[(labels == g) & ~np.isnan(response)])
+            else np.nan
+            for g in groups
+        ]
+    )
+    rate, lower, upper = keep_intervals(ks, ns)
+    if metric == "keep_rate":
+        order = np.lexsort((np.array(groups), rate))
+        values = 100 * rate
+        yerr: Any = 100 * error_bars(rate, lower, upper)
+        overall = 100 * float(kept[decided].mean())
+        axis_label = "keep rate (% of decided promises, 95 % interval)"
+        title = f"Keep rate by {by}"
+    else:
+        if np.isnan(medians).all():
+            raise InsufficientDataError(f"no completed promise: no response time by {by!r}")
+        order = np.lexsort((np.array(groups), -np.nan_to_num(medians, nan=-np.inf)))
+        values = medians / unit.us
+        yerr = None
+        overall = float(np.nanmedian(response)) / unit.us
+        axis_label = f"median response ({unit.label(business)})"
+        title = f"Median response by {by}"
+    names = [
+        f"{groups[i]}\n(n={ns[i]}, median response "
+        f"{'n/a' if np.isnan(medians[i]) else unit.text(medians[i])})"
+        for i in order
+    ]
+    colours = [_HIGHLIGHT if groups[i] == highlight else _OTHER for i in order]
+    if highlight is not None and highlight in groups:
+        title += f" ({highlight!s} highlighted)"
     ax = get_axes(ax, feature=feature)
     positions = np.arange(len(groups))
-    ax.bar(positions, rates, yerr=[lows, highs], capsize=4, color="tab:blue", alpha=0.8)
-    overall = 100 * float(kept[decided].mean())
-    ax.axhline(overall, color="0.5", linestyle="--", linewidth=0.8, label="overall")
+    errors = None if yerr is None else yerr[:, order]
+    if len(groups) > 6:
+        ax.barh(positions, values[order], xerr=errors, capsize=3, color=colours, alpha=0.85)
+        ax.axvline(overall, color="0.4", linestyle="--", linewidth=0.8, label="overall")
+        ax.set_yticks(positions, [n.replace("\n", " ") for n in names], fontsize="x-small")
+        ax.invert_yaxis()
+        if metric == "keep_rate":
+            ax.set_xlim(0, 105)
+        return label_axes(ax, xlabel=axis_label, ylabel=by, title=title)
+    ax.bar(positions, values[order], yerr=errors, capsize=4, color=colours, alpha=0.85)
+    ax.axhline(overall, color="0.4", linestyle="--", linewidth=0.8, label="overall")
     ax.set_xticks(positions, names, fontsize="small")
-    ax.set_ylim(0, 105)
-    return label_axes(
-        ax,
-        xlabel=by,
-        ylabel="keep rate (% of decided promises, 95 % interval)",
-        title=f"Keep rate by {by}",
-    )
-
-
-def _response_hours(frame: pd.DataFrame) -> tuple[Any, bool]:
-    """Response time in hours (business when available) and whether it is business time."""
-    for name, business in (("business_response", True), ("response", False)):
-        if name in frame.columns:
-            raw = frame[name].to_numpy(dtype="timedelta64[us]")
-            if business and not (~np.isnat(raw)).any():
-                continue
-            hours = np.where(np.isnat(raw), np.nan, raw.astype(np.int64) / _HOUR_US)
-            return hours, business
-    return np.full(len(frame), np.nan), False
-
-
-def _fever_zone(elapsed: Any, consumed: Any) -> Any:
-    """Zone codes (0 green, 1 yellow, 2 red) of fever-chart points.
-
-    Green below the line ``y = (1 + x) / 3``, red above ``y = (2 + x) / 3``, yellow
-    between (a point on a line belongs to the worse zone).
-    """
-    x = np.asarray(elapsed, dtype=float)
-    y = np.asarray(consumed, dtype=float)
-    zone = np.full(x.shape, _GREEN, dtype=np.int8)
-    zone[y >= (1.0 + x) / 3.0] = _YELLOW
-    zone[y >= (2.0 + x) / 3.0] = _RED
-    return zone
-
-
-def _share(numerator: Any, denominator: Any, fallback: Any) -> Any:
-    """``numerator / denominator``, ``fallback`` where the denominator is not positive."""
-    num = np.asarray(numerator, dtype=float)
-    den = np.asarray(denominator, dtype=float)
-    safe = np.where(den > 0, den, 1.0)
-    return np.where(den > 0, num / safe, fallback)
-
-
-def _fever_points(book: Any, now: Any) -> tuple[Any, Any, bool]:
-    """Window elapsed and buffer consumed of the open promises; business time?"""
-    if isinstance(book, PromiseBook):
-        cols = book.columns
-        made = cols.made_at.view(np.int64)
-        due = cols.due.view(np.int64)
-        done = cols.completed_at.view(np.int64)
-        target = np.full(len(made), _NAT, dtype=np.int64)
-        calendar = book.calendar
-        if now is None:
-            now = book.now
-    else:
-        frame = _frame(book, "plot_fever_chart()")
-        for name in ("made_at", "completed_at"):
-            if name not in frame.columns:
-                raise InvalidValueError(
-                    f"'book' must be a PromiseBook or its outcomes() DataFrame "
-                    f"(missing columns: {name})"
-                )
-        made = as_instants("made_at", frame["made_at"])
-        due = as_instants("due", frame["due"])
-        done = as_instants("completed_at", frame["completed_at"], allow_nat=True)
-        if "target" in frame.columns:
-            target = as_instants("target", frame["target"], allow_nat=True)
-        else:
-            target = np.full(len(made), _NAT, dtype=np.int64)
-        calendar = None
-        if now is None:
-            now = frame.attrs.get("now")
-            if now is None:
-                raise InvalidValueError("'now' must be given (or be frame.attrs['now'])")
-    now_us = int(as_instants("now", now))
-    open_ = (made <= now_us) & ((done == _NAT) | (done > now_us))
-    made, due, target = made[open_], due[open_], target[open_]
-    has_target = target != _NAT
-    target = np.where(has_target, target, made)
-    if calendar is not None:
-        now_c = int(cum_at_many(calendar, np.array([now_us], dtype=np.int64))[0])
-        made_c, due_c, target_c = (cum_at_many(calendar, a) for a in (made, due, target))
-    else:
-        now_c, made_c, due_c, target_c = now_us, made, due, target
-    passed = float(now_us) >= due.astype(float)
-    elapsed = _share(now_c - made_c, due_c - made_c, np.where(passed, 1.0, 0.0))
-    consumed = _share(np.maximum(now_c - target_c, 0), due_c - target_c, elapsed)
-    return elapsed, consumed, calendar is not None
-
-
-def plot_fever_chart(book: Any, *, now: Any = None, ax: Any = None) -> Any:
-    """Critical Chain fever chart of the open promises: window elapsed vs buffer consumed.
-
-    One point per promise open at ``now`` (made by then, not completed by then):
-
-    * x: the share of its window (made to due) elapsed at ``now``, in business time
-      when the book has a calendar (real time otherwise, and always for a DataFrame);
-    * y: the share of its buffer consumed at ``now``: the buffer is the time from the
-      internal target to the due date (nothing is consumed before the target). A
-      promise without a target, or whose target is its due date, uses its whole
-      window as buffer, so its point lies on the diagonal ``y = x``. A
-      :class:`~promisekit.analysis.PromiseBook` keeps no targets: every promise of a
-      book is drawn without one; an ``outcomes()`` DataFrame may carry a ``target``
-      column (NaT where none).
-
-    Overdue promises lie beyond 1 on both axes; values beyond 1.5 are drawn on the
-    edge, at 1.5 (their zone is that of their true values). Zones (drawn as bands): green below
-    the line from ``(0, 1/3)`` to ``(1, 2/3)``, i.e. ``y < (1 + x) / 3``; red on or
-    above the line from ``(0, 2/3)`` to ``(1, 1)``, i.e. ``y >= (2 + x) / 3``; yellow
-    between. Early in the window a third of the buffer may go before the promise leaves
-    green; at the due date, a promise that used the whole buffer is red. A promise
-    without a target is green up to half its window, yellow until due, red once
-    overdue.
-
-    Args:
-        book: A :class:`~promisekit.analysis.PromiseBook` or its ``outcomes()``
-            DataFrame (which needs ``made_at``, ``due`` and ``completed_at``).
-        now: The instant (aware datetime or ``datetime64``); default the book's ``now``
-            (``frame.attrs["now"]`` for a DataFrame). Only completions the book knows
-            count: a completion after the book's own ``now`` is not in it.
-        ax: The matplotlib ``Axes`` to draw on, or ``None`` for a new figure.
-
-    Returns:
-        The ``Axes``.
-
-    Raises:
-        InsufficientDataError: no promise is open at ``now``.
-        InvalidValueError: a required column is missing, or no ``now`` for a DataFrame.
-        InvalidTypeError: ``book`` or ``ax`` has the wrong type.
-        NaiveDatetimeError: ``now`` has no time zone.
-        MissingDependencyError: matplotlib or pandas is not installed.
-
-    .. versionadded:: 0.1.0
-    """
-    feature = "plot_fever_chart()"
-    require_pandas(feature)
-    if not isinstance(book, PromiseBook):
-        _frame(book, feature)
-    elapsed, consumed, business = _fever_points(book, now)
-    if len(elapsed) == 0:
-        raise InsufficientDataError("no open promise: no fever chart to plot")
-    zones = _fever_zone(elapsed, consumed)
-    ax = get_axes(ax, feature=feature)
-    shown_x = np.minimum(elapsed, _FEVER_MAX)
-    shown_y = np.minimum(consumed, _FEVER_MAX)
-    right = max(1.0, float(np.max(shown_x))) + 0.05
-    top = max(1.0, float(np.max(shown_y))) + 0.05
-    xs = np.array([0.0, right])
-    ax.fill_between(xs, 0.0, np.minimum((1.0 + xs) / 3.0, top), color="tab:green", alpha=0.15)
-    ax.fill_between(
-        xs,
-        np.minimum((1.0 + xs) / 3.0, top),
-        np.minimum((2.0 + xs) / 3.0, top),
-        color="gold",
-        alpha=0.2,
-    )
-    ax.fill_between(xs, np.minimum((2.0 + xs) / 3.0, top), top, color="tab:red", alpha=0.15)
-    ax.plot(xs, (1.0 + xs) / 3.0, color="0.4", linewidth=0.8)
-    ax.plot(xs, (2.0 + xs) / 3.0, color="0.4", linewidth=0.8)
-    counts = []
-    for code, (colour, name) in enumerate(zip(_ZONE_COLOURS, _ZONE_NAMES, strict=True)):
-        mask = zones == code
-        counts.append(int(mask.sum()))
-        if mask.any():
-            ax.scatter(
-                shown_x[mask],
-                shown_y[mask],
-                s=14,
-                color=colour,
-                edgecolors="0.2",
-                linewidths=0.4,
-                label=f"{name} ({counts[-1]})",
-            )
-    ax.axvline(1.0, color="0.5", linestyle="--", linewidth=0.8)
-    ax.set_xlim(0.0, right)
-    ax.set_ylim(0.0, top)
-    clock = "business time" if business else "real time"
-    return label_axes(
-        ax,
-        xlabel=f"share of the promise window elapsed ({clock}; 1 = due)",
-        ylabel="share of the buffer consumed",
-        title=f"Fever chart of {len(elapsed)} open promises "
-        f"({counts[0]} green, {counts[1]} yellow, {counts[2]} red)",
-        legend="upper left",
-    )
+    if metric == "keep_rate":
+        ax.set_ylim(0, 105)
+    return label_axes(ax, xlabel=by, ylabel=axis_label, title=title)
