@@ -1,7 +1,10 @@
-"""The rows of :class:`promisekit.store.SQLiteLedger`: written with a digest, read back
-trusted when the digest says the store wrote them.
+"""The rows of the database stores (:class:`promisekit.store.SQLiteLedger`,
+:class:`promisekit.postgres.PostgresLedger`): written with a digest, read back trusted
+when the digest says the store wrote them.
 
-Private to :mod:`promisekit.store`.
+Private to the stores. Also what both share: :class:`StoreError`, the schema-version
+check (:func:`check_schema`), and :func:`stream_states`, the one pass over a store's
+rows that ``states()`` is.
 
 A row is ``(id, promise_id, type, at_us, recorded_us, document, digest)``: the event's
 JSON document (:func:`promisekit.serialize.to_json`, written by the fast
@@ -17,7 +20,7 @@ column existed) or whose digest does not match (a document or a column edited by
 is read with :func:`~promisekit.serialize.from_json`, which validates everything: an
 invalid document is then a :class:`~promisekit.store.StoreError`, as it always was. The
 digest is a checksum against accidents and hand edits, not a signature: whoever can
-write the file can also write a matching digest.
+write the file (or the table) can also write a matching digest.
 """
 
 from __future__ import annotations
