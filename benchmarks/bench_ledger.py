@@ -69,7 +69,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -293,6 +293,15 @@ def case_replay_memory(args: argparse.Namespace) -> dict[str, Any]:
     return measure(replay_all)
 
 
+def _loads_all(rows: Iterable[tuple[str]]) -> int:
+    """The replay reference: ``json.loads`` of every document read; how many promises."""
+    count = 0
+    for (document,) in rows:
+        json.loads(document)
+        count += 1
+    return count // EVENTS_PER_PROMISE
+
+
 def case_replay_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     events = make_events(args.promises)
     path = Path(args.tmp) / f"replay-{os.getpid()}.db"
@@ -302,15 +311,9 @@ def case_replay_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     with SQLiteLedger(path) as ledger:
         if args.reference:
             conn = ledger._db()
-
-            def raw() -> int:
-                count = 0
-                for (document,) in conn.execute("SELECT document FROM events ORDER BY promise_id"):
-                    json.loads(document)
-                    count += 1
-                return count // EVENTS_PER_PROMISE
-
-            return measure(raw)
+            return measure(
+                lambda: _loads_all(conn.execute("SELECT document FROM events ORDER BY promise_id"))
+            )
         next(iter(ledger.states()))  # one-time set-up, untimed (see the docstring)
         return measure(lambda: sum(1 for _ in ledger.states()))
 
@@ -396,15 +399,7 @@ def case_replay_postgres(args: argparse.Namespace) -> dict[str, Any]:
                 conn = ledger._conn
                 assert conn is not None
                 select = ledger._sql("SELECT document FROM {s}.events ORDER BY promise_id")
-
-                def raw() -> int:
-                    count = 0
-                    for (document,) in conn.execute(select):
-                        json.loads(document)
-                        count += 1
-                    return count // EVENTS_PER_PROMISE
-
-                return measure(raw)
+                return measure(lambda: _loads_all(conn.execute(select)))
             next(iter(ledger.states()))  # one-time set-up, untimed (see the docstring)
             return measure(lambda: sum(1 for _ in ledger.states()))
     finally:
