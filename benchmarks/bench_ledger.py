@@ -3,6 +3,7 @@
 Usage::
 
     python benchmarks/bench_ledger.py [--quick] [--repeat N] [--events N] [--promises N] [--rows N]
+        [--postgres URL]
 
 Workloads (full size; ``--quick`` divides every size by 50):
 
@@ -25,6 +26,21 @@ Workloads (full size; ``--quick`` divides every size by 50):
 * **import CSV** — ``iter_rows`` over a generated 1,000,000-row CSV (written by
   ``write_csv`` in a temporary directory). Reference: a bare ``csv.DictReader`` pass
   over the same file.
+
+With ``--postgres URL`` (default: ``$PROMISEKIT_TEST_POSTGRES``; a throwaway server:
+``bash .ci/postgres start DIR``), each in a fresh PostgreSQL schema, dropped after:
+
+* **append, PostgreSQL** — ``PostgresLedger.append_many`` of the same events. References:
+  psycopg into the store's own tables and indexes (``_postgres_sql.MAKE_SCHEMA``), one
+  transaction, paying ``json.dumps`` of each document as the SQLite reference does:
+  ``executemany`` in batches of the store's size (1,000 rows), and ``COPY`` (the fastest
+  way in).
+* **replay, PostgreSQL** — ``PostgresLedger.states()`` over a store of the replayed
+  promises. Reference: ``SELECT document … ORDER BY promise_id`` and ``json.loads``.
+
+Then the **time to the first state** of ``states()`` (the fastest of 5) in stores of
+``--promises`` / 10 and ``--promises`` promises, SQLite and PostgreSQL: it should not
+grow with the store.
 
 Each measurement runs in a fresh subprocess, timed with ``time.perf_counter``; the SQLite
 cases first pass a few items through the same code, untimed (set-up paid once per
@@ -53,7 +69,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -73,6 +89,8 @@ from promisekit.ledger import (
 from promisekit.serialize import to_dict
 from promisekit.store import _CHUNK as SQLITE_BATCH
 from promisekit.store import _MAKE_SCHEMA, SQLiteLedger
+
+POSTGRES_BATCH = 1000  # rows per executemany (the PostgreSQL store's own chunk)
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -275,6 +293,15 @@ def case_replay_memory(args: argparse.Namespace) -> dict[str, Any]:
     return measure(replay_all)
 
 
+def _loads_all(rows: Iterable[tuple[str]]) -> int:
+    """The replay reference: ``json.loads`` of every document read; how many promises."""
+    count = 0
+    for (document,) in rows:
+        json.loads(document)
+        count += 1
+    return count // EVENTS_PER_PROMISE
+
+
 def case_replay_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     events = make_events(args.promises)
     path = Path(args.tmp) / f"replay-{os.getpid()}.db"
@@ -284,17 +311,136 @@ def case_replay_sqlite(args: argparse.Namespace) -> dict[str, Any]:
     with SQLiteLedger(path) as ledger:
         if args.reference:
             conn = ledger._db()
-
-            def raw() -> int:
-                count = 0
-                for (document,) in conn.execute("SELECT document FROM events ORDER BY promise_id"):
-                    json.loads(document)
-                    count += 1
-                return count // EVENTS_PER_PROMISE
-
-            return measure(raw)
+            return measure(
+                lambda: _loads_all(conn.execute("SELECT document FROM events ORDER BY promise_id"))
+            )
         next(iter(ledger.states()))  # one-time set-up, untimed (see the docstring)
         return measure(lambda: sum(1 for _ in ledger.states()))
+
+
+def _pg_schema() -> str:
+    return f"bench_{os.getpid()}"
+
+
+def _pg_drop(url: str, schema: str) -> None:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def case_append_postgres(args: argparse.Namespace) -> dict[str, Any]:
+    import psycopg
+
+    from promisekit import _postgres_sql as q
+    from promisekit.postgres import PostgresLedger
+
+    events = make_events(args.events // EVENTS_PER_PROMISE)
+    schema = _pg_schema()
+    try:
+        if args.reference:
+            prepared = [(seq, *row) for seq, row in enumerate(_prepared(events), start=1)]
+            with psycopg.connect(args.postgres, autocommit=True) as conn:
+                for statement in q.MAKE_SCHEMA:
+                    conn.execute(q.compose(statement, schema))
+                dumps = json.dumps
+                columns = "(seq, id, promise_id, type, at_us, recorded_us, document)"
+                if args.reference == "copy":
+                    copy_sql = q.compose(f"COPY {{s}}.events {columns} FROM STDIN", schema)
+
+                    def copy() -> int:
+                        with (
+                            conn.transaction(),
+                            conn.cursor() as cur,
+                            cur.copy(copy_sql) as out,
+                        ):
+                            for a, b, c, d, e, f, document in prepared:
+                                out.write_row((a, b, c, d, e, f, dumps(document)))
+                        return len(prepared)
+
+                    return measure(copy)
+                insert = q.compose(
+                    f"INSERT INTO {{s}}.events {columns} VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                    schema,
+                )
+
+                def many() -> int:
+                    with conn.transaction(), conn.cursor() as cur:
+                        for start in range(0, len(prepared), POSTGRES_BATCH):
+                            cur.executemany(
+                                insert,
+                                [
+                                    (a, b, c, d, e, f, dumps(document))
+                                    for a, b, c, d, e, f, document in prepared[
+                                        start : start + POSTGRES_BATCH
+                                    ]
+                                ],
+                            )
+                    return len(prepared)
+
+                return measure(many)
+        with PostgresLedger(args.postgres, schema=schema) as ledger:
+            ledger.append_many(events[:EVENTS_PER_PROMISE])  # set-up, untimed
+            rest = events[EVENTS_PER_PROMISE:]
+            return measure(lambda: ledger.append_many(rest))
+    finally:
+        _pg_drop(args.postgres, schema)
+
+
+def case_replay_postgres(args: argparse.Namespace) -> dict[str, Any]:
+    from promisekit.postgres import PostgresLedger
+
+    schema = _pg_schema()
+    try:
+        with PostgresLedger(args.postgres, schema=schema) as ledger:
+            ledger.append_many(make_events(args.promises))
+            if args.reference:
+                conn = ledger._conn
+                assert conn is not None
+                select = ledger._sql("SELECT document FROM {s}.events ORDER BY promise_id")
+                return measure(lambda: _loads_all(conn.execute(select)))
+            next(iter(ledger.states()))  # one-time set-up, untimed (see the docstring)
+            return measure(lambda: sum(1 for _ in ledger.states()))
+    finally:
+        _pg_drop(args.postgres, schema)
+
+
+def first_state_seconds(open_store: Callable[[], Any], promises: int) -> float:
+    """The fastest of 5 times to the first state of ``states()``, in a store of
+    ``promises`` promises (written beforehand, untimed)."""
+    with open_store() as ledger:
+        ledger.append_many(make_events(promises, seed=2))
+    with open_store() as ledger:
+        next(iter(ledger.states()))  # set-up, untimed
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            stream = ledger.states()
+            next(stream)
+            best = min(best, time.perf_counter() - start)
+            stream.close()
+        return best
+
+
+def case_first_state(args: argparse.Namespace) -> dict[str, Any]:
+    """Time to the first state in two store sizes (``--promises`` / 10 and ``--promises``)."""
+    out: dict[str, Any] = {}
+    for promises in (args.promises // 10, args.promises):
+        if args.reference:  # (the PostgreSQL store)
+            from promisekit.postgres import PostgresLedger
+
+            schema = f"{_pg_schema()}_{promises}"
+            try:
+                out[str(promises)] = first_state_seconds(
+                    lambda schema=schema: PostgresLedger(args.postgres, schema=schema), promises
+                )
+            finally:
+                _pg_drop(args.postgres, schema)
+        else:
+            path = Path(args.tmp) / f"first-{os.getpid()}-{promises}.db"
+            out[str(promises)] = first_state_seconds(lambda path=path: SQLiteLedger(path), promises)
+    return out
 
 
 def case_import_csv(args: argparse.Namespace) -> dict[str, Any]:
@@ -319,14 +465,15 @@ def case_import_csv(args: argparse.Namespace) -> dict[str, Any]:
 
 
 Case = Callable[[argparse.Namespace], dict[str, Any]]
-#: name: (label, unit, reference, target time ratio or None, case)
-CASES: dict[str, tuple[str, str, str, float | None, Case]] = {
+#: name: (label, unit, reference, target time ratio or None, case, reference kind)
+CASES: dict[str, tuple[str, str, str, float | None, Case, str]] = {
     "append-memory": (
         "append, in memory",
         "events",
         "dict by id + per-promise lists",
         1.5,
         case_append_memory,
+        "yes",
     ),
     "append-sqlite": (
         "append, SQLite",
@@ -334,6 +481,7 @@ CASES: dict[str, tuple[str, str, str, float | None, Case]] = {
         "json.dumps + sqlite3.executemany",
         1.5,
         case_append_sqlite,
+        "yes",
     ),
     "replay-memory": (
         "replay + assess, in memory",
@@ -341,6 +489,7 @@ CASES: dict[str, tuple[str, str, str, float | None, Case]] = {
         "assess() on prebuilt objects",
         None,
         case_replay_memory,
+        "yes",
     ),
     "replay-sqlite": (
         "replay, SQLite states()",
@@ -348,6 +497,7 @@ CASES: dict[str, tuple[str, str, str, float | None, Case]] = {
         "SELECT + json.loads",
         2.5,
         case_replay_sqlite,
+        "yes",
     ),
     "import-csv": (
         "import CSV (iter_rows)",
@@ -355,14 +505,43 @@ CASES: dict[str, tuple[str, str, str, float | None, Case]] = {
         "csv.DictReader bare parse",
         None,
         case_import_csv,
+        "yes",
     ),
 }
+#: The PostgreSQL cases (with ``--postgres URL`` or ``PROMISEKIT_TEST_POSTGRES``).
+POSTGRES_CASES: dict[str, tuple[str, str, str, float | None, Case, str]] = {
+    "append-postgres": (
+        "append, PostgreSQL",
+        "events",
+        "json.dumps + psycopg executemany",
+        None,
+        case_append_postgres,
+        "yes",
+    ),
+    "append-postgres-copy": (
+        "append, PostgreSQL (same run)",
+        "events",
+        "json.dumps + psycopg COPY",
+        None,
+        case_append_postgres,
+        "copy",
+    ),
+    "replay-postgres": (
+        "replay, PostgreSQL states()",
+        "promises",
+        "SELECT + json.loads (psycopg)",
+        None,
+        case_replay_postgres,
+        "yes",
+    ),
+}
+ALL_CASES = {**CASES, **POSTGRES_CASES, "first-state": ("", "", "", None, case_first_state, "")}
 
 
 # --------------------------------------------------------------------------- driver
 
 
-def run_case(name: str, reference: bool, args: argparse.Namespace) -> dict[str, Any]:
+def run_case(name: str, reference: str, args: argparse.Namespace) -> dict[str, Any]:
     command = [
         sys.executable,
         __file__,
@@ -378,9 +557,11 @@ def run_case(name: str, reference: bool, args: argparse.Namespace) -> dict[str, 
         args.tmp,
         "--csv",
         args.csv,
+        "--postgres",
+        args.postgres or "",
     ]
     if reference:
-        command.append("--reference")
+        command += ["--reference", reference]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"case {name} failed:\n{done.stderr}")
@@ -388,12 +569,19 @@ def run_case(name: str, reference: bool, args: argparse.Namespace) -> dict[str, 
     return result
 
 
-def _fastest(name: str, args: argparse.Namespace) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The fastest of ``args.repeat`` runs of promisekit and of the reference, in turn."""
-    runs = [(run_case(name, False, args), run_case(name, True, args)) for _ in range(args.repeat)]
-    ours = min((pair[0] for pair in runs), key=lambda r: r["seconds"] / r["items"])
+def _fastest(
+    name: str, reference: str, args: argparse.Namespace, ours: list[dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The fastest of ``args.repeat`` runs of promisekit and of the reference, in turn
+    (promisekit's runs are taken from ``ours`` when a case measured them already)."""
+    runs = []
+    for index in range(args.repeat):
+        if len(ours) <= index:
+            ours.append(run_case(name, "", args))
+        runs.append((ours[index], run_case(name, reference, args)))
+    mine = min((pair[0] for pair in runs), key=lambda r: r["seconds"] / r["items"])
     ref = min((pair[1] for pair in runs), key=lambda r: r["seconds"] / r["items"])
-    return ours, ref
+    return mine, ref
 
 
 def _rate(result: dict[str, Any]) -> str:
@@ -426,8 +614,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="runs of each measurement; the fastest is kept"
     )
-    parser.add_argument("--case", choices=sorted(CASES), help=argparse.SUPPRESS)
-    parser.add_argument("--reference", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("PROMISEKIT_TEST_POSTGRES", ""),
+        metavar="URL",
+        help="also measure PostgresLedger on this server (default: $PROMISEKIT_TEST_POSTGRES)",
+    )
+    parser.add_argument("--case", choices=sorted(ALL_CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--reference", default="", help=argparse.SUPPRESS)
     parser.add_argument("--tmp", default="", help=argparse.SUPPRESS)
     parser.add_argument("--csv", default="", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -436,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
         args.promises //= 50
         args.rows //= 50
     if args.case:
-        print(json.dumps(CASES[args.case][4](args)))
+        print(json.dumps(ALL_CASES[args.case][4](args)))
         return 0
     with tempfile.TemporaryDirectory(prefix="promisekit-bench-") as tmp:
         args.tmp = tmp
@@ -456,8 +650,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(header)
         print("-" * len(header))
-        for name, (label, unit, ref_label, target, _) in CASES.items():
-            ours, ref = _fastest(name, args)
+        cases = dict(CASES)
+        if args.postgres:
+            cases.update(POSTGRES_CASES)
+        measured: dict[Case, list[dict[str, Any]]] = {}
+        for name, (label, unit, ref_label, target, case, reference) in cases.items():
+            ours, ref = _fastest(name, reference, args, measured.setdefault(case, []))
             ratio = (ours["seconds"] / ours["items"]) / (ref["seconds"] / ref["items"])
             goal = "" if target is None else f"≤ {target:.1f}×"
             print(
@@ -465,6 +663,15 @@ def main(argv: list[str] | None = None) -> int:
                 f"{ref_label:<34} {_rate(ref):>14} {_memory(ref):>7} {ratio:>5.2f}× {goal:>7}"
             )
             print(f"{'':<28} {unit:>14}")
+        print()
+        small, large = args.promises // 10, args.promises
+        print(f"time to the first state of states(): {small:,} and {large:,} promises")
+        stores = [("SQLite", "")] + ([("PostgreSQL", "pg")] if args.postgres else [])
+        for store, kind in stores:
+            first = run_case("first-state", kind, args)
+            times = "   ".join(f"{first[str(n)] * 1e3:8.2f} ms" for n in (small, large))
+            growth = first[str(large)] / first[str(small)]
+            print(f"  {store:<12} {times}   (larger / smaller: {growth:.2f}×)")
         print()
         print(
             "rate: items per second (higher is better); mem: growth of peak RSS during the "

@@ -325,8 +325,53 @@ def test_states_reads_one_small_page_before_the_first_state(
         stream = ledger.states()
         first = next(stream)
         assert first.promise_id == "P-00000"
-        assert (ledger.queries, ledger.rows) == (2, 16 + 32)  # 16 promise ids, their 32 events
+        assert (ledger.queries, ledger.rows) == (1, 64)  # one page of 64 rows, whatever the size
         assert sum(1 for _ in stream) == promises - 1
+
+
+@pytest.mark.parametrize("sizes", [[1, 70, 2], [63, 1, 64, 1], [3] * 50 + [200] + [1] * 30])
+def test_states_pages_keep_every_promise_whole(
+    postgres_url: str, pg_schema: str, sizes: list[int]
+) -> None:
+    # Promises of these many events: some end exactly at a page's end, some are larger
+    # than a page (read whole on their own), and the pages double in size meanwhile.
+    events: list[Event] = []
+    for index, size in enumerate(sizes):
+        promise_id = f"P-{index:04}"
+        events.append(made(f"M-{index}", promise_id))
+        events.extend(
+            CustomerNotified(
+                id=f"N-{index}-{k}", promise_id=promise_id, at=T0 + k * H, recorded_at=T0 + k * H
+            )
+            for k in range(1, size)
+        )
+    memory = PromiseLedger(events)
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        ledger.append_many(reversed(events))  # positions not in promise order
+        ids = memory.promise_ids()
+        assert list(ledger.states()) == [memory.state(pid) for pid in ids]
+        at = T0 + 2 * H
+        assert list(ledger.states(at=at)) == [memory.state(pid, at=at) for pid in ids]
+
+
+def test_a_ledger_without_the_digest_column_gains_it(postgres_url: str, pg_schema: str) -> None:
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        ledger.append(made())
+    with raw(postgres_url) as conn:
+        conn.execute(
+            sql.SQL("ALTER TABLE {}.events DROP COLUMN digest").format(sql.Identifier(pg_schema))
+        )
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        assert ledger.state("P-1").made == made()  # an old row: validated
+        ledger.append(notified("E-2"))
+        assert [s.notifications for s in ledger.states()] == [(notified("E-2"),)]
+    with raw(postgres_url) as conn:
+        digests = conn.execute(
+            sql.SQL("SELECT id, digest IS NULL FROM {}.events ORDER BY seq").format(
+                sql.Identifier(pg_schema)
+            )
+        ).fetchall()
+    assert digests == [("E-1", True), ("E-2", False)]
 
 
 def test_unreadable_documents_are_store_errors(store: PostgresLedger, postgres_url: str) -> None:
@@ -351,3 +396,29 @@ def test_importing_the_sqlite_store_does_not_import_psycopg() -> None:
 
 def test_store_errors_are_promisekit_errors() -> None:
     assert issubclass(StoreError, PromiseKitError) and issubclass(StoreError, OSError)
+
+
+def test_rows_the_store_wrote_are_read_without_from_json(
+    store: PostgresLedger, postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import promisekit._store_rows as rows_module
+
+    store.append_many([made(), notified("E-2")])
+    validated: list[str] = []
+    real = rows_module.from_json
+
+    def counting(text: Any, cls: Any) -> Any:
+        validated.append(text)
+        return real(text, cls)
+
+    monkeypatch.setattr(rows_module, "from_json", counting)
+    assert [s.notifications for s in store.states()] == [(notified("E-2"),)]
+    assert store.history("P-1")[1] == notified("E-2") and validated == []
+    with raw(postgres_url) as conn:  # a hand edit: the digest no longer matches
+        conn.execute(
+            sql.SQL("UPDATE {}.events SET document = ' ' || document").format(
+                sql.Identifier(store.schema)
+            )
+        )
+    assert [s.notifications for s in store.states()] == [(notified("E-2"),)]
+    assert len(validated) == 2  # every row of the promise, validated

@@ -40,10 +40,10 @@ class SerialLedger(PostgresLedger):
             conn.execute(
                 self._sql(
                     "INSERT INTO {s}.events (seq, id, promise_id, type, at_us, recorded_us, "
-                    "document) VALUES (nextval('{s}.serial'), %s, %s, %s, %s, %s, %s) "
+                    "document, digest) VALUES (nextval('{s}.serial'), %s, %s, %s, %s, %s, %s, %s) "
                     "ON CONFLICT (id) DO NOTHING"
                 ),
-                made[1:],
+                made,  # (id, promise_id, type, at_us, recorded_us, document, digest)
             )
         time.sleep(random.uniform(0, 0.01))  # commit a little later, in random order
         return last + len(chunk)

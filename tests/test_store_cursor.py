@@ -126,7 +126,9 @@ _IDS = st.lists(
 )
 
 
-@settings(max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(batches=_IDS, limit=st.integers(1, 7))
 def test_positions_are_gap_free_and_paging_reads_everything_once(
     make_store: Factory, batches: list[list[str]], limit: int

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import promisekit._serialize_trusted as trusted_module
 import promisekit._store_rows as rows_module
-import promisekit.store as store_module
 from promisekit._store_cursor import micros
 from promisekit.ledger import (
     CustomerNotified,
@@ -111,13 +111,13 @@ def test_rows_written_by_the_store_are_read_without_from_json(
 ) -> None:
     ledger.append_many([made(), notified("E-2")])
     validated: list[str] = []
-    real = store_module.from_json
+    real = rows_module.from_json
 
     def counting(text: Any, cls: Any) -> Any:
         validated.append(text)
         return real(text, cls)
 
-    monkeypatch.setattr(store_module, "from_json", counting)
+    monkeypatch.setattr(rows_module, "from_json", counting)
     assert [s.promise_id for s in ledger.states()] == ["P-1"]
     assert ledger.state("P-1").notifications[0].id == "E-2"
     assert validated == []
@@ -248,20 +248,20 @@ def _work_before_first_state(ledger: SQLiteLedger, sql: str | None = None) -> tu
             conn.execute(sql).fetchone()
             return steps[0], 0
         decoded = [0]
-        real = rows_module.trusted_event
+        real = trusted_module.scan
 
-        def counting(document: str) -> Any:
+        def counting(document: str, index: int) -> Any:
             decoded[0] += 1
-            return real(document)
+            return real(document, index)
 
-        rows_module.trusted_event = counting  # type: ignore[assignment]
+        trusted_module.scan = counting
         try:
             states = ledger.states()
             first = next(states)
             assert first.promise_id == "P-000000"
             states.close()
         finally:
-            rows_module.trusted_event = real
+            trusted_module.scan = real
         return steps[0], decoded[0]
     finally:
         conn.set_progress_handler(None, 0)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime, timezone, tzinfo
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -203,12 +204,21 @@ def _writer(cls: type[Event], spec: _Spec) -> Callable[[Event], str]:
     return _compile(source, "write", namespace)
 
 
+def _immutable(value: Any) -> bool:
+    """Whether every event may share ``value`` as its default (nobody can change it)."""
+    if value is None or type(value) in (str, int, float, bool):
+        return True
+    return type(value) is MappingProxyType and not value  # (an empty read-only mapping)
+
+
 def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
     """Generate the function that builds ``cls`` from a document it wrote, unchecked."""
     conv = get_converter()
     namespace: dict[str, Any] = {
         "_new": _new,
         "_dt": read_datetime,
+        "_iso": _fromisoformat,
+        "_zones": _SUFFIXES,
         "_NotOurs": _NotOurs,
         "_fail": _fail,
         "cls": cls,
@@ -233,17 +243,15 @@ def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
             if field.converter is not None:
                 namespace[f"_conv{index}"] = field.converter
                 convert = f"_conv{index}({convert})"
-        remember = field.plain is datetime
         if field.required:
             lines.append(f"    v = d[{field.name!r}]")
-            if remember:
-                lines.append(f"    w = {convert}")
-                lines.append("    t = v")
+            if field.plain is datetime:
+                lines.extend(_read_datetime_lines())
                 convert = "w"
             lines.append(f"    _s{index}(o, {convert})")
             continue
         namespace[f"_default{index}"] = field.default
-        if field.converter is not None:
+        if field.converter is not None and not _immutable(field.default):
             # A fresh value from the converter, as the attrs default would give.
             namespace[f"_conv{index}"] = field.converter
             namespace[f"_raw_default{index}"] = attrs.fields_dict(cls)[field.name].default
@@ -259,51 +267,63 @@ def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
     lines.append("    if n != len(d):")
     lines.append("        raise _NotOurs(d)")
     if cls is PromiseMade:  # what its __attrs_post_init__ builds
-        namespace["_made_promise"] = _made_promise
-        namespace["_promise_setters"] = _PROMISE_SETTERS
-        lines.append("    _made_promise(o, _promise_setters)")
+        lines.extend(_made_promise_lines(namespace))
     lines.append("    return o")
     return _compile("\n".join(lines) + "\n", "read", namespace)
 
 
-_PROMISE_SETTERS = {
-    name: slot_setter(Promise, name)
-    for name in (
-        "id",
-        "customer_id",
-        "kind",
-        "made_at",
-        "due",
-        "target",
-        "terms",
-        "segment",
-        "owner",
-        "commitment",
-        "metadata",
-        "revisions",
-        "supersedes",
-    )
-}
-_MADE_PROMISE = slot_setter(PromiseMade, "_promise")
+def _read_datetime_lines() -> list[str]:
+    """Read the datetime text ``v`` into ``w`` (and remember it as ``t``): the same text
+    as the previous one is the same datetime; a zone name is looked up as
+    :func:`read_datetime` does (inline, the usual case; anything else calls it)."""
+    return [
+        "    if v != t:",
+        "        t = v",
+        "        c, b, z = v.partition('[')",
+        "        z = _zones.get(z)",
+        "        if z is not None:",
+        "            u = _iso(c)",
+        "            w = u.astimezone(z)",
+        "            if (",
+        "                w.second != u.second or w.minute != u.minute or w.hour != u.hour",
+        "                or u.tzinfo is None",
+        "            ):",
+        "                w = _dt(v)",
+        "        elif b:",
+        "            w = _dt(v)",
+        "        else:",
+        "            w = _iso(v)",
+    ]
 
 
-def _made_promise(event: PromiseMade, set_: dict[str, Callable[[Any, Any], None]]) -> None:
+def _made_promise_lines(namespace: dict[str, Any]) -> list[str]:
     """Set the promise a PromiseMade builds in ``__attrs_post_init__`` (unchecked)."""
-    promise: Promise = _new(Promise)
-    set_["id"](promise, event.promise_id)
-    set_["customer_id"](promise, event.customer_id)
-    set_["kind"](promise, event.kind)
-    set_["made_at"](promise, event.at)
-    set_["due"](promise, event.due)
-    set_["target"](promise, event.target)
-    set_["terms"](promise, event.terms)
-    set_["segment"](promise, event.segment)
-    set_["owner"](promise, event.owner)
-    set_["commitment"](promise, event.commitment)
-    set_["metadata"](promise, event.metadata)  # read-only: shared, as an equal copy would be
-    set_["revisions"](promise, ())
-    set_["supersedes"](promise, event.supersedes)
-    _MADE_PROMISE(event, promise)
+    namespace["Promise"] = Promise
+    namespace["_promise"] = slot_setter(PromiseMade, "_promise")
+    lines = ["    p = _new(Promise)"]
+    for name, source in _PROMISE_FIELDS.items():
+        namespace[f"_p_{name}"] = slot_setter(Promise, name)
+        lines.append(f"    _p_{name}(p, {source})")
+    lines.append("    _promise(o, p)")
+    return lines
+
+
+# Each field of the promise a PromiseMade makes, from the event's fields.
+_PROMISE_FIELDS = {
+    "id": "o.promise_id",
+    "customer_id": "o.customer_id",
+    "kind": "o.kind",
+    "made_at": "o.at",
+    "due": "o.due",
+    "target": "o.target",
+    "terms": "o.terms",
+    "segment": "o.segment",
+    "owner": "o.owner",
+    "commitment": "o.commitment",
+    "metadata": "o.metadata",  # read-only: shared, as an equal copy would be
+    "revisions": "()",
+    "supersedes": "o.supersedes",
+}
 
 
 # --------------------------------------------------------------------------- API
@@ -350,6 +370,28 @@ def event_text(event: Event) -> str:
     return text
 
 
+#: What reading a document not in the exact form written raises (then it is not ours).
+NOT_OURS = (_NotOurs, StopIteration, KeyError, TypeError, ValueError, AttributeError, IndexError)
+#: ``scan(document, 0)``: the JSON value of a well-formed document and where it ends.
+scan = _scan
+
+
+def reader_of(event_type: str) -> Callable[[dict[str, Any]], Event] | None:
+    """The function that builds an event of ``event_type`` from its document (as
+    :func:`scan` reads it) without checking it again, or ``None`` for a type that has
+    no fast reader (it raises one of :data:`NOT_OURS` for a document not in the exact
+    form written). Only for documents this promisekit wrote: see the module
+    documentation."""
+    entry = _READERS.get(event_type)
+    if entry is None or _BY_CLASS.get(entry[1]) is not entry[0]:
+        cls = EVENT_TYPES.get(event_type)
+        spec = None if cls is None else _builtin_spec(cls)
+        if cls is None or spec is None:
+            return None
+        entry = _READERS[event_type] = (spec, cls, _reader(cls))
+    return entry[2]
+
+
 def trusted_event(document: str) -> Event | None:
     """The event of a document written by :func:`event_text` from a valid event and not
     changed since, built without checking it again; ``None`` when the document is not
@@ -361,13 +403,7 @@ def trusted_event(document: str) -> Event | None:
         data, end = _scan(document, 0)
         if end != len(document) or data["schema"] != SCHEMA:
             return None
-        entry = _READERS.get(data["type"])
-        if entry is None or _BY_CLASS.get(entry[1]) is not entry[0]:
-            cls = EVENT_TYPES.get(data["type"])
-            spec = None if cls is None else _builtin_spec(cls)
-            if cls is None or spec is None:
-                return None
-            entry = _READERS[data["type"]] = (spec, cls, _reader(cls))
-        return entry[2](data)
-    except (_NotOurs, StopIteration, KeyError, TypeError, ValueError, AttributeError, IndexError):
+        read = reader_of(data["type"])
+        return None if read is None else read(data)
+    except NOT_OURS:
         return None

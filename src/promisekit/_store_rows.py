@@ -1,7 +1,10 @@
-"""The rows of :class:`promisekit.store.SQLiteLedger`: written with a digest, read back
-trusted when the digest says the store wrote them.
+"""The rows of the database stores (:class:`promisekit.store.SQLiteLedger`,
+:class:`promisekit.postgres.PostgresLedger`): written with a digest, read back trusted
+when the digest says the store wrote them.
 
-Private to :mod:`promisekit.store`.
+Private to the stores. Also what both share: :class:`StoreError`, the schema-version
+check (:func:`check_schema`), and :func:`stream_states`, the one pass over a store's
+rows that ``states()`` is.
 
 A row is ``(id, promise_id, type, at_us, recorded_us, document, digest)``: the event's
 JSON document (:func:`promisekit.serialize.to_json`, written by the fast
@@ -17,30 +20,79 @@ column existed) or whose digest does not match (a document or a column edited by
 is read with :func:`~promisekit.serialize.from_json`, which validates everything: an
 invalid document is then a :class:`~promisekit.store.StoreError`, as it always was. The
 digest is a checksum against accidents and hand edits, not a signature: whoever can
-write the file can also write a matching digest.
+write the file (or the table) can also write a matching digest.
 """
 
 from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
+from promisekit import _serialize_trusted as _trusted
 from promisekit._ledger_events import EVENT_TYPES, Event
 from promisekit._ledger_state import PromiseState, _replay_sorted
 from promisekit._serialize_trusted import event_text, trusted_event
 from promisekit._store_cursor import micros
-from promisekit.serialize import to_json
+from promisekit._validation import describe
+from promisekit.errors import PromiseKitError
+from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
 
 # Change the text to stop trusting every row written so far (they are then validated).
 _DIGEST_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 1")
 _TYPE_SEEDS = {name: zlib.crc32(name.encode(), _DIGEST_SEED) for name in EVENT_TYPES}
 _RANKS = {name: cls._rank for name, cls in EVENT_TYPES.items()}
+_BEFORE_ALL = -(2**70)  # before every at_us
+_UNSEEN: Any = object()
 
 #: ``(id, promise_id, type, at_us, recorded_us, document, digest)``.
 Row = tuple[str, str, str, int, int, str, int | None]
 #: What replay reads of a row: ``(promise_id, type, at_us, document, digest)``.
 ReplayRow = tuple[str, str, int, str, int | None]
+
+
+class StoreError(PromiseKitError, OSError):
+    """A ledger store cannot be opened, read or written.
+
+    For example: not a database, locked too long, closed, or written by a newer
+    promisekit (the SQLite and PostgreSQL stores both raise it).
+
+    .. versionadded:: 0.1.0
+    """
+
+
+StoreError.__module__ = "promisekit.store"  # its public home
+
+
+def check_schema(version: str, where: str) -> None:
+    """Refuse a store whose schema string (from its ``meta`` table) is not a promisekit
+    one, or is newer than this promisekit's (:class:`StoreError`)."""
+    number = version.rpartition("/")[2]
+    if not version.startswith("promisekit/") or not number.isdigit():
+        raise StoreError(f"the store {where} has an unknown schema {describe(version)}")
+    if int(number) > SCHEMA_VERSION:
+        raise StoreError(
+            f"the store {where} was written with schema {describe(version)}, newer than "
+            f"this promisekit's {SCHEMA!r}; upgrade promisekit"
+        )
+
+
+def decode(document: str, where: str) -> Event:
+    """The event of a document, validated (a :class:`StoreError` if it is not one)."""
+    try:
+        return from_json(document, Event)
+    except SchemaError as exc:
+        raise StoreError(
+            f"the store {where} holds an event this promisekit cannot read: {exc}"
+        ) from exc
+
+
+def decode_row(event_type: str, at_us: int, document: str, stored: int | None, where: str) -> Event:
+    """The event of a row: trusted if the store wrote it, otherwise validated."""
+    event = trusted_row(event_type, at_us, document, stored)
+    return decode(document, where) if event is None else event
 
 
 def row(event: Event) -> tuple[str, str, str, int, int, str]:
@@ -88,43 +140,98 @@ def trusted_row(event_type: str, at_us: int, document: str, stored: int | None) 
     return trusted_event(document)
 
 
-def replay_trusted(
-    promise_id: str, rows: list[ReplayRow], at: datetime | None, limit: int | None
-) -> PromiseState | None:
-    """The state of a promise from its rows when the store wrote every one of them, or
-    ``None`` (then decode them all and replay the events as read).
+def _in_replay_order(rows: list[ReplayRow], events: list[Event], limit: int | None) -> list[Event]:
+    """``events`` (the trusted rows up to ``limit``, as read) sorted as
+    :meth:`Event.order_key <promisekit.ledger.Event.order_key>` does: the instant (the
+    trusted ``at_us``), the rank at that instant, the id."""
+    instants = [row[2] for row in rows if limit is None or row[2] <= limit]
+    keyed = sorted(
+        (at_us, _RANKS[e.event_type], e.id, e) for at_us, e in zip(instants, events, strict=True)
+    )  # the ids are unique: the events themselves are never compared
+    return [item[3] for item in keyed]
 
-    The trusted ``at_us`` column (the instant in microseconds, covered by the digest)
-    selects the events up to ``limit`` and orders them as :meth:`Event.order_key
-    <promisekit.ledger.Event.order_key>` does, so only those rows are decoded.
+
+def stream_states(
+    rows: Iterable[ReplayRow],
+    at: datetime | None,
+    limit: int | None,
+    untrusted: Callable[[str, list[ReplayRow]], PromiseState],
+) -> Iterator[PromiseState]:
+    """The states of the promises of ``rows`` (sorted by promise id) made by ``limit``
+    (``at`` in microseconds, or ``None``), one promise's rows in memory at a time.
+
+    Rows are checked and decoded as they come (one pass): while every row of a promise
+    is one the store wrote (its digest matches), its events are read with
+    :func:`~promisekit._serialize_trusted.trusted_event`; a promise with any other row
+    is replayed by ``untrusted(promise_id, rows)``, which validates its documents.
     """
+    seeds, crc32, scan, schema = _TYPE_SEEDS, zlib.crc32, _trusted.scan, SCHEMA
+    readers: dict[str, Callable[[dict[str, Any]], Event] | None] = {}
+    current: str | None = None
+    made = trusted = in_order = False
+    kept: list[ReplayRow] = []
     events: list[Event] = []
-    instants: list[int] = []
-    in_order = True  # instants strictly increasing: already in replay order
-    seeds, crc32 = _TYPE_SEEDS, zlib.crc32
-    for _, event_type, at_us, document, stored in rows:
+    previous = _BEFORE_ALL
+    for row in rows:
+        promise_id, event_type, at_us, document, stored = row
+        if promise_id != current:
+            if made:
+                yield _finish(current, kept, events, trusted, in_order, at, limit, untrusted)
+            current, made, trusted, in_order = promise_id, False, True, True
+            kept, events, previous = [], [], _BEFORE_ALL
+        kept.append(row)
+        if event_type == "promise_made" and (limit is None or at_us <= limit):
+            made = True
+        if not trusted or (limit is not None and at_us > limit):
+            continue
         seed = seeds.get(event_type)  # (digest(), inline: this loop is replay's hot path)
         if (
             stored is None
             or seed is None
             or stored != crc32(document.encode(), seed ^ ((at_us ^ (at_us >> 32)) & 0xFFFFFFFF))
         ):
-            return None
-        if limit is not None and at_us > limit:
+            trusted = False
             continue
-        event = trusted_event(document)
-        if event is None:  # pragma: no cover - a row this store wrote is in that form
-            return None
-        if instants and at_us <= instants[-1]:
+        # trusted_event(), inline: (the type column is the document's, the digest says)
+        try:
+            data, end = scan(document, 0)
+            read = readers.get(event_type, _UNSEEN)
+            if read is _UNSEEN:
+                read = readers[event_type] = _trusted.reader_of(event_type)
+            if (
+                end != len(document)
+                or data["schema"] != schema
+                or data["type"] != event_type
+                or read is None
+            ):
+                raise ValueError(document)
+            events.append(read(data))
+        except _trusted.NOT_OURS:  # pragma: no cover - a row this store wrote is in that form
+            trusted = False
+            continue
+        if at_us <= previous:
             in_order = False
-        instants.append(at_us)
-        events.append(event)
-    if not in_order:  # Event.order_key: the instant, the rank at that instant, the id
-        keyed = sorted(
-            (at_us, _RANKS[e.event_type], e.id, e)
-            for at_us, e in zip(instants, events, strict=True)
-        )  # the ids are unique: the events themselves are never compared
-        events = [item[3] for item in keyed]
+        previous = at_us
+    if made:
+        yield _finish(current, kept, events, trusted, in_order, at, limit, untrusted)
+
+
+def _finish(
+    promise_id: str | None,
+    rows: list[ReplayRow],
+    events: list[Event],
+    trusted: bool,
+    in_order: bool,
+    at: datetime | None,
+    limit: int | None,
+    untrusted: Callable[[str, list[ReplayRow]], PromiseState],
+) -> PromiseState:
+    assert promise_id is not None
+    if not trusted:
+        # A row checked after the untrusted one may have failed its digest as well.
+        return untrusted(promise_id, rows)
+    if not in_order:
+        events = _in_replay_order(rows, events, limit)
     return _replay_sorted(promise_id, events, at, None)
 
 

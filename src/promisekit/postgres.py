@@ -30,6 +30,13 @@ missing; ``meta`` holds the schema version (``promisekit/1``), and a ledger writ
 a newer promisekit is refused with :class:`~promisekit.store.StoreError`. A database
 user without the right to create tables can use a ledger created beforehand.
 
+Reading back is fast for the rows the ledger wrote itself: as in SQLite, each row holds
+a checksum (``digest``) of its document, and a row whose checksum matches is read
+without validating it again; any other row is validated in full. A ledger created
+before the column existed gains it when opened (its old rows stay validated).
+:meth:`~PostgresLedger.states` streams, a page of rows at a time, so the first state
+comes after one small query whatever the size of the ledger.
+
 Example:
     .. code-block:: python
 

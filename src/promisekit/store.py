@@ -63,7 +63,6 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 from promisekit._ledger_cursor import (
@@ -75,11 +74,8 @@ from promisekit._ledger_cursor import (
 from promisekit._ledger_events import EVENT_TYPES, Event, _check_event, _conflict
 from promisekit._ledger_state import (
     PromiseState,
-    UnknownPromiseError,
-    _replay_sorted,
-    _select,
-    _StateSource,
 )
+from promisekit._store_common import EventRow, RowStore
 from promisekit._store_cursor import (
     CURSOR_TABLES,
     _CursorMixin,
@@ -89,13 +85,18 @@ from promisekit._store_cursor import (
 from promisekit._store_cursor import (
     last_position as _last_position,
 )
-from promisekit._store_cursor import micros as _micros
-from promisekit._store_rows import ReplayRow, Row, fast_row, replay_trusted, trusted_row
+from promisekit._store_rows import (
+    ReplayRow,
+    Row,
+    StoreError,
+    check_schema,
+    fast_row,
+)
 from promisekit._store_rows import row as _row  # noqa: F401 - kept for other stores
 from promisekit._store_rows import same_document as _same_document
-from promisekit._validation import check_aware, check_finite, check_non_empty_str, describe
+from promisekit._validation import check_finite, describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
-from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json
+from promisekit.serialize import SCHEMA, from_json
 
 __all__ = ["SQLiteLedger", "StoreError"]
 
@@ -127,17 +128,7 @@ _INSERT = (
 )
 
 
-class StoreError(PromiseKitError, OSError):
-    """A ledger store cannot be opened, read or written.
-
-    For example: not a database, locked too long, closed, or written by a newer
-    promisekit (the PostgreSQL store raises it too).
-
-    .. versionadded:: 0.1.0
-    """
-
-
-class SQLiteLedger(_CursorMixin, _StateSource):
+class SQLiteLedger(RowStore, _CursorMixin):
     """A persistent, multi-process :class:`~promisekit.ledger.PromiseLedger` in SQLite.
 
     Args:
@@ -161,6 +152,7 @@ class SQLiteLedger(_CursorMixin, _StateSource):
             )
         wait = check_finite("timeout", timeout, minimum=0)
         self._path = os.fspath(path)
+        self._where = repr(self._path)
         self._conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(self._path, timeout=wait, isolation_level=None)
@@ -203,15 +195,7 @@ class SQLiteLedger(_CursorMixin, _StateSource):
             raise StoreError(
                 f"cannot open the store {self._path!r} (is it a promisekit SQLite database?): {exc}"
             ) from exc
-        version = str(stored[0])
-        number = version.rpartition("/")[2]
-        if not version.startswith("promisekit/") or not number.isdigit():
-            raise StoreError(f"the store {self._path!r} has an unknown schema {describe(version)}")
-        if int(number) > SCHEMA_VERSION:
-            raise StoreError(
-                f"the store {self._path!r} was written with schema {describe(version)}, newer than "
-                f"this promisekit's {SCHEMA!r}; upgrade promisekit"
-            )
+        check_schema(str(stored[0]), repr(self._path))
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -239,17 +223,6 @@ class SQLiteLedger(_CursorMixin, _StateSource):
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.close()
-
-    def __enter__(self) -> SQLiteLedger:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
@@ -415,34 +388,6 @@ class SQLiteLedger(_CursorMixin, _StateSource):
 
     # ----------------------------------------------------------------- reading
 
-    def _decode(self, document: str) -> Event:
-        """The event of a document, validated (a :class:`StoreError` if it is not one)."""
-        try:
-            return from_json(document, Event)
-        except SchemaError as exc:
-            raise StoreError(
-                f"the store {self._path!r} holds an event this promisekit cannot read: {exc}"
-            ) from exc
-
-    def _decode_row(self, event_type: str, at_us: int, document: str, digest: int | None) -> Event:
-        """The event of a row: trusted if this store wrote it, otherwise validated."""
-        event = trusted_row(event_type, at_us, document, digest)
-        return self._decode(document) if event is None else event
-
-    def _replay_rows(
-        self,
-        promise_id: str,
-        rows: list[ReplayRow],
-        at: datetime | None,
-        limit: int | None,
-    ) -> PromiseState:
-        """Replay one promise from its rows ``(promise_id, type, at_us, document, digest)``."""
-        state = replay_trusted(promise_id, rows, at, limit)
-        if state is None:  # a row this store did not write (or not as it is now)
-            events = [self._decode_row(*row[1:]) for row in rows]
-            state = _replay_sorted(promise_id, _select(events, at, None), at, None)
-        return state
-
     def __len__(self) -> int:
         return int(self._query("SELECT count(*) FROM events")[0][0])
 
@@ -469,47 +414,6 @@ class SQLiteLedger(_CursorMixin, _StateSource):
         rows = self._query("SELECT DISTINCT promise_id FROM events ORDER BY promise_id")
         return tuple(row[0] for row in rows)
 
-    def state(
-        self, promise_id: str, at: datetime | None = None, *, known_at: datetime | None = None
-    ) -> PromiseState:
-        """The state of a promise, replaying its stored events.
-
-        As :meth:`PromiseLedger.state <promisekit.ledger.PromiseLedger.state>` does.
-
-        Args:
-            promise_id: Id of the promise.
-            at: Replay only what happened at or before this instant, or ``None``.
-            known_at: Replay only what was recorded at or before this instant, or
-                ``None``.
-
-        Returns:
-            The :class:`~promisekit.ledger.PromiseState`.
-
-        Raises:
-            NaiveDatetimeError: ``at`` or ``known_at`` has no time zone.
-            UnknownPromiseError: No event for ``promise_id``, or no promise-made event
-                among those replayed.
-            StoreError: The database cannot be read.
-
-        .. versionadded:: 0.1.0
-        """
-        check_non_empty_str("promise_id", promise_id)
-        if at is not None:
-            check_aware("at", at)
-        if known_at is not None:
-            check_aware("known_at", known_at)
-        rows = self._query(
-            "SELECT type, at_us, document, digest FROM events WHERE promise_id = ?",
-            (promise_id,),
-        )
-        if not rows:
-            raise UnknownPromiseError(
-                promise_id,
-                f"promise {describe(promise_id)} has no event in the store {self._path!r}",
-            )
-        events = [self._decode_row(*row) for row in rows]
-        return _replay_sorted(promise_id, _select(events, at, known_at), at, known_at)
-
     def states(self, at: datetime | None = None) -> Iterator[PromiseState]:
         """Stream the state of every promise made (by ``at``), in promise-id order.
 
@@ -527,14 +431,16 @@ class SQLiteLedger(_CursorMixin, _StateSource):
 
         .. versionadded:: 0.1.0
         """
-        limit = None if at is None else _micros(check_aware("at", at))
-        current: str | None = None
-        made = False
-        rows: list[ReplayRow] = []
-        # The (promise_id, at_us) index gives the rows promise by promise, in order,
-        # without a sort or a subquery: the first state comes after that promise's rows.
-        conn = self._db()
-        cursor = conn.cursor()
+        return self._states(at)
+
+    def _rows_of(self, promise_id: str | None) -> list[EventRow]:
+        columns = "SELECT type, at_us, document, digest FROM events"
+        if promise_id is None:
+            return self._query(columns)
+        return self._query(f"{columns} WHERE promise_id = ?", (promise_id,))
+
+    def _replay_rows(self) -> Iterator[ReplayRow]:
+        cursor = self._db().cursor()
         try:
             # The (promise_id, at_us) index gives the rows promise by promise, in order,
             # without a sort or a subquery: the first state comes after that promise's rows.
@@ -542,46 +448,11 @@ class SQLiteLedger(_CursorMixin, _StateSource):
                 "SELECT promise_id, type, at_us, document, digest FROM events "
                 "INDEXED BY events_by_promise ORDER BY promise_id"
             )
-            for row in cursor:
-                if row[0] != current:
-                    if made:
-                        assert current is not None
-                        yield self._replay_rows(current, rows, at, limit)
-                    current, made, rows = row[0], False, []
-                if row[1] == "promise_made" and (limit is None or row[2] <= limit):
-                    made = True
-                rows.append(row)
+            yield from cursor
         except sqlite3.Error as exc:
             raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
         finally:
             cursor.close()
-        if made:
-            assert current is not None
-            yield self._replay_rows(current, rows, at, limit)
-
-    def _made_states(self, at: datetime) -> Iterator[PromiseState]:
-        return self.states(at=at)
-
-    def history(self, promise_id: str | None = None) -> tuple[Event, ...]:
-        """Every stored event (of one promise, or of all), in replay order.
-
-        Args:
-            promise_id: A promise id, or ``None`` for the whole store.
-
-        Returns:
-            The events, ordered by occurrence; empty for an unknown promise.
-
-        Raises:
-            StoreError: The database cannot be read.
-
-        .. versionadded:: 0.1.0
-        """
-        columns = "SELECT type, at_us, document, digest FROM events"
-        if promise_id is None:
-            rows = self._query(columns)
-        else:
-            rows = self._query(f"{columns} WHERE promise_id = ?", (promise_id,))
-        return tuple(sorted((self._decode_row(*row) for row in rows), key=Event.order_key))
 
     def integrity_check(self) -> str:
         """Run SQLite's ``PRAGMA integrity_check``; ``"ok"`` when the file is sound.
