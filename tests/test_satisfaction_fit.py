@@ -350,7 +350,15 @@ def test_fit_aggregated_absolute_needs_no_window() -> None:
 
 def test_summary_table(fitted: Disconfirmation, capsys: pytest.CaptureFixture[str]) -> None:
     table = fitted.summary
-    assert list(table.columns) == ["estimate", "std_err", "ci_lower", "ci_upper", "fixed"]
+    assert list(table.columns) == [
+        "estimate",
+        "std_err",
+        "ci_lower",
+        "ci_upper",
+        "fixed",
+        "determined",
+    ]
+    assert table["determined"].all()
     assert list(table.index) == ["alpha", "beta", "lam", "breach", "scale", "c1", "c2", "c3", "c4"]
     fitted.print_summary()
     out = capsys.readouterr().out

@@ -11,6 +11,7 @@ import of this module (the fitting module imports the models at module level).
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -235,6 +236,9 @@ class _ModelBase:
         *,
         sample_weight: Sequence[float] | None = None,
         calendar: BusinessCalendar | None = None,
+        intervals: str | None = None,
+        n_boot: int = 200,
+        seed: int | None = None,
     ) -> _M:
         """Fit the value function, breach penalty and ordinal cut points to 1–5 scores.
 
@@ -254,6 +258,12 @@ class _ModelBase:
             scores: Observed scores, ints 1–5; every level must occur.
             sample_weight: Frequency weights (``>= 0``), or ``None``.
             calendar: Calendar for the promises given in ``expectations``.
+            intervals: How ``summary`` forms 95 % intervals: ``None`` or ``"wald"``
+                (normal from the Hessian, on the log scale for positive parameters) or
+                ``"bootstrap"`` (percentile intervals of ``n_boot`` refits on rows drawn
+                with replacement; ``n_boot`` times the cost of a fit).
+            n_boot: Number of bootstrap resamples (at least 20).
+            seed: Seed of the bootstrap's random generator, or ``None``.
 
         Returns:
             The model itself, fitted.
@@ -266,7 +276,9 @@ class _ModelBase:
 
         .. versionadded:: 0.1.0
         """
-        state = _fit_seam()._fit_rows(self, expectations, outcomes, scores, sample_weight, calendar)
+        state = _fit_seam()._fit_rows(
+            self, expectations, outcomes, scores, sample_weight, calendar, intervals, n_boot, seed
+        )
         object.__setattr__(self, "_fitted", state)
         return self
 
@@ -278,6 +290,9 @@ class _ModelBase:
         *,
         window: timedelta | None = None,
         fix_cutpoints: bool | None = None,
+        intervals: str | None = None,
+        n_boot: int = 200,
+        seed: int | None = None,
     ) -> _M:
         """Fit to mean scores per lateness bucket, as dashboards report them.
 
@@ -301,6 +316,11 @@ class _ModelBase:
             fix_cutpoints: ``True`` to keep the cut points of ``labels``, ``False`` to
                 fit them (an error when the buckets are too few), ``None`` (default) to
                 fit them when the buckets allow.
+            intervals: ``None`` or ``"wald"`` (normal intervals), or ``"bootstrap"``:
+                percentile intervals of ``n_boot`` refits, each on bucket means redrawn
+                with the noise of ``count`` scores from the fitted level probabilities.
+            n_boot: Number of bootstrap resamples (at least 20).
+            seed: Seed of the bootstrap's random generator, or ``None``.
 
         Returns:
             The model itself, fitted.
@@ -315,7 +335,7 @@ class _ModelBase:
         .. versionadded:: 0.1.0
         """
         state = _fit_seam()._fit_aggregated(
-            self, lateness, mean_scores, counts, window, fix_cutpoints
+            self, lateness, mean_scores, counts, window, fix_cutpoints, intervals, n_boot, seed
         )
         object.__setattr__(self, "_fitted", state)
         return self
@@ -467,8 +487,11 @@ class _ModelBase:
     def summary(self) -> Any:
         """The fitted parameters as a table: a pandas DataFrame, or a list of dict rows.
 
-        Columns: ``estimate``, ``std_err``, ``ci_lower``, ``ci_upper`` (95 %, normal),
-        ``fixed``.
+        Columns: ``estimate``, ``std_err``, ``ci_lower``, ``ci_upper`` (95 %: normal, on
+        the log scale for positive parameters, or bootstrap percentiles when the fit was
+        asked for ``intervals="bootstrap"``), ``fixed``, and ``determined`` (false for a
+        parameter held fixed or one the data do not determine: see
+        :class:`ConvergenceWarning`).
 
         .. versionadded:: 0.1.0
         """
@@ -480,6 +503,13 @@ class _ModelBase:
         .. versionadded:: 0.1.0
         """
         print(self._state("print_summary").summary_text(type(self).__name__))
+
+    def _repr_html_(self) -> str:
+        """The summary as HTML in a notebook once fitted, else the escaped repr."""
+        state = self._fitted
+        if state is None:
+            return f"<pre>{html.escape(repr(self))}</pre>"
+        return state.summary_html(type(self).__name__)
 
     def _fit_note(self) -> str:
         state = self._fitted
