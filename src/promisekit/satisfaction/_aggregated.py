@@ -42,6 +42,29 @@ from promisekit.satisfaction._value import _anchors_scale, _np_evaluator
 _CUT_NAMES = ("c1", "c2", "c3", "c4")
 
 
+def _bucket_inputs(
+    lateness: Any, mean_scores: Any, counts: Any
+) -> tuple[list[float], list[float], list[float]]:
+    """Checked buckets: lateness in seconds, mean scores in ``[1, 5]``, counts ``>= 0``."""
+    lateness = _sequence("lateness", lateness)
+    mean_scores = _sequence("mean_scores", mean_scores)
+    counts = _sequence("counts", counts)
+    size = len(lateness)
+    _same_length("mean_scores", mean_scores, size, "lateness bucket")
+    _same_length("counts", counts, size, "lateness bucket")
+    seconds = []
+    for index, item in enumerate(lateness):
+        if not isinstance(item, timedelta):
+            raise InvalidTypeError(
+                f"'lateness' must contain timedeltas "
+                f"(got {type(item).__name__} {describe(item)} at index {index})"
+            )
+        seconds.append(item.total_seconds())
+    means = _reals("mean_scores", mean_scores, lambda x: 1.0 <= x <= 5.0, "within [1, 5]")
+    weights = _reals("counts", counts, lambda x: math.isfinite(x) and x >= 0, "finite and >= 0")
+    return seconds, means, weights
+
+
 def _bucket_design(
     np: ModuleType, model: _ModelBase, lateness: Any, window: Any, what: str
 ) -> tuple[_Design, float | None]:
@@ -116,14 +139,8 @@ def _fit_aggregated(
     feature = f"{type(model).__name__}.fit_aggregated"
     np = _numpy(feature)
     optimize = _optimize(feature)
-    lateness = _sequence("lateness", lateness)
-    mean_scores = _sequence("mean_scores", mean_scores)
-    counts = _sequence("counts", counts)
-    size = len(lateness)
-    _same_length("mean_scores", mean_scores, size, "lateness bucket")
-    _same_length("counts", counts, size, "lateness bucket")
-    means = _reals("mean_scores", mean_scores, lambda x: 1.0 <= x <= 5.0, "within [1, 5]")
-    weights = _reals("counts", counts, lambda x: math.isfinite(x) and x >= 0, "finite and >= 0")
+    _, means, weights = _bucket_inputs(lateness, mean_scores, counts)
+    size = len(means)
     design, window_seconds = _bucket_design(np, model, lateness, window, "fit")
     m = np.array(means, dtype=float)
     counts_arr = np.array(weights, dtype=float)

@@ -381,6 +381,41 @@ class _ModelBase:
         prediction: Prediction = _fit_seam()._predict_curve(self, state, lateness, window)
         return prediction
 
+    def plot(
+        self,
+        observed: tuple[Sequence[timedelta], Sequence[float], Sequence[float]] | None = None,
+        *,
+        lateness: Sequence[timedelta] | None = None,
+        window: timedelta | None = None,
+        ax: Any = None,
+    ) -> Any:
+        """Draw the fitted curve (expected score by lateness) over observed bucket means.
+
+        The curve is :meth:`predict_curve` on a grid spanning the observed buckets (or on
+        ``lateness``), broken at the promise where the breach penalty makes it step
+        down. ``observed`` is the ``(lateness, mean_scores, counts)`` given to
+        :meth:`fit_aggregated` (or any buckets): their means are drawn as markers sized
+        by their counts, and the counts as light bars on a second axis. matplotlib is
+        imported here (the ``plot`` extra).
+
+        Returns:
+            The matplotlib ``Axes`` drawn on (``ax``, or a new figure's).
+
+        Raises:
+            NotFittedError: The model is not fitted.
+            MissingDependencyError: numpy or matplotlib is not installed.
+            InvalidTypeError: ``observed`` is not a triple, a lateness is not a
+                timedelta, or ``ax`` is not an ``Axes``.
+            InvalidValueError: The buckets are inconsistent (see :meth:`fit_aggregated`),
+                or a relative model has no window.
+
+        .. versionadded:: 0.1.0
+        """
+        state = self._state("plot")
+        from promisekit.satisfaction import _plot  # lazy, like the fitting seam
+
+        return _plot._plot_curve(self, state, observed, lateness, window, ax)
+
     def evaluate(
         self,
         expectations: Sequence[Expectation | Promise],
