@@ -412,9 +412,7 @@ class _ModelBase:
         .. versionadded:: 0.1.0
         """
         state = self._state("plot")
-        from promisekit.satisfaction import _plot  # lazy, like the fitting seam
-
-        return _plot._plot_curve(self, state, observed, lateness, window, ax)
+        return _fit_seam()._plot_curve(self, state, observed, lateness, window, ax)
 
     def evaluate(
         self,

@@ -57,6 +57,7 @@ from promisekit.satisfaction._likelihood import (
     _standard_errors,
     _Transform,
 )
+from promisekit.satisfaction._plot import _plot_curve as _plot_curve  # the seam
 from promisekit.satisfaction._results import (
     Array,
     CalibrationRow,
