@@ -239,6 +239,7 @@ class _ModelBase:
         intervals: str | None = None,
         n_boot: int = 200,
         seed: int | None = None,
+        covariates: Mapping[str, Sequence[float]] | None = None,
     ) -> _M:
         """Fit the value function, breach penalty and ordinal cut points to 1–5 scores.
 
@@ -264,6 +265,11 @@ class _ModelBase:
                 with replacement; ``n_boot`` times the cost of a fit).
             n_boot: Number of bootstrap resamples (at least 20).
             seed: Seed of the bootstrap's random generator, or ``None``.
+            covariates: Extra numeric columns, one number per outcome, added linearly
+                to the value (``{"price": [...], "express": [0, 1, ...]}`` or a pandas
+                DataFrame): their coefficients are fitted (in value units) and listed by
+                name in ``params_``. :meth:`predict` and :meth:`evaluate` then need the
+                same columns; :meth:`score` leaves them out (as if zero).
 
         Returns:
             The model itself, fitted.
@@ -271,13 +277,23 @@ class _ModelBase:
         Raises:
             MissingDependencyError: numpy or scipy is not installed.
             InvalidTypeError: An input has the wrong type.
-            InvalidValueError: Lengths differ, a score is not 1–5 or a weight negative.
+            InvalidValueError: Lengths differ, a score is not 1–5 or a weight negative,
+                or a covariate is not finite or reuses a parameter name.
             InsufficientDataError: A level never occurs, or there are too few rows.
 
         .. versionadded:: 0.1.0
         """
         state = _fit_seam()._fit_rows(
-            self, expectations, outcomes, scores, sample_weight, calendar, intervals, n_boot, seed
+            self,
+            expectations,
+            outcomes,
+            scores,
+            sample_weight,
+            calendar,
+            intervals,
+            n_boot,
+            seed,
+            covariates,
         )
         object.__setattr__(self, "_fitted", state)
         return self
@@ -346,17 +362,24 @@ class _ModelBase:
         outcomes: Sequence[Outcome],
         *,
         calendar: BusinessCalendar | None = None,
+        covariates: Mapping[str, Sequence[float]] | None = None,
     ) -> Prediction:
         """Expected scores and level probabilities of outcomes (vectorized, numpy).
 
+        ``covariates`` are the columns the model was fitted with (by name), one number
+        per outcome; required when it was fitted with some.
+
         Raises:
             NotFittedError: The model is not fitted.
+            InvalidValueError: ``covariates`` do not match those of the fit.
             MissingDependencyError: numpy is not installed.
 
         .. versionadded:: 0.1.0
         """
         state = self._state("predict")
-        prediction: Prediction = _fit_seam()._predict(self, state, expectations, outcomes, calendar)
+        prediction: Prediction = _fit_seam()._predict(
+            self, state, expectations, outcomes, calendar, covariates
+        )
         return prediction
 
     def predict_curve(
@@ -422,12 +445,15 @@ class _ModelBase:
         *,
         sample_weight: Sequence[float] | None = None,
         calendar: BusinessCalendar | None = None,
+        covariates: Mapping[str, Sequence[float]] | None = None,
     ) -> Evaluation:
         """MAE, log-loss and a calibration table, against a duration-only baseline.
 
         The baseline is an ordered logit on the raw duration (``made_at`` to completion)
         alone, fitted with the model; after :meth:`fit_aggregated`, which has no
         durations, it is fitted on the evaluation data itself (in-sample, so flattered).
+
+        ``covariates``: as for :meth:`predict`.
 
         Raises:
             NotFittedError: The model is not fitted.
@@ -437,7 +463,7 @@ class _ModelBase:
         """
         state = self._state("evaluate")
         evaluation: Evaluation = _fit_seam()._evaluate(
-            self, state, expectations, outcomes, scores, sample_weight, calendar
+            self, state, expectations, outcomes, scores, sample_weight, calendar, covariates
         )
         return evaluation
 

@@ -32,12 +32,14 @@ from promisekit.satisfaction._aggregated import _bucket_design
 from promisekit.satisfaction._aggregated import _fit_aggregated as _fit_aggregated  # the seam
 from promisekit.satisfaction._base import _ModelBase
 from promisekit.satisfaction._common import require
+from promisekit.satisfaction._covariates import covariate_columns, predict_columns
 from promisekit.satisfaction._design import (
     _Design,
     _design,
     _dot,
     _numpy,
     _optimize,
+    _order,
     _rows,
     _scores,
     _sequence,
@@ -49,6 +51,7 @@ from promisekit.satisfaction._intervals import bootstrap, check_interval_args
 from promisekit.satisfaction._labels import Labels
 from promisekit.satisfaction._likelihood import (
     _check_levels,
+    _covariate_term,
     _fit_baseline,
     _hessian,
     _latent,
@@ -85,6 +88,7 @@ def _fit_rows(
     intervals: Any = None,
     n_boot: Any = 200,
     seed: Any = None,
+    covariates: Any = None,
 ) -> _FitState:
     """Maximum-likelihood fit of ``model`` to row-level scores (bootstrap on request)."""
     method = check_interval_args(intervals, n_boot, seed)
@@ -96,16 +100,24 @@ def _fit_rows(
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
     _check_levels(np, y, w)
-    design, y, w = _sort(np, _design(np, model, rows), y, w)
     value = model._hyper_value()
+    names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
+    extra, columns = covariate_columns(np, covariates, n, names)
+    unsorted = _design(np, model, rows)
+    if columns is not None:
+        columns = columns[:, _order(np, unsorted, y)]
+    design, y, w = _sort(np, unsorted, y, w)
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
-    names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
+    names = (*names, *extra)
     k = len(value._param_names)
-    start = np.array([*value._params(), model.breach, 0.5, *model.labels.cutpoints], dtype=float)
+    start = np.array(
+        [*value._params(), model.breach, 0.5, *model.labels.cutpoints, *[0.0] * len(extra)],
+        dtype=float,
+    )
     _, jac, dv_breach = _latent(np, ev_d, ev_late, design, start[:k], float(start[k]))
     used = w > 0
-    free = np.ones(k + 6, dtype=bool)
+    free = np.ones(k + 6 + len(extra), dtype=bool)
     free[:k] = np.any((jac != 0) & used, axis=1)
     free[k] = bool(np.any((dv_breach != 0) & used))
     anchored = _anchors_scale(value, bool(np.any((design.d > 0) & used))) or bool(
@@ -120,7 +132,7 @@ def _fit_rows(
         )
     transform = _Transform(np, value, free, start)
     total = float(w.sum())
-    natural = _likelihood(np, value, design, y, w)
+    natural = _likelihood(np, value, design, y, w, columns)
     result = _maximize(np, optimize, transform, natural, total)
     nat = transform.to_nat(result.x)
     loglik = -natural(nat)[0]
@@ -149,7 +161,7 @@ def _fit_rows(
             drawn = w * np.bincount(rng.integers(0, n, n), minlength=n)
             if not np.all(np.bincount(y, drawn, minlength=6)[1:] > 0):
                 return None  # a level missing from the resample: no cut point for it
-            resampled = _likelihood(np, value, design, y, drawn)
+            resampled = _likelihood(np, value, design, y, drawn, columns)
             fitted: Array = transform.to_nat(
                 _maximize(np, optimize, transform, resampled, float(drawn.sum())).x
             )
@@ -160,7 +172,7 @@ def _fit_rows(
         kind="rows",
         value=value._with(estimates[:k]),
         breach=estimates[k],
-        labels=Labels(cutpoints=estimates[k + 2 :], scale=estimates[k + 1]),
+        labels=Labels(cutpoints=estimates[k + 2 : k + 6], scale=estimates[k + 1]),
         names=names,
         estimates=estimates,
         bse=tuple(float(x) for x in bse),
@@ -175,6 +187,7 @@ def _fit_rows(
         undetermined=undetermined,
         intervals=boot,
         n_boot=n_draws,
+        covariates=extra,
     )
 
 
@@ -213,12 +226,17 @@ def _predict_curve(model: _ModelBase, state: _FitState, lateness: Any, window: A
 # --------------------------------------------------------------------------- predict
 
 
-def _predict_design(np: ModuleType, state: _FitState, design: _Design) -> Prediction:
+def _predict_design(
+    np: ModuleType, state: _FitState, design: _Design, columns: Array | None = None
+) -> Prediction:
     value = state.value
     theta = np.array(value._params(), dtype=float)
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
     v, _, _ = _latent(np, ev_d, ev_late, design, theta, state.breach)
+    if columns is not None:
+        gamma = np.array(state.estimates[-len(state.covariates) :], dtype=float)
+        v = v + _covariate_term(np, columns, gamma)
     cuts = np.array(state.labels.cutpoints, dtype=float)
     scale = state.labels.scale
     assert scale is not None
@@ -234,12 +252,14 @@ def _predict(
     expectations: Any,
     outcomes: Any,
     calendar: BusinessCalendar | None,
+    covariates: Any = None,
 ) -> Prediction:
     """Vectorized prediction of a fitted model."""
     feature = f"{type(model).__name__}.predict"
     np = _numpy(feature)
     rows = _rows(model, expectations, outcomes, calendar)
-    return _predict_design(np, state, _design(np, model, rows))
+    columns = predict_columns(np, state.covariates, covariates, len(rows))
+    return _predict_design(np, state, _design(np, model, rows), columns)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -285,6 +305,7 @@ def _evaluate(
     scores: Any,
     sample_weight: Any,
     calendar: BusinessCalendar | None,
+    covariates: Any = None,
 ) -> Evaluation:
     """Metrics of a fitted model and of the duration-only baseline."""
     feature = f"{type(model).__name__}.evaluate"
@@ -297,7 +318,8 @@ def _evaluate(
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
     design = _design(np, model, rows)
-    prediction = _predict_design(np, state, design)
+    columns = predict_columns(np, state.covariates, covariates, n)
+    prediction = _predict_design(np, state, design, columns)
     mae, log_loss, calibration = _metrics(np, prediction.probabilities, y, w)
     baseline = state.baseline
     in_sample = baseline is None

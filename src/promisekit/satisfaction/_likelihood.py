@@ -184,6 +184,7 @@ class _Transform:
     def __init__(self, np: ModuleType, value: ValueFunction, free: Array, start: Array) -> None:
         self.np = np
         k = self.k = len(value._param_names)
+        covariates = int(free.shape[0]) - (k + 6)  # coefficients after the cut points
         self.scaled = np.array([*value._scaled(), True])
         self.square = np.array([*value._zero_ok(), True])
         self.floor = np.array([lo for lo, _ in value._bounds()] + [0.0])
@@ -192,8 +193,10 @@ class _Transform:
         for square, (lo, hi) in zip(self.square[:k], value._bounds(), strict=True):
             low.append(-math.sqrt(hi) if square else math.log(lo))
             high.append(math.sqrt(hi) if square else math.log(hi))
-        self.low = np.array([*low, -100.0, math.log(1e-8), -1e8, -25.0, -25.0, -25.0])
-        self.high = np.array([*high, 100.0, math.log(1e8), 1e8, 25.0, 25.0, 25.0])
+        wide = [1e8] * covariates
+        self.low = np.array([*low, -100.0, math.log(1e-8), -1e8, -25.0, -25.0, -25.0, *wide])
+        self.low[k + 6 :] *= -1.0
+        self.high = np.array([*high, 100.0, math.log(1e8), 1e8, 25.0, 25.0, 25.0, *wide])
         self.base = np.clip(self.to_t(start), self.low, self.high)
 
     def _unit(self, scale: float) -> Array:
@@ -209,7 +212,8 @@ class _Transform:
         t[: k + 1] = np.where(self.square, root, np.log(np.maximum(ratio, 1e-300)))
         t[k + 1] = -math.log(scale)
         t[k + 2] = nat[k + 2] / scale
-        t[k + 3 :] = np.log(np.diff(nat[k + 2 :]) / scale)
+        t[k + 3 : k + 6] = np.log(np.diff(nat[k + 2 : k + 6]) / scale)
+        t[k + 6 :] = nat[k + 6 :] / scale
         return t
 
     def to_nat(self, x: Array) -> Array:
@@ -223,8 +227,9 @@ class _Transform:
         shaped = np.where(self.square, self.floor + head * head, np.exp(head))
         nat[: k + 1] = shaped * self._unit(scale)
         nat[k + 1] = scale
-        steps = np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 :]))))
-        nat[k + 2 :] = (t[k + 2] + steps) * scale
+        steps = np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 : k + 6]))))
+        nat[k + 2 : k + 6] = (t[k + 2] + steps) * scale
+        nat[k + 6 :] = t[k + 6 :] * scale
         return nat
 
     def grad(self, g_nat: Array, x: Array, nat: Array) -> Array:
@@ -236,17 +241,19 @@ class _Transform:
         scale = float(nat[k + 1])
         unit = self._unit(scale)
         slope = np.where(self.square, 2.0 * t[: k + 1] * unit, nat[: k + 1])  # d nat / d t
-        g_cuts = g_nat[k + 2 :]
+        g_cuts = g_nat[k + 2 : k + 6]
         g = np.empty_like(g_nat)
         g[: k + 1] = slope * g_nat[: k + 1]
         g[k + 1] = -(
             scale * g_nat[k + 1]
             + float((nat[: k + 1] * g_nat[: k + 1] * self.scaled).sum())
-            + float((nat[k + 2 :] * g_cuts).sum())
+            + float((nat[k + 2 : k + 6] * g_cuts).sum())
+            + float((nat[k + 6 :] * g_nat[k + 6 :]).sum())
         )
         tail = np.cumsum(g_cuts[::-1])[::-1]
         g[k + 2] = scale * tail[0]
-        g[k + 3 :] = np.diff(nat[k + 2 :]) * tail[1:]
+        g[k + 3 : k + 6] = np.diff(nat[k + 2 : k + 6]) * tail[1:]
+        g[k + 6 :] = scale * g_nat[k + 6 :]
         return (g * inside)[self.free]
 
 
@@ -318,26 +325,48 @@ def _fit_baseline(
 
 
 def _likelihood(
-    np: ModuleType, value: ValueFunction, design: _Design, y: Array, w: Array
+    np: ModuleType,
+    value: ValueFunction,
+    design: _Design,
+    y: Array,
+    w: Array,
+    columns: Array | None = None,
 ) -> Callable[[Array], tuple[float, Array]]:
     """``nat -> (negative log-likelihood, its gradient)`` in the natural parameters.
 
-    ``nat`` is ``[value-function parameters, breach, scale, c1, c2, c3, c4]``.
+    ``nat`` is ``[value-function parameters, breach, scale, c1, c2, c3, c4, gamma]``,
+    ``gamma`` the coefficients of the extra covariates ``columns`` (shape ``(p, n)``,
+    added to the value as ``columns' gamma``; none when ``None``).
     """
+    cols: Array = np.zeros((0, design.n)) if columns is None else columns
+    p = int(cols.shape[0])
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
     k = len(value._param_names)
     runs = _Runs(np, y)
 
     def natural(nat: Array) -> tuple[float, Array]:
-        theta, breach, scale, cuts = nat[:k], float(nat[k]), float(nat[k + 1]), nat[k + 2 :]
+        theta, breach, scale = nat[:k], float(nat[k]), float(nat[k + 1])
+        cuts = nat[k + 2 : k + 6]
         v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
+        if p:
+            v = v + _covariate_term(np, cols, nat[k + 6 :])
         nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale)
-        grad = np.empty(k + 6)
+        grad = np.empty(k + 6 + p)
         grad[:k] = (dv_theta * g_v).sum(axis=1)
         grad[k] = _dot(np, dv_b, g_v)
         grad[k + 1] = g_s
-        grad[k + 2 :] = g_c
+        grad[k + 2 : k + 6] = g_c
+        for j in range(p):
+            grad[k + 6 + j] = _dot(np, cols[j], g_v)
         return nll, grad
 
     return natural
+
+
+def _covariate_term(np: ModuleType, columns: Array, gamma: Array) -> Array:
+    """``columns' gamma``: column by column, without a BLAS call on long vectors."""
+    term = np.zeros(columns.shape[1])
+    for j in range(columns.shape[0]):
+        term += float(gamma[j]) * columns[j]
+    return term

@@ -52,10 +52,18 @@ class _FitState:
     window_seconds: float | None = None  # the window given to fit_aggregated
     intervals: tuple[tuple[float, float], ...] | None = None  # bootstrap 95 % intervals
     n_boot: int = 0  # resamples behind ``intervals``
+    covariates: tuple[str, ...] = ()  # names of the extra covariates (after the cut points)
 
     def params(self) -> Mapping[str, float]:
-        count = len(self.names) - 4
-        return MappingProxyType(dict(zip(self.names[:count], self.estimates[:count], strict=True)))
+        """Every estimate but the cut points (value function, breach, scale, covariates)."""
+        cuts = {"c1", "c2", "c3", "c4"}
+        return MappingProxyType(
+            {
+                name: estimate
+                for name, estimate in zip(self.names, self.estimates, strict=True)
+                if name not in cuts
+            }
+        )
 
     def standard_errors(self) -> Mapping[str, float]:
         return MappingProxyType(dict(zip(self.names, self.bse, strict=True)))
