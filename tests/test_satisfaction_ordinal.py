@@ -125,3 +125,59 @@ def test_predict_needs_the_fitted_covariates() -> None:
     plain = Disconfirmation().fit(expectations, outcomes, y.tolist())
     with pytest.raises(InvalidValueError, match="fitted without covariates"):
         plain.predict(expectations, outcomes, covariates={"x1": x1})
+
+
+def test_plain_ordered_probit_matches_statsmodels() -> None:
+    ordinal = pytest.importorskip("statsmodels.miscmodels.ordinal_model")
+    rng = np.random.default_rng(8)
+    n = 3_000
+    x1 = rng.normal(size=n)
+    latent = 0.6 * x1 + rng.normal(size=n)
+    y = 1 + (latent > np.array([-1.5, -0.5, 0.2, 1.0])[:, None]).sum(axis=0)
+    expectations, outcomes = _on_time(n)
+    ours = Disconfirmation().fit(
+        expectations, outcomes, y.tolist(), covariates={"x1": x1}, link="probit"
+    )
+    theirs = ordinal.OrderedModel(y, x1[:, None], distr="probit").fit(
+        method="bfgs", disp=False, maxiter=2_000
+    )
+    assert ours.loglik_ == pytest.approx(theirs.llf, abs=1e-4)
+    assert ours.params_["x1"] == pytest.approx(theirs.params[0], abs=1e-4)
+    thresholds = theirs.model.transform_threshold_params(theirs.params)[1:-1]
+    assert list(ours.cutpoints_) == pytest.approx(list(thresholds), abs=1e-4)
+    assert ours.labels_.link == "probit"
+    # scoring one outcome uses the probit too, and agrees with predict
+    e, o = expectations[0], outcomes[0]
+    probabilities = ours.score(e, o).probabilities
+    assert probabilities is not None
+    fitted = ours.predict([e], [o], covariates={"x1": [0.0]}).probabilities[0]
+    assert list(probabilities) == pytest.approx(fitted.tolist(), abs=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
+@pytest.mark.parametrize("link", ["logit", "probit"])
+def test_both_links_fit_the_same_curve(link: str) -> None:
+    minutes = range(-55, 185, 10)
+    lateness = [timedelta(minutes=m) for m in minutes]
+    means = [min(5.0, max(1.0, 4.4 - 0.01 * m - (0.5 if m > 0 else 0))) for m in minutes]
+    model = Disconfirmation().fit_aggregated(
+        lateness, means, [100] * len(lateness), window=HOUR, link=link
+    )
+    curve = model.predict_curve(lateness).expected
+    assert max(abs(float(c) - m) for c, m in zip(curve, means, strict=True)) < 0.1
+    assert model.labels_.link == link
+
+
+def test_link_errors() -> None:
+    from promisekit.satisfaction import Labels
+
+    with pytest.raises(InvalidValueError, match="'link' must be one of logit, probit"):
+        Labels(link="cauchit")
+    with pytest.raises(InvalidTypeError, match="'link' must be a str"):
+        Disconfirmation().fit_aggregated(
+            [HOUR] * 3,
+            [3.0] * 3,
+            [1] * 3,
+            window=HOUR,
+            link=1,  # type: ignore[arg-type]
+        )

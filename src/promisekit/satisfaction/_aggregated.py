@@ -34,8 +34,8 @@ from promisekit.satisfaction._design import (
 )
 from promisekit.satisfaction._diagnostics import _diagnose, _warn
 from promisekit.satisfaction._intervals import bootstrap, check_interval_args
-from promisekit.satisfaction._labels import Labels
-from promisekit.satisfaction._likelihood import _latent, _probabilities
+from promisekit.satisfaction._labels import Labels, _check_link_value
+from promisekit.satisfaction._likelihood import _cdf, _latent, _probabilities
 from promisekit.satisfaction._results import Array, _FitState
 from promisekit.satisfaction._value import _anchors_scale, _np_evaluator
 
@@ -122,6 +122,7 @@ def _fit_aggregated(
     intervals: Any = None,
     n_boot: Any = 200,
     seed: Any = None,
+    link: Any = "logit",
 ) -> _FitState:
     """Weighted least squares of the expected score on bucket means.
 
@@ -131,6 +132,7 @@ def _fit_aggregated(
     repeated on ``n_boot`` parametric resamples of the bucket means.
     """
     method = check_interval_args(intervals, n_boot, seed)
+    link = _check_link_value(link)
     if fix_cutpoints is not None and not isinstance(fix_cutpoints, bool):
         raise InvalidTypeError(
             f"'fix_cutpoints' must be a bool or None "
@@ -179,9 +181,8 @@ def _fit_aggregated(
         cuts = nat[k + 2 :]
         v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
         z = (v[:, None] - cuts[None, :]) / scale
-        e = np.exp(-np.abs(z))
-        big = np.where(z >= 0, 1.0, e) / (1.0 + e)
-        dens = e / (1.0 + e) ** 2
+        # P(score > k) = 1 - F((c_k - v) / scale) = F(z): both links are symmetric
+        _, big, _, dens = _cdf(np, z, link)
         expected = 1.0 + big.sum(axis=1)
         de_dv = dens.sum(axis=1) / scale
         jac_nat = np.empty((size, k + 6))
@@ -265,7 +266,7 @@ def _fit_aggregated(
     n_draws = 0
     if method == "bootstrap":
         v, _, _ = _latent(np, ev_d, ev_late, design, nat[:k], float(nat[k]))
-        probs = _probabilities(np, v, nat[k + 2 :], float(nat[k + 1]))
+        probs = _probabilities(np, v, nat[k + 2 :], float(nat[k + 1]), link)
         boot, n_draws = _redraw_means(
             np,
             optimize,
@@ -297,7 +298,7 @@ def _fit_aggregated(
         kind="aggregated",
         value=value._with(estimates[:k]),
         breach=estimates[k],
-        labels=Labels(cutpoints=estimates[k + 2 :], scale=estimates[k + 1]),
+        labels=Labels(cutpoints=estimates[k + 2 :], scale=estimates[k + 1], link=link),
         names=(*value._param_names, "breach", "scale", *_CUT_NAMES),
         estimates=estimates,
         bse=tuple(float(x) for x in bse),

@@ -240,6 +240,7 @@ class _ModelBase:
         n_boot: int = 200,
         seed: int | None = None,
         covariates: Mapping[str, Sequence[float]] | None = None,
+        link: str = "logit",
     ) -> _M:
         """Fit the value function, breach penalty and ordinal cut points to 1–5 scores.
 
@@ -270,6 +271,9 @@ class _ModelBase:
                 DataFrame): their coefficients are fitted (in value units) and listed by
                 name in ``params_``. :meth:`predict` and :meth:`evaluate` then need the
                 same columns; :meth:`score` leaves them out (as if zero).
+            link: ``"logit"`` (default, an ordered logit) or ``"probit"`` (an ordered
+                probit: ``F`` the standard normal CDF); the fitted ``labels_`` carry
+                it, so scoring gives the link's probabilities.
 
         Returns:
             The model itself, fitted.
@@ -294,6 +298,7 @@ class _ModelBase:
             n_boot,
             seed,
             covariates,
+            link,
         )
         object.__setattr__(self, "_fitted", state)
         return self
@@ -309,6 +314,7 @@ class _ModelBase:
         intervals: str | None = None,
         n_boot: int = 200,
         seed: int | None = None,
+        link: str = "logit",
     ) -> _M:
         """Fit to mean scores per lateness bucket, as dashboards report them.
 
@@ -337,6 +343,8 @@ class _ModelBase:
                 with the noise of ``count`` scores from the fitted level probabilities.
             n_boot: Number of bootstrap resamples (at least 20).
             seed: Seed of the bootstrap's random generator, or ``None``.
+            link: ``"logit"`` (default) or ``"probit"``: the CDF of the ordinal model
+                whose expected score is fitted to the means.
 
         Returns:
             The model itself, fitted.
@@ -351,7 +359,16 @@ class _ModelBase:
         .. versionadded:: 0.1.0
         """
         state = _fit_seam()._fit_aggregated(
-            self, lateness, mean_scores, counts, window, fix_cutpoints, intervals, n_boot, seed
+            self,
+            lateness,
+            mean_scores,
+            counts,
+            window,
+            fix_cutpoints,
+            intervals,
+            n_boot,
+            seed,
+            link,
         )
         object.__setattr__(self, "_fitted", state)
         return self

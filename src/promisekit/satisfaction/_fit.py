@@ -48,7 +48,7 @@ from promisekit.satisfaction._design import (
 )
 from promisekit.satisfaction._diagnostics import _diagnose, _warn
 from promisekit.satisfaction._intervals import bootstrap, check_interval_args
-from promisekit.satisfaction._labels import Labels
+from promisekit.satisfaction._labels import Labels, _check_link_value
 from promisekit.satisfaction._likelihood import (
     _check_levels,
     _covariate_term,
@@ -89,9 +89,11 @@ def _fit_rows(
     n_boot: Any = 200,
     seed: Any = None,
     covariates: Any = None,
+    link: Any = "logit",
 ) -> _FitState:
     """Maximum-likelihood fit of ``model`` to row-level scores (bootstrap on request)."""
     method = check_interval_args(intervals, n_boot, seed)
+    link = _check_link_value(link)
     feature = f"{type(model).__name__}.fit"
     np = _numpy(feature)
     optimize = _optimize(feature)
@@ -132,7 +134,7 @@ def _fit_rows(
         )
     transform = _Transform(np, value, free, start)
     total = float(w.sum())
-    natural = _likelihood(np, value, design, y, w, columns)
+    natural = _likelihood(np, value, design, y, w, columns, link)
     result = _maximize(np, optimize, transform, natural, total)
     nat = transform.to_nat(result.x)
     loglik = -natural(nat)[0]
@@ -161,7 +163,7 @@ def _fit_rows(
             drawn = w * np.bincount(rng.integers(0, n, n), minlength=n)
             if not np.all(np.bincount(y, drawn, minlength=6)[1:] > 0):
                 return None  # a level missing from the resample: no cut point for it
-            resampled = _likelihood(np, value, design, y, drawn, columns)
+            resampled = _likelihood(np, value, design, y, drawn, columns, link)
             fitted: Array = transform.to_nat(
                 _maximize(np, optimize, transform, resampled, float(drawn.sum())).x
             )
@@ -172,7 +174,7 @@ def _fit_rows(
         kind="rows",
         value=value._with(estimates[:k]),
         breach=estimates[k],
-        labels=Labels(cutpoints=estimates[k + 2 : k + 6], scale=estimates[k + 1]),
+        labels=Labels(cutpoints=estimates[k + 2 : k + 6], scale=estimates[k + 1], link=link),
         names=names,
         estimates=estimates,
         bse=tuple(float(x) for x in bse),
@@ -240,7 +242,7 @@ def _predict_design(
     cuts = np.array(state.labels.cutpoints, dtype=float)
     scale = state.labels.scale
     assert scale is not None
-    probs = _probabilities(np, v, cuts, scale)
+    probs = _probabilities(np, v, cuts, scale, state.labels.link)
     return Prediction(
         values=v, expected=(probs * np.arange(1.0, 6.0)).sum(axis=1), probabilities=probs
     )

@@ -75,6 +75,28 @@ def _logistic(np: ModuleType, z: Array) -> tuple[Array, Array, Array, Array]:
     return z, big, small, big * small
 
 
+def _normal(np: ModuleType, z: Array) -> tuple[Array, Array, Array, Array]:
+    """The probit counterpart of :func:`_logistic`: ``z`` clipped, ``Phi``, ``1 - Phi``, ``phi``.
+
+    ``ndtr`` of ``z`` and of ``-z`` are each accurate in their own small tail.
+    """
+    from scipy.special import ndtr  # scipy is there whenever a model is fitted
+
+    np.clip(z, -_ZMAX_PROBIT, _ZMAX_PROBIT, out=z)
+    density = np.exp(-0.5 * z * z)
+    density *= _INV_SQRT_2PI
+    return z, ndtr(z), ndtr(-z), density
+
+
+_ZMAX_PROBIT = 37.0  # Phi(-37) is still a normal float; beyond it the density underflows
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _cdf(np: ModuleType, z: Array, link: str) -> tuple[Array, Array, Array, Array]:
+    """``z`` clipped, ``F(z)``, ``1 - F(z)`` and the density of the link's distribution."""
+    return _logistic(np, z) if link == "logit" else _normal(np, z)
+
+
 class _Runs:
     """Rows grouped in runs of equal score (contiguous once the rows are sorted by score).
 
@@ -105,7 +127,13 @@ class _Runs:
 
 
 def _ordinal(
-    np: ModuleType, v: Array, runs: _Runs, w: Array, cuts: Array, scale: float
+    np: ModuleType,
+    v: Array,
+    runs: _Runs,
+    w: Array,
+    cuts: Array,
+    scale: float,
+    link: str = "logit",
 ) -> tuple[float, Array, float, Array]:
     """Weighted ordered-logit negative log-likelihood and its gradients (v, scale, cuts).
 
@@ -125,8 +153,8 @@ def _ordinal(
     zl -= v
     zl *= inv
     zl *= lower
-    zu, fu, gu, du = _logistic(np, zu)
-    zl, fl, gl, dl = _logistic(np, zl)
+    zu, fu, gu, du = _cdf(np, zu, link)
+    zl, fl, gl, dl = _cdf(np, zl, link)
     fu *= upper
     fu += runs.no_upper
     gu *= upper
@@ -151,12 +179,14 @@ def _ordinal(
     return nll, g_v, g_scale, g_cuts
 
 
-def _probabilities(np: ModuleType, v: Array, cuts: Array, scale: float) -> Array:
+def _probabilities(
+    np: ModuleType, v: Array, cuts: Array, scale: float, link: str = "logit"
+) -> Array:
     n = v.shape[0]
     below = np.empty((n, 4))
     above = np.empty((n, 4))
     for k in range(4):
-        _, below[:, k], above[:, k], _ = _logistic(np, (cuts[k] - v) / scale)
+        _, below[:, k], above[:, k], _ = _cdf(np, (cuts[k] - v) / scale, link)
     probs = np.empty((n, 5))
     probs[:, 0] = below[:, 0]
     for k in range(1, 4):
@@ -331,6 +361,7 @@ def _likelihood(
     y: Array,
     w: Array,
     columns: Array | None = None,
+    link: str = "logit",
 ) -> Callable[[Array], tuple[float, Array]]:
     """``nat -> (negative log-likelihood, its gradient)`` in the natural parameters.
 
@@ -351,7 +382,7 @@ def _likelihood(
         v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
         if p:
             v = v + _covariate_term(np, cols, nat[k + 6 :])
-        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale)
+        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale, link)
         grad = np.empty(k + 6 + p)
         grad[:k] = (dv_theta * g_v).sum(axis=1)
         grad[k] = _dot(np, dv_b, g_v)

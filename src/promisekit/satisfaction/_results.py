@@ -88,7 +88,8 @@ class _FitState:
             elif name in _POSITIVE and estimate > 0:
                 # normal on the log scale (delta method): a positive parameter's
                 # interval stays positive, and is asymmetric as its likelihood is
-                spread = math.exp(_Z95 * se / estimate) if math.isfinite(se) else math.nan
+                ratio = min(_Z95 * se / estimate, 700.0)  # exp stays finite
+                spread = math.exp(ratio) if math.isfinite(se) else math.nan
                 low, high = estimate / spread, estimate * spread
             else:
                 low, high = estimate - _Z95 * se, estimate + _Z95 * se
@@ -107,7 +108,7 @@ class _FitState:
 
     def summary_text(self, model: str) -> str:
         method = (
-            "maximum likelihood (ordered logit)"
+            f"maximum likelihood (ordered {self.labels.link})"
             if self.kind == "rows"
             else "weighted least squares on mean scores"
         )
