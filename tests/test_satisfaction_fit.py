@@ -499,17 +499,25 @@ def test_evaluate_errors(fitted: Disconfirmation) -> None:
         ZoneOfTolerance(-0.1, 0.5, breach=0.3),
     ],
 )
-def test_the_likelihood_gradient_is_exact(model: Disconfirmation) -> None:
-    """The analytic gradient (through revisions, caps and zones) matches finite differences."""
+@pytest.mark.parametrize("link", ["logit", "probit"])
+@pytest.mark.parametrize("covariates", [0, 2])
+def test_the_likelihood_gradient_is_exact(
+    model: Disconfirmation, link: str, covariates: int
+) -> None:
+    """The analytic gradient (revisions, caps, zones, links, covariates) is exact."""
+    from promisekit.satisfaction._design import _design, _rows
+
     expectations, outcomes = mixed(400, seed=8)
     rng = random.Random(8)
-    rows = _fit._rows(model, expectations, outcomes, None)
-    design = _fit._design(np, model, rows)
+    rows = _rows(model, expectations, outcomes, None)
+    design = _design(np, model, rows)
     y = np.array([rng.randint(1, 5) for _ in rows])
     w = np.array([rng.uniform(0.5, 2.0) for _ in rows])
     value = model._hyper_value()
-    natural = _fit._likelihood(np, value, design, y, w)
-    nat = np.array([*value._params(), 0.4, 0.7, -2.0, -0.3, 0.1, 0.6])
+    columns = np.array([[rng.gauss(0, 1) for _ in rows] for _ in range(covariates)])
+    natural = _fit._likelihood(np, value, design, y, w, columns if covariates else None, link)
+    gammas = [0.3, -0.2][:covariates]
+    nat = np.array([*value._params(), 0.4, 0.7, -2.0, -0.3, 0.1, 0.6, *gammas])
     _, grad = natural(nat)
     for j in range(nat.size):
         step = 1e-6 * max(1.0, abs(nat[j]))

@@ -35,18 +35,17 @@ from promisekit.satisfaction._common import require
 from promisekit.satisfaction._covariates import covariate_columns, predict_columns
 from promisekit.satisfaction._design import (
     _Design,
-    _design,
     _dot,
     _numpy,
     _optimize,
     _order,
-    _rows,
     _scores,
     _sequence,
     _sort,
     _weights,
 )
 from promisekit.satisfaction._diagnostics import _diagnose, _warn
+from promisekit.satisfaction._fastpath import design_of
 from promisekit.satisfaction._intervals import bootstrap, check_interval_args
 from promisekit.satisfaction._labels import Labels, _check_link_value
 from promisekit.satisfaction._likelihood import (
@@ -97,15 +96,14 @@ def _fit_rows(
     feature = f"{type(model).__name__}.fit"
     np = _numpy(feature)
     optimize = _optimize(feature)
-    rows = _rows(model, expectations, outcomes, calendar)
-    n = len(rows)
+    unsorted = design_of(np, model, expectations, outcomes, calendar)
+    n = unsorted.n
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
     _check_levels(np, y, w)
     value = model._hyper_value()
     names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
     extra, columns = covariate_columns(np, covariates, n, names)
-    unsorted = _design(np, model, rows)
     if columns is not None:
         columns = columns[:, _order(np, unsorted, y)]
     design, y, w = _sort(np, unsorted, y, w)
@@ -259,9 +257,9 @@ def _predict(
     """Vectorized prediction of a fitted model."""
     feature = f"{type(model).__name__}.predict"
     np = _numpy(feature)
-    rows = _rows(model, expectations, outcomes, calendar)
-    columns = predict_columns(np, state.covariates, covariates, len(rows))
-    return _predict_design(np, state, _design(np, model, rows), columns)
+    design = design_of(np, model, expectations, outcomes, calendar)
+    columns = predict_columns(np, state.covariates, covariates, design.n)
+    return _predict_design(np, state, design, columns)
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -313,13 +311,12 @@ def _evaluate(
     feature = f"{type(model).__name__}.evaluate"
     np = _numpy(feature)
     optimize = _optimize(feature)
-    rows = _rows(model, expectations, outcomes, calendar)
-    n = len(rows)
+    design = design_of(np, model, expectations, outcomes, calendar)
+    n = design.n
     if n == 0:
         raise InsufficientDataError("'outcomes' must not be empty to evaluate a model (got 0)")
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
-    design = _design(np, model, rows)
     columns = predict_columns(np, state.covariates, covariates, n)
     prediction = _predict_design(np, state, design, columns)
     mae, log_loss, calibration = _metrics(np, prediction.probabilities, y, w)

@@ -88,7 +88,8 @@ def _normal(np: ModuleType, z: Array) -> tuple[Array, Array, Array, Array]:
     return z, ndtr(z), ndtr(-z), density
 
 
-_ZMAX_PROBIT = 37.0  # Phi(-37) is still a normal float; beyond it the density underflows
+_ZMAX_PROBIT = 1e4  # far beyond where Phi underflows: the tails are then taken in logs
+_TINY = 1e-280  # below this probability of a row's level, probit rows are redone in logs
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
@@ -167,16 +168,50 @@ def _ordinal(
     flip = (zl > 0).astype(float)
     prob = flip * (gl - gu)
     prob += (1.0 - flip) * (fu - fl)
+    tiny = np.flatnonzero(prob < _TINY) if link == "probit" else None
     np.maximum(prob, 1e-300, out=prob)
     ws = w / prob
     ws *= inv
     nll = -_dot(np, w, np.log(prob))
     wu = ws * du
     wl = ws * dl
+    if tiny is not None and tiny.size:  # probit rows deep in a tail: exact, in logs
+        log_p, ratio_u, ratio_l = _probit_tail(
+            np, zu[tiny], zl[tiny], upper[tiny], lower[tiny], flip[tiny]
+        )
+        wt = w[tiny]
+        nll += _dot(np, wt, np.log(prob[tiny])) - _dot(np, wt, log_p)
+        wu[tiny] = wt * inv * ratio_u
+        wl[tiny] = wt * inv * ratio_l
     g_v = wu - wl
     g_scale = _dot(np, wu, zu) - _dot(np, wl, zl)
     g_cuts = -runs.totals(wu)[1:5] + runs.totals(wl)[2:6]
     return nll, g_v, g_scale, g_cuts
+
+
+def _probit_tail(
+    np: ModuleType, zu: Array, zl: Array, upper: Array, lower: Array, flip: Array
+) -> tuple[Array, Array, Array]:
+    """``log P`` of rows whose level is deep in a normal tail, and ``phi(z) / P`` at both ends.
+
+    ``P = Phi(zu) - Phi(zl)`` (lower tail) or ``Phi(-zl) - Phi(-zu)`` (upper tail, when
+    ``flip``): the larger term's ``log_ndtr`` plus ``log1p(-exp(smaller - larger))``,
+    exact where ``Phi`` itself underflows. Ends without a cut point (masks 0) drop out.
+    """
+    from scipy.special import log_ndtr
+
+    with np.errstate(divide="ignore"):
+        minus_inf = np.full(zu.shape, -np.inf)
+        big = np.where(flip > 0, log_ndtr(-zl), log_ndtr(zu))
+        other = np.where(flip > 0, log_ndtr(-zu), log_ndtr(zl))
+        small = np.where((np.where(flip > 0, upper, lower)) > 0, other, minus_inf)
+        log_p = big + np.log1p(-np.exp(small - big))
+    log_phi_u = np.where(upper > 0, -0.5 * zu * zu - _LOG_SQRT_2PI - log_p, -np.inf)
+    log_phi_l = np.where(lower > 0, -0.5 * zl * zl - _LOG_SQRT_2PI - log_p, -np.inf)
+    return log_p, np.exp(log_phi_u), np.exp(log_phi_l)
+
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _probabilities(
