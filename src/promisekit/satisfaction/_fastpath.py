@@ -51,7 +51,7 @@ def plain_design(np: ModuleType, model: Any, expectations: Any, outcomes: Any) -
         if is_promise:
             if e.request_id is not None and o.promise_id != e.request_id:
                 return None
-            if o.due is not e.due and o.due != e.due:
+            if o.due is not e.due and o.due != e.due and o.due != e.stated_due:
                 return None
         stop = o.completed_at
         if stop is None:
