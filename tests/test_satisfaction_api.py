@@ -24,6 +24,7 @@ PRIVATE = [
     "promisekit.satisfaction._diagnostics",
     "promisekit.satisfaction._expectation",
     "promisekit.satisfaction._fit",
+    "promisekit.satisfaction._fitted",
     "promisekit.satisfaction._labels",
     "promisekit.satisfaction._models",
     "promisekit.satisfaction._value",

@@ -37,6 +37,7 @@ from promisekit.satisfaction import (
     ProspectValue,
     ZoneOfTolerance,
     _fit,
+    _fitted,
 )
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -369,7 +370,7 @@ def test_summary_without_pandas(fitted: Disconfirmation, monkeypatch: pytest.Mon
     def no_pandas(package: str, feature: str) -> Any:
         raise MissingDependencyError(package, "analysis", feature)
 
-    monkeypatch.setattr(_fit, "require", no_pandas)
+    monkeypatch.setattr(_fitted, "require", no_pandas)
     rows = fitted.summary
     assert isinstance(rows, list) and rows[0]["parameter"] == "alpha"
 
@@ -501,8 +502,9 @@ def test_evaluate_errors(fitted: Disconfirmation) -> None:
 )
 @pytest.mark.parametrize("link", ["logit", "probit"])
 @pytest.mark.parametrize("covariates", [0, 2])
+@pytest.mark.parametrize("segments", [0, 3])
 def test_the_likelihood_gradient_is_exact(
-    model: Disconfirmation, link: str, covariates: int
+    model: Disconfirmation, link: str, covariates: int, segments: int
 ) -> None:
     """The analytic gradient (revisions, caps, zones, links, covariates) is exact."""
     from promisekit.satisfaction._design import _design, _rows
@@ -515,9 +517,12 @@ def test_the_likelihood_gradient_is_exact(
     w = np.array([rng.uniform(0.5, 2.0) for _ in rows])
     value = model._hyper_value()
     columns = np.array([[rng.gauss(0, 1) for _ in rows] for _ in range(covariates)])
-    natural = _fit._likelihood(np, value, design, y, w, columns if covariates else None, link)
+    groups = np.array([i % segments for i in range(len(rows))]) if segments else None
+    cols = columns if covariates else None
+    natural = _fit._likelihood(np, value, design, y, w, cols, link, groups)
     gammas = [0.3, -0.2][:covariates]
-    nat = np.array([*value._params(), 0.4, 0.7, -2.0, -0.3, 0.1, 0.6, *gammas])
+    ratios = [1.5, 0.6][: max(segments - 1, 0)]
+    nat = np.array([*value._params(), 0.4, 0.7, -2.0, -0.3, 0.1, 0.6, *gammas, *ratios])
     _, grad = natural(nat)
     for j in range(nat.size):
         step = 1e-6 * max(1.0, abs(nat[j]))

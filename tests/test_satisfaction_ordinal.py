@@ -181,3 +181,39 @@ def test_link_errors() -> None:
             window=HOUR,
             link=1,  # type: ignore[arg-type]
         )
+
+
+def test_scale_by_segment_recovers_the_ratio() -> None:
+    rng = np.random.default_rng(11)
+    truth = Disconfirmation()
+    n = 8_000
+    expectations, outcomes, scores, channel = [], [], [], []
+    for i in range(n):
+        window = timedelta(minutes=int(rng.choice((30, 60, 120, 240))))
+        e = Expectation(kind="callback", made_at=START, due=START + window)
+        o = e.completed(START + window * math.exp(rng.normal(math.log(0.8), 0.5)))
+        segment = "phone" if i % 3 else "chat"  # chat is the reference (sorted first)
+        noise = 0.4 if segment == "chat" else 0.8
+        latent = truth.score(e, o).value + noise * rng.logistic()
+        expectations.append(e)
+        outcomes.append(o)
+        scores.append(1 + int((latent > np.array(truth.labels.cutpoints)).sum()))
+        channel.append(segment)
+    model = Disconfirmation().fit(expectations, outcomes, scores, scale_by=channel)
+    ratio, se = model.params_["scale[phone]"], model.bse_["scale[phone]"]
+    assert abs(ratio - 2.0) < 4 * se and se < 0.3
+    assert abs(model.params_["scale"] - 0.4) < 4 * model.bse_["scale"]
+    row = model.summary.loc["scale[phone]"]
+    assert 0 < row["ci_lower"] < ratio < row["ci_upper"]
+    noisy = model.predict(expectations[:30], outcomes[:30], scale_by=["phone"] * 30)
+    calm = model.predict(expectations[:30], outcomes[:30], scale_by=["chat"] * 30)
+    # a larger scale spreads the level probabilities: less mass on the likeliest level
+    assert noisy.probabilities.max(axis=1).mean() < calm.probabilities.max(axis=1).mean()
+    with pytest.raises(InvalidValueError, match="must use the segments of the fit"):
+        model.predict(expectations[:2], outcomes[:2], scale_by=["email", "chat"])
+    with pytest.raises(InvalidValueError, match="'scale_by' must be given"):
+        model.predict(expectations[:2], outcomes[:2])
+    with pytest.raises(InvalidValueError, match="one label per outcome"):
+        Disconfirmation().fit(expectations, outcomes, scores, scale_by=channel[:5])
+    with pytest.raises(InvalidTypeError, match="'scale_by' must be a sequence"):
+        Disconfirmation().fit(expectations, outcomes, scores, scale_by="phone")

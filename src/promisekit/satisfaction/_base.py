@@ -11,7 +11,6 @@ import of this module (the fitting module imports the models at module level).
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
@@ -26,7 +25,6 @@ from promisekit.delivery import Outcome
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
-    NotFittedError,
 )
 from promisekit.promise import Promise
 from promisekit.satisfaction._common import (
@@ -37,6 +35,7 @@ from promisekit.satisfaction._common import (
 from promisekit.satisfaction._compensation import CompensationCurve
 from promisekit.satisfaction._expectation import Expectation
 from promisekit.satisfaction._features import components, row_features
+from promisekit.satisfaction._fitted import _Fitted
 from promisekit.satisfaction._labels import Labels, Satisfaction
 from promisekit.satisfaction._results import Evaluation, Prediction, _FitState
 from promisekit.satisfaction._terms import Recovery, TermWeights
@@ -108,7 +107,7 @@ def _fit_seam() -> ModuleType:
     return _fit
 
 
-class _ModelBase:
+class _ModelBase(_Fitted):
     """Scoring, fitting and evaluation shared by the built-in models."""
 
     __slots__ = ()
@@ -241,6 +240,7 @@ class _ModelBase:
         seed: int | None = None,
         covariates: Mapping[str, Sequence[float]] | None = None,
         link: str = "logit",
+        scale_by: Sequence[Any] | None = None,
     ) -> _M:
         """Fit the value function, breach penalty and ordinal cut points to 1–5 scores.
 
@@ -274,6 +274,11 @@ class _ModelBase:
             link: ``"logit"`` (default, an ordered logit) or ``"probit"`` (an ordered
                 probit: ``F`` the standard normal CDF); the fitted ``labels_`` carry
                 it, so scoring gives the link's probabilities.
+            scale_by: A segment label per outcome (e.g. a channel or a market): each
+                segment gets its own scale, ``scale * ratio``, the first label in sorted
+                order the reference (ratio 1) and the others' ratios fitted as
+                ``scale[label]`` (a ratio above 1: noisier scores there).
+                :meth:`predict` and :meth:`evaluate` then need the labels too.
 
         Returns:
             The model itself, fitted.
@@ -299,6 +304,7 @@ class _ModelBase:
             seed,
             covariates,
             link,
+            scale_by,
         )
         object.__setattr__(self, "_fitted", state)
         return self
@@ -380,11 +386,13 @@ class _ModelBase:
         *,
         calendar: BusinessCalendar | None = None,
         covariates: Mapping[str, Sequence[float]] | None = None,
+        scale_by: Sequence[Any] | None = None,
     ) -> Prediction:
         """Expected scores and level probabilities of outcomes (vectorized, numpy).
 
         ``covariates`` are the columns the model was fitted with (by name), one number
-        per outcome; required when it was fitted with some.
+        per outcome; required when it was fitted with some. ``scale_by``: the segment
+        label of each outcome, required when the model was fitted with ``scale_by``.
 
         Raises:
             NotFittedError: The model is not fitted.
@@ -395,7 +403,7 @@ class _ModelBase:
         """
         state = self._state("predict")
         prediction: Prediction = _fit_seam()._predict(
-            self, state, expectations, outcomes, calendar, covariates
+            self, state, expectations, outcomes, calendar, covariates, scale_by
         )
         return prediction
 
@@ -463,6 +471,7 @@ class _ModelBase:
         sample_weight: Sequence[float] | None = None,
         calendar: BusinessCalendar | None = None,
         covariates: Mapping[str, Sequence[float]] | None = None,
+        scale_by: Sequence[Any] | None = None,
     ) -> Evaluation:
         """MAE, log-loss and a calibration table, against a duration-only baseline.
 
@@ -470,7 +479,7 @@ class _ModelBase:
         alone, fitted with the model; after :meth:`fit_aggregated`, which has no
         durations, it is fitted on the evaluation data itself (in-sample, so flattered).
 
-        ``covariates``: as for :meth:`predict`.
+        ``covariates`` and ``scale_by``: as for :meth:`predict`.
 
         Raises:
             NotFittedError: The model is not fitted.
@@ -480,112 +489,17 @@ class _ModelBase:
         """
         state = self._state("evaluate")
         evaluation: Evaluation = _fit_seam()._evaluate(
-            self, state, expectations, outcomes, scores, sample_weight, calendar, covariates
+            self,
+            state,
+            expectations,
+            outcomes,
+            scores,
+            sample_weight,
+            calendar,
+            covariates,
+            scale_by,
         )
         return evaluation
-
-    # ----------------------------------------------------------------- fitted attributes
-
-    def _state(self, what: str) -> _FitState:
-        state = self._fitted
-        if state is None:
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet: call fit(...) or "
-                f"fit_aggregated(...) before using {what!r}"
-            )
-        return state
-
-    @property
-    def is_fitted(self) -> bool:
-        """True once :meth:`fit` or :meth:`fit_aggregated` has run.
-
-        .. versionadded:: 0.1.0
-        """
-        return self._fitted is not None
-
-    @property
-    def params_(self) -> Mapping[str, float]:
-        """Fitted value-function parameters, breach penalty and logistic ``scale``.
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("params_").params()
-
-    @property
-    def cutpoints_(self) -> tuple[float, float, float, float]:
-        """Fitted cut points (fixed to ``labels`` after :meth:`fit_aggregated`).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("cutpoints_").labels.cutpoints
-
-    @property
-    def bse_(self) -> Mapping[str, float]:
-        """Standard errors of every parameter (``nan`` for a parameter held fixed).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("bse_").standard_errors()
-
-    @property
-    def n_obs_(self) -> int:
-        """Number of observations fitted (rows, or the sum of the bucket counts).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("n_obs_").n_obs
-
-    @property
-    def loglik_(self) -> float | None:
-        """Log-likelihood at the optimum (``None`` after :meth:`fit_aggregated`).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("loglik_").loglik
-
-    @property
-    def labels_(self) -> Labels:
-        """The fitted, calibrated labels (cut points and logistic scale).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("labels_").labels
-
-    @property
-    def value_(self) -> ValueFunction:
-        """The fitted value function.
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("value_").value
-
-    @property
-    def summary(self) -> Any:
-        """The fitted parameters as a table: a pandas DataFrame, or a list of dict rows.
-
-        Columns: ``estimate``, ``std_err``, ``ci_lower``, ``ci_upper`` (95 %: normal, on
-        the log scale for positive parameters, or bootstrap percentiles when the fit was
-        asked for ``intervals="bootstrap"``), ``fixed``, and ``determined`` (false for a
-        parameter held fixed or one the data do not determine: see
-        :class:`ConvergenceWarning`).
-
-        .. versionadded:: 0.1.0
-        """
-        return _fit_seam()._summary_table(self._state("summary"))
-
-    def print_summary(self) -> None:
-        """Print the fit and its parameter table.
-
-        .. versionadded:: 0.1.0
-        """
-        print(self._state("print_summary").summary_text(type(self).__name__))
-
-    def _repr_html_(self) -> str:
-        """The summary as HTML in a notebook once fitted, else the escaped repr."""
-        state = self._fitted
-        if state is None:
-            return f"<pre>{html.escape(repr(self))}</pre>"
-        return state.summary_html(type(self).__name__)
 
     def _fit_note(self) -> str:
         state = self._fitted

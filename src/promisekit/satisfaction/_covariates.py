@@ -1,4 +1,4 @@
-"""Extra covariates of a row fit: columns added linearly to the satisfaction value.
+"""Extra covariates of a row fit, and segments with their own scale.
 
 ``fit(..., covariates={"price": prices, "express": flags})`` adds ``sum_j gamma_j x_j`` to
 every row's value before the ordinal link, next to the disconfirmation value: a price
@@ -7,6 +7,11 @@ effect, segment dummies, anything numeric per row (as ``X beta`` in statsmodels'
 the cut points), so it reads as "this much satisfaction per unit of the covariate". A
 model fitted with covariates needs the same columns to ``predict`` and ``evaluate``;
 :meth:`score` (one outcome, pure Python) leaves them out, as if they were all zero.
+
+``fit(..., scale_by=segments)`` gives each segment (one label per row) its own logistic
+scale, ``scale * ratio[segment]`` (the scale effect of ``ordinal::clm``): the first label
+in sorted order is the reference (ratio 1), and the others' ratios are fitted, named
+``scale[label]``. A ratio above 1 means noisier scores in that segment.
 
 numpy is passed in by the caller.
 """
@@ -100,3 +105,37 @@ def predict_columns(np: ModuleType, fitted: Sequence[str], covariates: Any, n: i
         )
     _, columns = covariate_columns(np, {name: mapping[name] for name in fitted}, n, ())
     return columns
+
+
+def segment_index(
+    np: ModuleType, scale_by: Any, n: int, known: Sequence[str] | None = None
+) -> tuple[tuple[str, ...], Array | None]:
+    """Segment labels (reference first) and each row's index, or ``((), None)``.
+
+    With ``known`` (the labels of a fit), a label outside them is an error; without,
+    the labels are those of ``scale_by``, sorted.
+    """
+    if scale_by is None:
+        return (), None
+    if isinstance(scale_by, (str, bytes, Mapping)) or not hasattr(scale_by, "__len__"):
+        raise InvalidTypeError(
+            f"'scale_by' must be a sequence of segment labels, one per outcome "
+            f"(got {type(scale_by).__name__} {describe(scale_by)})"
+        )
+    if len(scale_by) != n:
+        raise InvalidValueError(
+            f"'scale_by' must have one label per outcome ({n}) (got {len(scale_by)})"
+        )
+    labels = [str(item) for item in scale_by]
+    order = tuple(sorted(set(labels))) if known is None else tuple(known)
+    position = {label: i for i, label in enumerate(order)}
+    index = np.empty(n, dtype=np.intp)
+    for row, label in enumerate(labels):
+        found = position.get(label)
+        if found is None:
+            raise InvalidValueError(
+                f"'scale_by' must use the segments of the fit ({', '.join(order)}) "
+                f"(got {describe(label)} at index {row})"
+            )
+        index[row] = found
+    return order, index

@@ -27,12 +27,16 @@ from typing import Any
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import (
     InsufficientDataError,
+    InvalidValueError,
 )
 from promisekit.satisfaction._aggregated import _bucket_design
 from promisekit.satisfaction._aggregated import _fit_aggregated as _fit_aggregated  # the seam
 from promisekit.satisfaction._base import _ModelBase
-from promisekit.satisfaction._common import require
-from promisekit.satisfaction._covariates import covariate_columns, predict_columns
+from promisekit.satisfaction._covariates import (
+    covariate_columns,
+    predict_columns,
+    segment_index,
+)
 from promisekit.satisfaction._design import (
     _Design,
     _dot,
@@ -89,6 +93,7 @@ def _fit_rows(
     seed: Any = None,
     covariates: Any = None,
     link: Any = "logit",
+    scale_by: Any = None,
 ) -> _FitState:
     """Maximum-likelihood fit of ``model`` to row-level scores (bootstrap on request)."""
     method = check_interval_args(intervals, n_boot, seed)
@@ -104,20 +109,32 @@ def _fit_rows(
     value = model._hyper_value()
     names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
     extra, columns = covariate_columns(np, covariates, n, names)
+    segments, groups = segment_index(np, scale_by, n)
+    order = _order(np, unsorted, y)
     if columns is not None:
-        columns = columns[:, _order(np, unsorted, y)]
+        columns = columns[:, order]
+    if groups is not None:
+        groups = groups[order]
+    q = max(len(segments) - 1, 0)
     design, y, w = _sort(np, unsorted, y, w)
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
-    names = (*names, *extra)
+    names = (*names, *extra, *(f"scale[{label}]" for label in segments[1:]))
     k = len(value._param_names)
     start = np.array(
-        [*value._params(), model.breach, 0.5, *model.labels.cutpoints, *[0.0] * len(extra)],
+        [
+            *value._params(),
+            model.breach,
+            0.5,
+            *model.labels.cutpoints,
+            *[0.0] * len(extra),
+            *[1.0] * q,
+        ],
         dtype=float,
     )
     _, jac, dv_breach = _latent(np, ev_d, ev_late, design, start[:k], float(start[k]))
     used = w > 0
-    free = np.ones(k + 6 + len(extra), dtype=bool)
+    free = np.ones(k + 6 + len(extra) + q, dtype=bool)
     free[:k] = np.any((jac != 0) & used, axis=1)
     free[k] = bool(np.any((dv_breach != 0) & used))
     anchored = _anchors_scale(value, bool(np.any((design.d > 0) & used))) or bool(
@@ -130,9 +147,9 @@ def _fit_rows(
         raise InsufficientDataError(
             f"'scores' must have more rows than free parameters ({int(free.sum())}) (got {n})"
         )
-    transform = _Transform(np, value, free, start)
+    transform = _Transform(np, value, free, start, q)
     total = float(w.sum())
-    natural = _likelihood(np, value, design, y, w, columns, link)
+    natural = _likelihood(np, value, design, y, w, columns, link, groups if q else None)
     result = _maximize(np, optimize, transform, natural, total)
     nat = transform.to_nat(result.x)
     loglik = -natural(nat)[0]
@@ -161,7 +178,9 @@ def _fit_rows(
             drawn = w * np.bincount(rng.integers(0, n, n), minlength=n)
             if not np.all(np.bincount(y, drawn, minlength=6)[1:] > 0):
                 return None  # a level missing from the resample: no cut point for it
-            resampled = _likelihood(np, value, design, y, drawn, columns, link)
+            resampled = _likelihood(
+                np, value, design, y, drawn, columns, link, groups if q else None
+            )
             fitted: Array = transform.to_nat(
                 _maximize(np, optimize, transform, resampled, float(drawn.sum())).x
             )
@@ -188,7 +207,24 @@ def _fit_rows(
         intervals=boot,
         n_boot=n_draws,
         covariates=extra,
+        segments=segments if q else (),
     )
+
+
+def _groups(np: ModuleType, state: _FitState, scale_by: Any, n: int) -> Array | None:
+    """Each row's segment for a model fitted with ``scale_by`` (required then)."""
+    if not state.segments:
+        if scale_by is not None:
+            raise InvalidValueError(
+                "'scale_by' must be None: the model was fitted without segments (got labels)"
+            )
+        return None
+    if scale_by is None:
+        raise InvalidValueError(
+            f"'scale_by' must be given: the model was fitted with segments "
+            f"{', '.join(state.segments)} (got None)"
+        )
+    return segment_index(np, scale_by, n, state.segments)[1]
 
 
 def _maximize(
@@ -227,7 +263,11 @@ def _predict_curve(model: _ModelBase, state: _FitState, lateness: Any, window: A
 
 
 def _predict_design(
-    np: ModuleType, state: _FitState, design: _Design, columns: Array | None = None
+    np: ModuleType,
+    state: _FitState,
+    design: _Design,
+    columns: Array | None = None,
+    groups: Array | None = None,
 ) -> Prediction:
     value = state.value
     theta = np.array(value._params(), dtype=float)
@@ -235,12 +275,17 @@ def _predict_design(
     ev_late = _np_evaluator(value, np, design.late_d)
     v, _, _ = _latent(np, ev_d, ev_late, design, theta, state.breach)
     if columns is not None:
-        gamma = np.array(state.estimates[-len(state.covariates) :], dtype=float)
+        start = len(state.names) - len(state.covariates) - max(len(state.segments) - 1, 0)
+        gamma = np.array(state.estimates[start : start + len(state.covariates)], dtype=float)
         v = v + _covariate_term(np, columns, gamma)
     cuts = np.array(state.labels.cutpoints, dtype=float)
     scale = state.labels.scale
     assert scale is not None
-    probs = _probabilities(np, v, cuts, scale, state.labels.link)
+    scales: Any = scale
+    if groups is not None and state.segments:
+        ratios = np.array([1.0, *state.estimates[len(state.names) - len(state.segments) + 1 :]])
+        scales = scale * ratios[groups]
+    probs = _probabilities(np, v, cuts, scales, state.labels.link)
     return Prediction(
         values=v, expected=(probs * np.arange(1.0, 6.0)).sum(axis=1), probabilities=probs
     )
@@ -253,13 +298,14 @@ def _predict(
     outcomes: Any,
     calendar: BusinessCalendar | None,
     covariates: Any = None,
+    scale_by: Any = None,
 ) -> Prediction:
     """Vectorized prediction of a fitted model."""
     feature = f"{type(model).__name__}.predict"
     np = _numpy(feature)
     design = design_of(np, model, expectations, outcomes, calendar)
     columns = predict_columns(np, state.covariates, covariates, design.n)
-    return _predict_design(np, state, design, columns)
+    return _predict_design(np, state, design, columns, _groups(np, state, scale_by, design.n))
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -306,6 +352,7 @@ def _evaluate(
     sample_weight: Any,
     calendar: BusinessCalendar | None,
     covariates: Any = None,
+    scale_by: Any = None,
 ) -> Evaluation:
     """Metrics of a fitted model and of the duration-only baseline."""
     feature = f"{type(model).__name__}.evaluate"
@@ -318,7 +365,7 @@ def _evaluate(
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
     columns = predict_columns(np, state.covariates, covariates, n)
-    prediction = _predict_design(np, state, design, columns)
+    prediction = _predict_design(np, state, design, columns, _groups(np, state, scale_by, n))
     mae, log_loss, calibration = _metrics(np, prediction.probabilities, y, w)
     baseline = state.baseline
     in_sample = baseline is None
@@ -339,16 +386,3 @@ def _evaluate(
         baseline_calibration=b_calibration,
         baseline_in_sample=in_sample,
     )
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def _summary_table(state: _FitState) -> Any:
-    """The fitted parameters as a pandas DataFrame, or a list of dict rows without pandas."""
-    rows = state.rows()
-    try:
-        pandas = require("pandas", "summary as a DataFrame")
-    except ImportError:
-        return rows
-    return pandas.DataFrame(rows).set_index("parameter")

@@ -135,7 +135,8 @@ def _ordinal(
     cuts: Array,
     scale: float,
     link: str = "logit",
-) -> tuple[float, Array, float, Array]:
+    relative: Array | None = None,
+) -> tuple[float, Array, Any, Array]:
     """Weighted ordered-logit negative log-likelihood and its gradients (v, scale, cuts).
 
     For a row of level ``y``, ``P = F(zu) - F(zl)`` with ``zu = (c_y - v) / scale`` and
@@ -143,7 +144,8 @@ def _ordinal(
     level 1 no lower one (``F(zl) = 0``): those rows get ``z = 0`` and exact tails
     through 0/1 masks, which keeps ``exp`` off its slow path for huge arguments.
     """
-    inv = 1.0 / scale
+    # per row when segments have their own scale (``relative``: each row's ratio)
+    inv: Any = 1.0 / scale if relative is None else 1.0 / (scale * relative)
     edges = np.concatenate(([0.0], cuts, [0.0]))  # placeholders where no cut point exists
     upper, lower = runs.has_upper, runs.has_lower
     zu = runs.spread(edges)  # upper cut point of each row's level y: c_y
@@ -181,10 +183,14 @@ def _ordinal(
         )
         wt = w[tiny]
         nll += _dot(np, wt, np.log(prob[tiny])) - _dot(np, wt, log_p)
-        wu[tiny] = wt * inv * ratio_u
-        wl[tiny] = wt * inv * ratio_l
+        inv_t = inv if relative is None else inv[tiny]
+        wu[tiny] = wt * inv_t * ratio_u
+        wl[tiny] = wt * inv_t * ratio_l
     g_v = wu - wl
-    g_scale = _dot(np, wu, zu) - _dot(np, wl, zl)
+    if relative is None:
+        g_scale: Any = _dot(np, wu, zu) - _dot(np, wl, zl)
+    else:  # per row: d nll / d (row scale); the caller sums it by segment
+        g_scale = wu * zu - wl * zl
     g_cuts = -runs.totals(wu)[1:5] + runs.totals(wl)[2:6]
     return nll, g_v, g_scale, g_cuts
 
@@ -246,10 +252,13 @@ class _Transform:
     are clipped to a wide box, so that no step can overflow.
     """
 
-    def __init__(self, np: ModuleType, value: ValueFunction, free: Array, start: Array) -> None:
+    def __init__(
+        self, np: ModuleType, value: ValueFunction, free: Array, start: Array, ratios: int = 0
+    ) -> None:
         self.np = np
         k = self.k = len(value._param_names)
-        covariates = int(free.shape[0]) - (k + 6)  # coefficients after the cut points
+        covariates = int(free.shape[0]) - (k + 6) - ratios  # coefficients after the cuts
+        self.g_end = k + 6 + covariates  # then the scale ratios of segments, through logs
         self.scaled = np.array([*value._scaled(), True])
         self.square = np.array([*value._zero_ok(), True])
         self.floor = np.array([lo for lo, _ in value._bounds()] + [0.0])
@@ -262,6 +271,8 @@ class _Transform:
         self.low = np.array([*low, -100.0, math.log(1e-8), -1e8, -25.0, -25.0, -25.0, *wide])
         self.low[k + 6 :] *= -1.0
         self.high = np.array([*high, 100.0, math.log(1e8), 1e8, 25.0, 25.0, 25.0, *wide])
+        self.low = np.concatenate((self.low, np.full(ratios, -25.0)))
+        self.high = np.concatenate((self.high, np.full(ratios, 25.0)))
         self.base = np.clip(self.to_t(start), self.low, self.high)
 
     def _unit(self, scale: float) -> Array:
@@ -278,7 +289,9 @@ class _Transform:
         t[k + 1] = -math.log(scale)
         t[k + 2] = nat[k + 2] / scale
         t[k + 3 : k + 6] = np.log(np.diff(nat[k + 2 : k + 6]) / scale)
-        t[k + 6 :] = nat[k + 6 :] / scale
+        end = self.g_end
+        t[k + 6 : end] = nat[k + 6 : end] / scale
+        t[end:] = np.log(nat[end:])
         return t
 
     def to_nat(self, x: Array) -> Array:
@@ -294,7 +307,9 @@ class _Transform:
         nat[k + 1] = scale
         steps = np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 : k + 6]))))
         nat[k + 2 : k + 6] = (t[k + 2] + steps) * scale
-        nat[k + 6 :] = t[k + 6 :] * scale
+        end = self.g_end
+        nat[k + 6 : end] = t[k + 6 : end] * scale
+        nat[end:] = np.exp(t[end:])
         return nat
 
     def grad(self, g_nat: Array, x: Array, nat: Array) -> Array:
@@ -313,12 +328,13 @@ class _Transform:
             scale * g_nat[k + 1]
             + float((nat[: k + 1] * g_nat[: k + 1] * self.scaled).sum())
             + float((nat[k + 2 : k + 6] * g_cuts).sum())
-            + float((nat[k + 6 :] * g_nat[k + 6 :]).sum())
+            + float((nat[k + 6 : self.g_end] * g_nat[k + 6 : self.g_end]).sum())
         )
         tail = np.cumsum(g_cuts[::-1])[::-1]
         g[k + 2] = scale * tail[0]
         g[k + 3 : k + 6] = np.diff(nat[k + 2 : k + 6]) * tail[1:]
-        g[k + 6 :] = scale * g_nat[k + 6 :]
+        g[k + 6 : self.g_end] = scale * g_nat[k + 6 : self.g_end]
+        g[self.g_end :] = nat[self.g_end :] * g_nat[self.g_end :]
         return (g * inside)[self.free]
 
 
@@ -397,15 +413,20 @@ def _likelihood(
     w: Array,
     columns: Array | None = None,
     link: str = "logit",
+    segments: Array | None = None,
 ) -> Callable[[Array], tuple[float, Array]]:
     """``nat -> (negative log-likelihood, its gradient)`` in the natural parameters.
 
     ``nat`` is ``[value-function parameters, breach, scale, c1, c2, c3, c4, gamma]``,
     ``gamma`` the coefficients of the extra covariates ``columns`` (shape ``(p, n)``,
-    added to the value as ``columns' gamma``; none when ``None``).
+    added to the value as ``columns' gamma``; none when ``None``), then the scale ratios
+    of the segments after the first when ``segments`` (each row's segment index, 0 the
+    reference) is given: a row's scale is ``scale * ratio[segment]``.
     """
     cols: Array = np.zeros((0, design.n)) if columns is None else columns
     p = int(cols.shape[0])
+    q = 0 if segments is None else int(segments.max())
+    groups: Array = np.zeros(design.n, dtype=np.intp) if segments is None else segments
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
     k = len(value._param_names)
@@ -417,8 +438,15 @@ def _likelihood(
         v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
         if p:
             v = v + _covariate_term(np, cols, nat[k + 6 :])
-        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale, link)
-        grad = np.empty(k + 6 + p)
+        relative = None
+        if q:
+            relative = np.concatenate(([1.0], nat[k + 6 + p :]))[groups]
+        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale, link, relative)
+        grad = np.empty(k + 6 + p + q)
+        if q:
+            by_group = np.bincount(groups, g_s, minlength=q + 1)
+            grad[k + 6 + p :] = scale * by_group[1:]
+            g_s = float((by_group * np.concatenate(([1.0], nat[k + 6 + p :]))).sum())
         grad[:k] = (dv_theta * g_v).sum(axis=1)
         grad[k] = _dot(np, dv_b, g_v)
         grad[k + 1] = g_s

@@ -23,6 +23,12 @@ __all__ = ["CalibrationRow", "Evaluation", "Prediction"]
 Array = Any  # numpy arrays; numpy is only imported when fitting
 #: Parameters that are strictly positive: their normal intervals are formed on the log scale.
 _POSITIVE = frozenset({"alpha", "beta", "lam", "gain_cap", "loss_cap", "scale"})
+
+
+def _positive(name: str) -> bool:
+    return name in _POSITIVE or name.startswith("scale[")
+
+
 _Z95 = 1.959963984540054
 
 
@@ -53,6 +59,7 @@ class _FitState:
     intervals: tuple[tuple[float, float], ...] | None = None  # bootstrap 95 % intervals
     n_boot: int = 0  # resamples behind ``intervals``
     covariates: tuple[str, ...] = ()  # names of the extra covariates (after the cut points)
+    segments: tuple[str, ...] = ()  # segment labels with their own scale, reference first
 
     def params(self) -> Mapping[str, float]:
         """Every estimate but the cut points (value function, breach, scale, covariates)."""
@@ -85,7 +92,7 @@ class _FitState:
         ):
             if self.intervals is not None:
                 low, high = self.intervals[index]
-            elif name in _POSITIVE and estimate > 0:
+            elif _positive(name) and estimate > 0:
                 # normal on the log scale (delta method): a positive parameter's
                 # interval stays positive, and is asymmetric as its likelihood is
                 ratio = min(_Z95 * se / estimate, 700.0)  # exp stays finite
