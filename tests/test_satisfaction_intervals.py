@@ -157,3 +157,28 @@ def test_summary_marks_undetermined_parameters_and_renders_html() -> None:
     assert page.count("<tr>") == len(rows) + 1
     assert "not determined" in page and "(fixed)" in page
     assert "<table>" in page and page.endswith("</div>")
+
+
+def test_profile_intervals_bracket_the_estimate_and_match_wald_when_well_determined(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    small = _history(1_500, seed=9)
+    model = Disconfirmation().fit(*small, intervals="profile")  # type: ignore[arg-type]
+    wald = {row["parameter"]: row for row in Disconfirmation().fit(*small)._state("t").rows()}  # type: ignore[arg-type]
+    for row in model._state("t").rows():
+        name = row["parameter"]
+        assert row["ci_lower"] < row["estimate"] < row["ci_upper"], name
+        if name in ("beta", "lam", "scale"):  # well determined: close to the normal interval
+            width = wald[name]["ci_upper"] - wald[name]["ci_lower"]
+            assert abs(row["ci_lower"] - wald[name]["ci_lower"]) < 0.25 * width, name
+            assert abs(row["ci_upper"] - wald[name]["ci_upper"]) < 0.25 * width, name
+    model.print_summary()
+    assert "95% intervals: profile likelihood" in capsys.readouterr().out
+
+
+def test_profile_is_for_likelihood_fits_only() -> None:
+    lateness, means = _curve()
+    with pytest.raises(InvalidValueError, match="no likelihood to profile"):
+        Disconfirmation().fit_aggregated(
+            lateness, means, [400] * len(lateness), window=HOUR, intervals="profile"
+        )

@@ -132,6 +132,11 @@ def _fit_aggregated(
     repeated on ``n_boot`` parametric resamples of the bucket means.
     """
     method = check_interval_args(intervals, n_boot, seed)
+    if method == "profile":
+        raise InvalidValueError(
+            "'intervals' must be 'wald' or 'bootstrap' for fit_aggregated: a least-squares "
+            "fit on bucket means has no likelihood to profile (got 'profile')"
+        )
     link = _check_link_value(link)
     if fix_cutpoints is not None and not isinstance(fix_cutpoints, bool):
         raise InvalidTypeError(

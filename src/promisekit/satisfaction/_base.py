@@ -263,7 +263,10 @@ class _ModelBase(_Fitted):
             intervals: How ``summary`` forms 95 % intervals: ``None`` or ``"wald"``
                 (normal from the Hessian, on the log scale for positive parameters) or
                 ``"bootstrap"`` (percentile intervals of ``n_boot`` refits on rows drawn
-                with replacement; ``n_boot`` times the cost of a fit).
+                with replacement; ``n_boot`` times the cost of a fit) or ``"profile"``
+                (profile likelihood: the values whose log-likelihood, maximized over the
+                other parameters, stays within ``chi2(1, 0.95) / 2`` of the maximum; an
+                end never reached is ``-inf`` or ``inf``).
             n_boot: Number of bootstrap resamples (at least 20).
             seed: Seed of the bootstrap's random generator, or ``None``.
             covariates: Extra numeric columns, one number per outcome, added linearly

@@ -50,7 +50,7 @@ from promisekit.satisfaction._design import (
 )
 from promisekit.satisfaction._diagnostics import _diagnose, _warn
 from promisekit.satisfaction._fastpath import design_of
-from promisekit.satisfaction._intervals import bootstrap, check_interval_args
+from promisekit.satisfaction._intervals import bootstrap, check_interval_args, profile
 from promisekit.satisfaction._labels import Labels, _check_link_value
 from promisekit.satisfaction._likelihood import (
     _check_levels,
@@ -187,6 +187,16 @@ def _fit_rows(
             return fitted
 
         boot, n_draws = bootstrap(np, refit, int(n_boot), seed, free)
+    elif method == "profile":
+        floors = np.full(nat.shape[0], -np.inf)
+        floors[:k] = [
+            lo * scale if sc else lo
+            for (lo, _), sc in zip(value._bounds(), value._scaled(), strict=True)
+        ]
+        floors[k] = 0.0
+        floors[k + 1] = 1e-8
+        floors[k + 6 + len(extra) :] = 1e-8
+        boot = profile(np, optimize, natural, nat, free, bse, floors)
     return _FitState(
         kind="rows",
         value=value._with(estimates[:k]),

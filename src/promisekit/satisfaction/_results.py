@@ -80,6 +80,8 @@ class _FitState:
         return frozenset(entry.split(" (")[0] for entry in self.undetermined)
 
     def interval_method(self) -> str:
+        if self.intervals is not None and self.n_boot == 0:
+            return "profile likelihood"
         if self.intervals is not None:
             return f"bootstrap percentile, {self.n_boot} resamples"
         return "normal; log scale for positive parameters"
