@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ PAGES = [
     "docs/helpdesk-slas.md",
     "docs/notebook-analysis.md",
     "docs/running-escalations.md",
+    "docs/satisfaction.md",
 ]
 BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
 
@@ -38,6 +41,12 @@ def test_page_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> Non
         pytest.skip(f"{page} is not next to the tests")
     blocks = _blocks(path)
     assert blocks, f"{page} has no python examples"
-    namespace: dict[str, Any] = {"__name__": f"docs_{path.stem}"}
-    for block in blocks:
-        exec(compile(block, str(path), "exec"), namespace)
+    # a registered module, so that classes the examples define can be pickled
+    module = types.ModuleType(f"docs_{path.stem.replace('-', '_')}")
+    sys.modules[module.__name__] = module
+    namespace: dict[str, Any] = module.__dict__
+    try:
+        for block in blocks:
+            exec(compile(block, str(path), "exec"), namespace)
+    finally:
+        del sys.modules[module.__name__]

@@ -8,6 +8,7 @@ import inspect
 import re
 import subprocess
 import sys
+import types
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +24,7 @@ PRIVATE = [
     "promisekit.satisfaction._diagnostics",
     "promisekit.satisfaction._expectation",
     "promisekit.satisfaction._fit",
+    "promisekit.satisfaction._fitted",
     "promisekit.satisfaction._labels",
     "promisekit.satisfaction._models",
     "promisekit.satisfaction._value",
@@ -141,9 +143,32 @@ def test_doc_pages_run(page: str) -> None:
     path = ROOT / "docs" / page
     blocks = re.findall(r"```python\n(.*?)```", path.read_text(encoding="utf-8"), re.DOTALL)
     assert len(blocks) >= 4
-    namespace: dict[str, Any] = {"__name__": f"docs_{path.stem}"}
-    for index, block in enumerate(blocks):
-        exec(compile(block, f"{path.name}[block {index}]", "exec"), namespace)
+    # a registered module, so that classes the examples define can be pickled
+    module = types.ModuleType(f"docs_{path.stem.replace('-', '_')}")
+    sys.modules[module.__name__] = module
+    namespace: dict[str, Any] = module.__dict__
+    try:
+        for index, block in enumerate(blocks):
+            exec(compile(block, f"{path.name}[block {index}]", "exec"), namespace)
+    finally:
+        del sys.modules[module.__name__]
+
+
+def test_the_guides_own_model_keeps_the_contract() -> None:
+    """The "Writing your own model" example passes check_satisfaction_model."""
+    text = (ROOT / "docs" / "satisfaction.md").read_text(encoding="utf-8")
+    section = text.split("## Writing your own model", 1)[1].split("\n## ", 1)[0]
+    (block,) = re.findall(r"```python\n(.*?)```", section, re.DOTALL)
+    assert "check_satisfaction_model(OnTimeOrNot()" in block
+    module = types.ModuleType("docs_own_model")
+    sys.modules[module.__name__] = module
+    try:
+        exec(compile(block, "satisfaction.md[own model]", "exec"), module.__dict__)
+        from promisekit.testing.contracts import check_satisfaction_model
+
+        check_satisfaction_model(module.__dict__["OnTimeOrNot"](penalty=2.0), max_examples=10)
+    finally:
+        del sys.modules[module.__name__]
 
 
 def test_value_function_figure_is_shipped() -> None:

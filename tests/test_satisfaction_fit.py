@@ -37,6 +37,7 @@ from promisekit.satisfaction import (
     ProspectValue,
     ZoneOfTolerance,
     _fit,
+    _fitted,
 )
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=timezone.utc)
@@ -350,7 +351,15 @@ def test_fit_aggregated_absolute_needs_no_window() -> None:
 
 def test_summary_table(fitted: Disconfirmation, capsys: pytest.CaptureFixture[str]) -> None:
     table = fitted.summary
-    assert list(table.columns) == ["estimate", "std_err", "ci_lower", "ci_upper", "fixed"]
+    assert list(table.columns) == [
+        "estimate",
+        "std_err",
+        "ci_lower",
+        "ci_upper",
+        "fixed",
+        "determined",
+    ]
+    assert table["determined"].all()
     assert list(table.index) == ["alpha", "beta", "lam", "breach", "scale", "c1", "c2", "c3", "c4"]
     fitted.print_summary()
     out = capsys.readouterr().out
@@ -361,7 +370,7 @@ def test_summary_without_pandas(fitted: Disconfirmation, monkeypatch: pytest.Mon
     def no_pandas(package: str, feature: str) -> Any:
         raise MissingDependencyError(package, "analysis", feature)
 
-    monkeypatch.setattr(_fit, "require", no_pandas)
+    monkeypatch.setattr(_fitted, "require", no_pandas)
     rows = fitted.summary
     assert isinstance(rows, list) and rows[0]["parameter"] == "alpha"
 
@@ -491,17 +500,29 @@ def test_evaluate_errors(fitted: Disconfirmation) -> None:
         ZoneOfTolerance(-0.1, 0.5, breach=0.3),
     ],
 )
-def test_the_likelihood_gradient_is_exact(model: Disconfirmation) -> None:
-    """The analytic gradient (through revisions, caps and zones) matches finite differences."""
+@pytest.mark.parametrize("link", ["logit", "probit"])
+@pytest.mark.parametrize("covariates", [0, 2])
+@pytest.mark.parametrize("segments", [0, 3])
+def test_the_likelihood_gradient_is_exact(
+    model: Disconfirmation, link: str, covariates: int, segments: int
+) -> None:
+    """The analytic gradient (revisions, caps, zones, links, covariates) is exact."""
+    from promisekit.satisfaction._design import _design, _rows
+
     expectations, outcomes = mixed(400, seed=8)
     rng = random.Random(8)
-    rows = _fit._rows(model, expectations, outcomes, None)
-    design = _fit._design(np, model, rows)
+    rows = _rows(model, expectations, outcomes, None)
+    design = _design(np, model, rows)
     y = np.array([rng.randint(1, 5) for _ in rows])
     w = np.array([rng.uniform(0.5, 2.0) for _ in rows])
     value = model._hyper_value()
-    natural = _fit._likelihood(np, value, design, y, w)
-    nat = np.array([*value._params(), 0.4, 0.7, -2.0, -0.3, 0.1, 0.6])
+    columns = np.array([[rng.gauss(0, 1) for _ in rows] for _ in range(covariates)])
+    groups = np.array([i % segments for i in range(len(rows))]) if segments else None
+    cols = columns if covariates else None
+    natural = _fit._likelihood(np, value, design, y, w, cols, link, groups)
+    gammas = [0.3, -0.2][:covariates]
+    ratios = [1.5, 0.6][: max(segments - 1, 0)]
+    nat = np.array([*value._params(), 0.4, 0.7, -2.0, -0.3, 0.1, 0.6, *gammas, *ratios])
     _, grad = natural(nat)
     for j in range(nat.size):
         step = 1e-6 * max(1.0, abs(nat[j]))

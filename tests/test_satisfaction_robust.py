@@ -57,10 +57,12 @@ def bucket_curves(draw: st.DrawFn) -> tuple[list[timedelta], list[float], list[i
     return [timedelta(days=d) for d in days], means, counts
 
 
-def _fits_or_refuses(model: Disconfirmation, curve: tuple[Any, Any, Any]) -> None:
+def _fits_or_refuses(
+    model: Disconfirmation, curve: tuple[Any, Any, Any], link: str = "logit"
+) -> None:
     lateness, means, counts = curve
     try:
-        model.fit_aggregated(lateness, means, counts)
+        model.fit_aggregated(lateness, means, counts, link=link)
     except PromiseKitError:
         return
     assert all(math.isfinite(v) for v in model.params_.values())
@@ -71,11 +73,11 @@ def _fits_or_refuses(model: Disconfirmation, curve: tuple[Any, Any, Any]) -> Non
 
 @pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 @settings(max_examples=60, deadline=None)
-@given(curve=bucket_curves(), capped=st.booleans())
+@given(curve=bucket_curves(), capped=st.booleans(), link=st.sampled_from(["logit", "probit"]))
 def test_aggregated_fit_fits_or_raises_promisekit_error(
-    curve: tuple[list[timedelta], list[float], list[int]], capped: bool
+    curve: tuple[list[timedelta], list[float], list[int]], capped: bool, link: str
 ) -> None:
-    _fits_or_refuses(_capped() if capped else _plain(), curve)
+    _fits_or_refuses(_capped() if capped else _plain(), curve, link)
 
 
 @pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")

@@ -25,7 +25,6 @@ from promisekit.delivery import Outcome
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
-    NotFittedError,
 )
 from promisekit.promise import Promise
 from promisekit.satisfaction._common import (
@@ -36,6 +35,7 @@ from promisekit.satisfaction._common import (
 from promisekit.satisfaction._compensation import CompensationCurve
 from promisekit.satisfaction._expectation import Expectation
 from promisekit.satisfaction._features import components, row_features
+from promisekit.satisfaction._fitted import _Fitted
 from promisekit.satisfaction._labels import Labels, Satisfaction
 from promisekit.satisfaction._results import Evaluation, Prediction, _FitState
 from promisekit.satisfaction._terms import Recovery, TermWeights
@@ -107,7 +107,7 @@ def _fit_seam() -> ModuleType:
     return _fit
 
 
-class _ModelBase:
+class _ModelBase(_Fitted):
     """Scoring, fitting and evaluation shared by the built-in models."""
 
     __slots__ = ()
@@ -235,6 +235,12 @@ class _ModelBase:
         *,
         sample_weight: Sequence[float] | None = None,
         calendar: BusinessCalendar | None = None,
+        intervals: str | None = None,
+        n_boot: int = 200,
+        seed: int | None = None,
+        covariates: Mapping[str, Sequence[float]] | None = None,
+        link: str = "logit",
+        scale_by: Sequence[Any] | None = None,
     ) -> _M:
         """Fit the value function, breach penalty and ordinal cut points to 1–5 scores.
 
@@ -254,6 +260,28 @@ class _ModelBase:
             scores: Observed scores, ints 1–5; every level must occur.
             sample_weight: Frequency weights (``>= 0``), or ``None``.
             calendar: Calendar for the promises given in ``expectations``.
+            intervals: How ``summary`` forms 95 % intervals: ``None`` or ``"wald"``
+                (normal from the Hessian, on the log scale for positive parameters) or
+                ``"bootstrap"`` (percentile intervals of ``n_boot`` refits on rows drawn
+                with replacement; ``n_boot`` times the cost of a fit) or ``"profile"``
+                (profile likelihood: the values whose log-likelihood, maximized over the
+                other parameters, stays within ``chi2(1, 0.95) / 2`` of the maximum; an
+                end never reached is ``-inf`` or ``inf``).
+            n_boot: Number of bootstrap resamples (at least 20).
+            seed: Seed of the bootstrap's random generator, or ``None``.
+            covariates: Extra numeric columns, one number per outcome, added linearly
+                to the value (``{"price": [...], "express": [0, 1, ...]}`` or a pandas
+                DataFrame): their coefficients are fitted (in value units) and listed by
+                name in ``params_``. :meth:`predict` and :meth:`evaluate` then need the
+                same columns; :meth:`score` leaves them out (as if zero).
+            link: ``"logit"`` (default, an ordered logit) or ``"probit"`` (an ordered
+                probit: ``F`` the standard normal CDF); the fitted ``labels_`` carry
+                it, so scoring gives the link's probabilities.
+            scale_by: A segment label per outcome (e.g. a channel or a market): each
+                segment gets its own scale, ``scale * ratio``, the first label in sorted
+                order the reference (ratio 1) and the others' ratios fitted as
+                ``scale[label]`` (a ratio above 1: noisier scores there).
+                :meth:`predict` and :meth:`evaluate` then need the labels too.
 
         Returns:
             The model itself, fitted.
@@ -261,12 +289,26 @@ class _ModelBase:
         Raises:
             MissingDependencyError: numpy or scipy is not installed.
             InvalidTypeError: An input has the wrong type.
-            InvalidValueError: Lengths differ, a score is not 1–5 or a weight negative.
+            InvalidValueError: Lengths differ, a score is not 1–5 or a weight negative,
+                or a covariate is not finite or reuses a parameter name.
             InsufficientDataError: A level never occurs, or there are too few rows.
 
         .. versionadded:: 0.1.0
         """
-        state = _fit_seam()._fit_rows(self, expectations, outcomes, scores, sample_weight, calendar)
+        state = _fit_seam()._fit_rows(
+            self,
+            expectations,
+            outcomes,
+            scores,
+            sample_weight,
+            calendar,
+            intervals,
+            n_boot,
+            seed,
+            covariates,
+            link,
+            scale_by,
+        )
         object.__setattr__(self, "_fitted", state)
         return self
 
@@ -278,6 +320,10 @@ class _ModelBase:
         *,
         window: timedelta | None = None,
         fix_cutpoints: bool | None = None,
+        intervals: str | None = None,
+        n_boot: int = 200,
+        seed: int | None = None,
+        link: str = "logit",
     ) -> _M:
         """Fit to mean scores per lateness bucket, as dashboards report them.
 
@@ -301,6 +347,13 @@ class _ModelBase:
             fix_cutpoints: ``True`` to keep the cut points of ``labels``, ``False`` to
                 fit them (an error when the buckets are too few), ``None`` (default) to
                 fit them when the buckets allow.
+            intervals: ``None`` or ``"wald"`` (normal intervals), or ``"bootstrap"``:
+                percentile intervals of ``n_boot`` refits, each on bucket means redrawn
+                with the noise of ``count`` scores from the fitted level probabilities.
+            n_boot: Number of bootstrap resamples (at least 20).
+            seed: Seed of the bootstrap's random generator, or ``None``.
+            link: ``"logit"`` (default) or ``"probit"``: the CDF of the ordinal model
+                whose expected score is fitted to the means.
 
         Returns:
             The model itself, fitted.
@@ -315,7 +368,16 @@ class _ModelBase:
         .. versionadded:: 0.1.0
         """
         state = _fit_seam()._fit_aggregated(
-            self, lateness, mean_scores, counts, window, fix_cutpoints
+            self,
+            lateness,
+            mean_scores,
+            counts,
+            window,
+            fix_cutpoints,
+            intervals,
+            n_boot,
+            seed,
+            link,
         )
         object.__setattr__(self, "_fitted", state)
         return self
@@ -326,17 +388,26 @@ class _ModelBase:
         outcomes: Sequence[Outcome],
         *,
         calendar: BusinessCalendar | None = None,
+        covariates: Mapping[str, Sequence[float]] | None = None,
+        scale_by: Sequence[Any] | None = None,
     ) -> Prediction:
         """Expected scores and level probabilities of outcomes (vectorized, numpy).
 
+        ``covariates`` are the columns the model was fitted with (by name), one number
+        per outcome; required when it was fitted with some. ``scale_by``: the segment
+        label of each outcome, required when the model was fitted with ``scale_by``.
+
         Raises:
             NotFittedError: The model is not fitted.
+            InvalidValueError: ``covariates`` do not match those of the fit.
             MissingDependencyError: numpy is not installed.
 
         .. versionadded:: 0.1.0
         """
         state = self._state("predict")
-        prediction: Prediction = _fit_seam()._predict(self, state, expectations, outcomes, calendar)
+        prediction: Prediction = _fit_seam()._predict(
+            self, state, expectations, outcomes, calendar, covariates, scale_by
+        )
         return prediction
 
     def predict_curve(
@@ -361,6 +432,39 @@ class _ModelBase:
         prediction: Prediction = _fit_seam()._predict_curve(self, state, lateness, window)
         return prediction
 
+    def plot(
+        self,
+        observed: tuple[Sequence[timedelta], Sequence[float], Sequence[float]] | None = None,
+        *,
+        lateness: Sequence[timedelta] | None = None,
+        window: timedelta | None = None,
+        ax: Any = None,
+    ) -> Any:
+        """Draw the fitted curve (expected score by lateness) over observed bucket means.
+
+        The curve is :meth:`predict_curve` on a grid spanning the observed buckets (or on
+        ``lateness``), broken at the promise where the breach penalty makes it step
+        down. ``observed`` is the ``(lateness, mean_scores, counts)`` given to
+        :meth:`fit_aggregated` (or any buckets): their means are drawn as markers sized
+        by their counts, and the counts as light bars on a second axis. matplotlib is
+        imported here (the ``plot`` extra).
+
+        Returns:
+            The matplotlib ``Axes`` drawn on (``ax``, or a new figure's).
+
+        Raises:
+            NotFittedError: The model is not fitted.
+            MissingDependencyError: numpy or matplotlib is not installed.
+            InvalidTypeError: ``observed`` is not a triple, a lateness is not a
+                timedelta, or ``ax`` is not an ``Axes``.
+            InvalidValueError: The buckets are inconsistent (see :meth:`fit_aggregated`),
+                or a relative model has no window.
+
+        .. versionadded:: 0.1.0
+        """
+        state = self._state("plot")
+        return _fit_seam()._plot_curve(self, state, observed, lateness, window, ax)
+
     def evaluate(
         self,
         expectations: Sequence[Expectation | Promise],
@@ -369,12 +473,16 @@ class _ModelBase:
         *,
         sample_weight: Sequence[float] | None = None,
         calendar: BusinessCalendar | None = None,
+        covariates: Mapping[str, Sequence[float]] | None = None,
+        scale_by: Sequence[Any] | None = None,
     ) -> Evaluation:
         """MAE, log-loss and a calibration table, against a duration-only baseline.
 
         The baseline is an ordered logit on the raw duration (``made_at`` to completion)
         alone, fitted with the model; after :meth:`fit_aggregated`, which has no
         durations, it is fitted on the evaluation data itself (in-sample, so flattered).
+
+        ``covariates`` and ``scale_by``: as for :meth:`predict`.
 
         Raises:
             NotFittedError: The model is not fitted.
@@ -384,102 +492,17 @@ class _ModelBase:
         """
         state = self._state("evaluate")
         evaluation: Evaluation = _fit_seam()._evaluate(
-            self, state, expectations, outcomes, scores, sample_weight, calendar
+            self,
+            state,
+            expectations,
+            outcomes,
+            scores,
+            sample_weight,
+            calendar,
+            covariates,
+            scale_by,
         )
         return evaluation
-
-    # ----------------------------------------------------------------- fitted attributes
-
-    def _state(self, what: str) -> _FitState:
-        state = self._fitted
-        if state is None:
-            raise NotFittedError(
-                f"this {type(self).__name__} is not fitted yet: call fit(...) or "
-                f"fit_aggregated(...) before using {what!r}"
-            )
-        return state
-
-    @property
-    def is_fitted(self) -> bool:
-        """True once :meth:`fit` or :meth:`fit_aggregated` has run.
-
-        .. versionadded:: 0.1.0
-        """
-        return self._fitted is not None
-
-    @property
-    def params_(self) -> Mapping[str, float]:
-        """Fitted value-function parameters, breach penalty and logistic ``scale``.
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("params_").params()
-
-    @property
-    def cutpoints_(self) -> tuple[float, float, float, float]:
-        """Fitted cut points (fixed to ``labels`` after :meth:`fit_aggregated`).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("cutpoints_").labels.cutpoints
-
-    @property
-    def bse_(self) -> Mapping[str, float]:
-        """Standard errors of every parameter (``nan`` for a parameter held fixed).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("bse_").standard_errors()
-
-    @property
-    def n_obs_(self) -> int:
-        """Number of observations fitted (rows, or the sum of the bucket counts).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("n_obs_").n_obs
-
-    @property
-    def loglik_(self) -> float | None:
-        """Log-likelihood at the optimum (``None`` after :meth:`fit_aggregated`).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("loglik_").loglik
-
-    @property
-    def labels_(self) -> Labels:
-        """The fitted, calibrated labels (cut points and logistic scale).
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("labels_").labels
-
-    @property
-    def value_(self) -> ValueFunction:
-        """The fitted value function.
-
-        .. versionadded:: 0.1.0
-        """
-        return self._state("value_").value
-
-    @property
-    def summary(self) -> Any:
-        """The fitted parameters as a table: a pandas DataFrame, or a list of dict rows.
-
-        Columns: ``estimate``, ``std_err``, ``ci_lower``, ``ci_upper`` (95 %, normal),
-        ``fixed``.
-
-        .. versionadded:: 0.1.0
-        """
-        return _fit_seam()._summary_table(self._state("summary"))
-
-    def print_summary(self) -> None:
-        """Print the fit and its parameter table.
-
-        .. versionadded:: 0.1.0
-        """
-        print(self._state("print_summary").summary_text(type(self).__name__))
 
     def _fit_note(self) -> str:
         state = self._fitted

@@ -193,13 +193,18 @@ class _Design:
         return int(self.d.shape[0])
 
 
+def _order(np: ModuleType, design: _Design, y: Array) -> Array:
+    """The row order of :func:`_sort`: by sign of ``d``, then by score."""
+    return np.lexsort((y, np.sign(design.d)))
+
+
 def _sort(np: ModuleType, design: _Design, y: Array, w: Array) -> tuple[_Design, Array, Array]:
     """The rows reordered by sign of ``d``, then score: gains, losses and levels contiguous.
 
     The likelihood is a sum over rows, so the order does not change it; contiguous groups
     let the hot loop use slices and run sums instead of gathers and scatters.
     """
-    order = np.lexsort((y, np.sign(design.d)))
+    order = _order(np, design, y)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(order.size)
     sorted_design = _Design(

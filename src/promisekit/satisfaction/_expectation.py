@@ -15,7 +15,7 @@ against: a start (``made_at``), an expected completion (``due``), the non-time t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import Any, Literal, get_args
 
@@ -33,6 +33,7 @@ from promisekit.satisfaction._common import (
     elapsed,
     utc,
 )
+from promisekit.satisfaction._dates import end_of_day
 
 __all__ = ["Expectation", "Norms", "Source"]
 
@@ -48,6 +49,11 @@ def _fmt(value: datetime) -> str:
 
 def _aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     check_aware(attribute.name, value)
+
+
+def _optional_aware(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    if value is not None:
+        check_aware(attribute.name, value)
 
 
 def _kind(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
@@ -118,6 +124,9 @@ class Expectation:
             durations are then measured in working time; ``None`` for real time.
         request_id: The promise id (set by :meth:`from_promise`, and checked against the
             outcome's ``promise_id``), or a request reference, or ``None``.
+        stated_due: The due as stated when it is a calendar date (a midnight) that
+            :meth:`end_of_day` read as the end of that day (then in ``due``); outcomes
+            measured against either match. ``None`` otherwise.
 
     Raises:
         InvalidTypeError: A value has the wrong type.
@@ -140,6 +149,7 @@ class Expectation:
     max_cost: Decimal | None = attrs.field(default=None, converter=_convert_max_cost)
     calendar: BusinessCalendar | None = attrs.field(default=None, converter=_convert_calendar)
     request_id: str | None = attrs.field(default=None, validator=_optional_str)
+    stated_due: datetime | None = attrs.field(default=None, validator=_optional_aware, kw_only=True)
 
     @due.validator
     def _check_due(self, attribute: attrs.Attribute[datetime], value: datetime) -> None:
@@ -191,7 +201,11 @@ class Expectation:
 
     @classmethod
     def from_promise(
-        cls, promise: Promise, calendar: BusinessCalendar | None = None
+        cls,
+        promise: Promise,
+        calendar: BusinessCalendar | None = None,
+        *,
+        due_is_date: bool = False,
     ) -> Expectation:
         """The expectation a promise sets: its window, revisions and terms.
 
@@ -199,6 +213,9 @@ class Expectation:
             promise: The promise.
             calendar: Measure windows in this calendar's working time, or ``None`` for
                 real time.
+            due_is_date: ``True`` when the promise's due is a calendar date stored at
+                midnight (an "estimated delivery date"): it is then read as the end of
+                that day in its own zone (see :meth:`end_of_day`).
 
         Returns:
             An expectation with ``source="promise"`` and ``request_id=promise.id``.
@@ -218,8 +235,12 @@ class Expectation:
             raise InvalidTypeError(
                 f"'promise' must be a Promise (got {type(promise).__name__} {promise!r})"
             )
+        if not isinstance(due_is_date, bool):
+            raise InvalidTypeError(
+                f"'due_is_date' must be a bool (got {type(due_is_date).__name__})"
+            )
         terms = promise.terms or Terms()
-        return cls(
+        made = cls(
             kind=promise.kind,
             made_at=promise.made_at,
             due=promise.due,
@@ -231,6 +252,47 @@ class Expectation:
             calendar=calendar,
             request_id=promise.id,
         )
+        return made.end_of_day() if due_is_date else made
+
+    def end_of_day(self, zone: str | tzinfo | None = None) -> Expectation:
+        """This expectation with its due, a calendar date at midnight, read as that whole day.
+
+        An "estimated delivery date" stored at midnight means "by the end of that day":
+        the returned expectation is due at ``23:59:59.999999`` of that day (in ``zone``,
+        by default the due's own zone), so a same-day delivery is on time. The stated
+        midnight is kept in ``stated_due``: outcomes assessed against it (by
+        :func:`~promisekit.delivery.assess`) still match the expectation. The same as
+        ``Expectation.from_promise(promise, due_is_date=True)``.
+
+        Args:
+            zone: The zone whose calendar day the date means (a name or a tzinfo), or
+                ``None`` for the due's own zone.
+
+        Returns:
+            The expectation due at the end of that day.
+
+        Raises:
+            InvalidValueError: The due is not at midnight in the zone, the expectation
+                has revisions (not supported), or the zone is unknown.
+
+        Example:
+            >>> from datetime import datetime, timezone
+            >>> e = Expectation(kind="parcel",
+            ...                 made_at=datetime(2026, 3, 2, 15, tzinfo=timezone.utc),
+            ...                 due=datetime(2026, 3, 5, tzinfo=timezone.utc)).end_of_day()
+            >>> e.due.isoformat(), e.stated_due.isoformat()
+            ('2026-03-05T23:59:59.999999+00:00', '2026-03-05T00:00:00+00:00')
+
+        .. versionadded:: 0.1.0
+        """
+        if self.revisions:
+            raise InvalidValueError(
+                f"'revisions' must be empty to read the due as a calendar date "
+                f"(got {len(self.revisions)} revisions)"
+            )
+        if self.stated_due is not None:
+            return self
+        return attrs.evolve(self, due=end_of_day(self.due, zone), stated_due=self.due)
 
     @classmethod
     def from_norm(

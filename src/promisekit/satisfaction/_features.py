@@ -103,7 +103,11 @@ def row_features(model: _FeatureModel, expectation: Expectation, outcome: Outcom
         if revision or revisions:
             due = expectation.due_in_force(revision)
         due_utc = due.astimezone(UTC)
-        if outcome.due is not due and outcome.due.astimezone(UTC) != due_utc:
+        if (
+            outcome.due is not due
+            and outcome.due.astimezone(UTC) != due_utc
+            and (expectation.stated_due is None or outcome.due != expectation.stated_due)
+        ):
             raise InconsistentRecordError(
                 f"'outcome' must be measured against the due date in force at revision "
                 f"{revision} ({_fmt(due)}) (got due {_fmt(outcome.due)})"

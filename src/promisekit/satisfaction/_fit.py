@@ -20,38 +20,41 @@ outcome) pair (:func:`._features.row_features`).
 
 from __future__ import annotations
 
-import math
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
-from promisekit._validation import describe
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import (
     InsufficientDataError,
-    InvalidTypeError,
     InvalidValueError,
 )
+from promisekit.satisfaction._aggregated import _bucket_design
+from promisekit.satisfaction._aggregated import _fit_aggregated as _fit_aggregated  # the seam
 from promisekit.satisfaction._base import _ModelBase
-from promisekit.satisfaction._common import require
+from promisekit.satisfaction._covariates import (
+    covariate_columns,
+    predict_columns,
+    segment_index,
+)
 from promisekit.satisfaction._design import (
     _Design,
-    _design,
     _dot,
     _numpy,
     _optimize,
-    _reals,
-    _rows,
-    _same_length,
+    _order,
     _scores,
     _sequence,
     _sort,
     _weights,
 )
 from promisekit.satisfaction._diagnostics import _diagnose, _warn
-from promisekit.satisfaction._labels import Labels
+from promisekit.satisfaction._fastpath import design_of
+from promisekit.satisfaction._intervals import bootstrap, check_interval_args, profile
+from promisekit.satisfaction._labels import Labels, _check_link_value
 from promisekit.satisfaction._likelihood import (
     _check_levels,
+    _covariate_term,
     _fit_baseline,
     _hessian,
     _latent,
@@ -60,6 +63,7 @@ from promisekit.satisfaction._likelihood import (
     _standard_errors,
     _Transform,
 )
+from promisekit.satisfaction._plot import _plot_curve as _plot_curve  # the seam
 from promisekit.satisfaction._results import (
     Array,
     CalibrationRow,
@@ -84,26 +88,53 @@ def _fit_rows(
     scores: Any,
     sample_weight: Any,
     calendar: BusinessCalendar | None,
+    intervals: Any = None,
+    n_boot: Any = 200,
+    seed: Any = None,
+    covariates: Any = None,
+    link: Any = "logit",
+    scale_by: Any = None,
 ) -> _FitState:
-    """Maximum-likelihood fit of ``model`` to row-level scores."""
+    """Maximum-likelihood fit of ``model`` to row-level scores (bootstrap on request)."""
+    method = check_interval_args(intervals, n_boot, seed)
+    link = _check_link_value(link)
     feature = f"{type(model).__name__}.fit"
     np = _numpy(feature)
     optimize = _optimize(feature)
-    rows = _rows(model, expectations, outcomes, calendar)
-    n = len(rows)
+    unsorted = design_of(np, model, expectations, outcomes, calendar)
+    n = unsorted.n
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
     _check_levels(np, y, w)
-    design, y, w = _sort(np, _design(np, model, rows), y, w)
     value = model._hyper_value()
+    names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
+    extra, columns = covariate_columns(np, covariates, n, names)
+    segments, groups = segment_index(np, scale_by, n)
+    order = _order(np, unsorted, y)
+    if columns is not None:
+        columns = columns[:, order]
+    if groups is not None:
+        groups = groups[order]
+    q = max(len(segments) - 1, 0)
+    design, y, w = _sort(np, unsorted, y, w)
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
-    names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
+    names = (*names, *extra, *(f"scale[{label}]" for label in segments[1:]))
     k = len(value._param_names)
-    start = np.array([*value._params(), model.breach, 0.5, *model.labels.cutpoints], dtype=float)
+    start = np.array(
+        [
+            *value._params(),
+            model.breach,
+            0.5,
+            *model.labels.cutpoints,
+            *[0.0] * len(extra),
+            *[1.0] * q,
+        ],
+        dtype=float,
+    )
     _, jac, dv_breach = _latent(np, ev_d, ev_late, design, start[:k], float(start[k]))
     used = w > 0
-    free = np.ones(k + 6, dtype=bool)
+    free = np.ones(k + 6 + len(extra) + q, dtype=bool)
     free[:k] = np.any((jac != 0) & used, axis=1)
     free[k] = bool(np.any((dv_breach != 0) & used))
     anchored = _anchors_scale(value, bool(np.any((design.d > 0) & used))) or bool(
@@ -116,22 +147,10 @@ def _fit_rows(
         raise InsufficientDataError(
             f"'scores' must have more rows than free parameters ({int(free.sum())}) (got {n})"
         )
-    transform = _Transform(np, value, free, start)
+    transform = _Transform(np, value, free, start, q)
     total = float(w.sum())
-    natural = _likelihood(np, value, design, y, w)
-
-    def objective(x: Array) -> tuple[float, Array]:
-        nat = transform.to_nat(x)
-        nll, grad = natural(nat)
-        return nll / total, transform.grad(grad, x, nat) / total
-
-    x0 = transform.base[free]
-    # BFGS rather than L-BFGS-B: on 9 or so parameters it only does small numpy
-    # operations, where scipy's L-BFGS-B calls its bundled, threaded BLAS at every
-    # iteration — milliseconds each on a busy machine.
-    result = optimize.minimize(
-        objective, x0, jac=True, method="BFGS", options={"gtol": 1e-6, "maxiter": 2000}
-    )
+    natural = _likelihood(np, value, design, y, w, columns, link, groups if q else None)
+    result = _maximize(np, optimize, transform, natural, total)
     nat = transform.to_nat(result.x)
     loglik = -natural(nat)[0]
     # BFGS reports "precision loss" when its line search cannot improve any further:
@@ -151,11 +170,38 @@ def _fit_rows(
     boxes["scale"] = (1e-8, 1e8)
     undetermined = _diagnose(np, names, nat, bse, free, hess, boxes)
     _warn(type(model).__name__, undetermined)
+    boot: tuple[tuple[float, float], ...] | None = None
+    n_draws = 0
+    if method == "bootstrap":
+
+        def refit(rng: Any) -> Array | None:
+            drawn = w * np.bincount(rng.integers(0, n, n), minlength=n)
+            if not np.all(np.bincount(y, drawn, minlength=6)[1:] > 0):
+                return None  # a level missing from the resample: no cut point for it
+            resampled = _likelihood(
+                np, value, design, y, drawn, columns, link, groups if q else None
+            )
+            fitted: Array = transform.to_nat(
+                _maximize(np, optimize, transform, resampled, float(drawn.sum())).x
+            )
+            return fitted
+
+        boot, n_draws = bootstrap(np, refit, int(n_boot), seed, free)
+    elif method == "profile":
+        floors = np.full(nat.shape[0], -np.inf)
+        floors[:k] = [
+            lo * scale if sc else lo
+            for (lo, _), sc in zip(value._bounds(), value._scaled(), strict=True)
+        ]
+        floors[k] = 0.0
+        floors[k + 1] = 1e-8
+        floors[k + 6 + len(extra) :] = 1e-8
+        boot = profile(np, optimize, natural, nat, free, bse, floors)
     return _FitState(
         kind="rows",
         value=value._with(estimates[:k]),
         breach=estimates[k],
-        labels=Labels(cutpoints=estimates[k + 2 :], scale=estimates[k + 1]),
+        labels=Labels(cutpoints=estimates[k + 2 : k + 6], scale=estimates[k + 1], link=link),
         names=names,
         estimates=estimates,
         bse=tuple(float(x) for x in bse),
@@ -168,51 +214,49 @@ def _fit_rows(
         iterations=int(result.nit),
         baseline=baseline,
         undetermined=undetermined,
+        intervals=boot,
+        n_boot=n_draws,
+        covariates=extra,
+        segments=segments if q else (),
     )
 
 
-def _bucket_design(
-    np: ModuleType, model: _ModelBase, lateness: Any, window: Any, what: str
-) -> tuple[_Design, float | None]:
-    """The design of unrevised outcomes at the given lateness values, and the window used."""
-    late_seconds = []
-    for index, item in enumerate(lateness):
-        if not isinstance(item, timedelta):
-            raise InvalidTypeError(
-                f"'lateness' must contain timedeltas "
-                f"(got {type(item).__name__} {describe(item)} at index {index})"
-            )
-        late_seconds.append(item.total_seconds())
-    window_seconds = None
-    if model.relative:
-        if window is None:
+def _groups(np: ModuleType, state: _FitState, scale_by: Any, n: int) -> Array | None:
+    """Each row's segment for a model fitted with ``scale_by`` (required then)."""
+    if not state.segments:
+        if scale_by is not None:
             raise InvalidValueError(
-                f"'window' must be given to {what} a relative model on lateness buckets "
-                "(the typical promised window; or use relative=False) (got None)"
+                "'scale_by' must be None: the model was fitted without segments (got labels)"
             )
-        if not isinstance(window, timedelta):
-            raise InvalidTypeError(
-                f"'window' must be a timedelta (got {type(window).__name__} {describe(window)})"
-            )
-        if window <= timedelta(0):
-            raise InvalidValueError(f"'window' must be a positive duration (got {window})")
-        window_seconds = window.total_seconds()
-        denominator = max(window_seconds, model.min_window.total_seconds())
-    else:
-        denominator = model.unit.total_seconds()
-    size = len(late_seconds)
-    d = -np.array(late_seconds, dtype=float).reshape(size) / denominator
-    design = _Design(
-        d=d,
-        loss_mult=np.ones(size),
-        breach_mult=(d < 0).astype(float),
-        offset=np.zeros(size),
-        duration=np.zeros(size),
-        late_row=np.zeros(0, dtype=np.intp),
-        late_d=np.zeros(0),
-        late_mult=np.zeros(0),
+        return None
+    if scale_by is None:
+        raise InvalidValueError(
+            f"'scale_by' must be given: the model was fitted with segments "
+            f"{', '.join(state.segments)} (got None)"
+        )
+    return segment_index(np, scale_by, n, state.segments)[1]
+
+
+def _maximize(
+    np: ModuleType, optimize: ModuleType, transform: _Transform, natural: Any, total: float
+) -> Any:
+    """BFGS on the mean negative log-likelihood, in the transform's unconstrained space."""
+
+    def objective(x: Array) -> tuple[float, Array]:
+        nat = transform.to_nat(x)
+        nll, grad = natural(nat)
+        return nll / total, transform.grad(grad, x, nat) / total
+
+    # BFGS rather than L-BFGS-B: on 9 or so parameters it only does small numpy
+    # operations, where scipy's L-BFGS-B calls its bundled, threaded BLAS at every
+    # iteration — milliseconds each on a busy machine.
+    return optimize.minimize(
+        objective,
+        transform.base[transform.free],
+        jac=True,
+        method="BFGS",
+        options={"gtol": 1e-6, "maxiter": 2000},
     )
-    return design, window_seconds
 
 
 def _predict_curve(model: _ModelBase, state: _FitState, lateness: Any, window: Any) -> Prediction:
@@ -225,233 +269,33 @@ def _predict_curve(model: _ModelBase, state: _FitState, lateness: Any, window: A
     return _predict_design(np, state, design)
 
 
-# --------------------------------------------------------------------------- aggregated fit
-
-
-def _fit_aggregated(
-    model: _ModelBase,
-    lateness: Any,
-    mean_scores: Any,
-    counts: Any,
-    window: Any,
-    fix_cutpoints: Any = None,
-) -> _FitState:
-    """Weighted least squares of the expected score on bucket means.
-
-    The cut points are fitted (``c1`` plus exponentiated increments, so they stay
-    ordered) unless ``fix_cutpoints`` is true, or it is ``None`` and there are too few
-    non-empty buckets to fit them as well.
-    """
-    if fix_cutpoints is not None and not isinstance(fix_cutpoints, bool):
-        raise InvalidTypeError(
-            f"'fix_cutpoints' must be a bool or None "
-            f"(got {type(fix_cutpoints).__name__} {describe(fix_cutpoints)})"
-        )
-    feature = f"{type(model).__name__}.fit_aggregated"
-    np = _numpy(feature)
-    optimize = _optimize(feature)
-    lateness = _sequence("lateness", lateness)
-    mean_scores = _sequence("mean_scores", mean_scores)
-    counts = _sequence("counts", counts)
-    size = len(lateness)
-    _same_length("mean_scores", mean_scores, size, "lateness bucket")
-    _same_length("counts", counts, size, "lateness bucket")
-    means = _reals("mean_scores", mean_scores, lambda x: 1.0 <= x <= 5.0, "within [1, 5]")
-    weights = _reals("counts", counts, lambda x: math.isfinite(x) and x >= 0, "finite and >= 0")
-    design, window_seconds = _bucket_design(np, model, lateness, window, "fit")
-    m = np.array(means, dtype=float)
-    counts_arr = np.array(weights, dtype=float)
-    used = counts_arr > 0
-    if not used.any():
-        raise InvalidValueError("'counts' must not be all zero (got a total of 0)")
-    value = model._hyper_value()
-    ev_d = _np_evaluator(value, np, design.d)
-    ev_late = _np_evaluator(value, np, design.late_d)
-    k = len(value._param_names)
-    start = np.array([*value._params(), model.breach, 0.5, *model.labels.cutpoints], dtype=float)
-    _, jac, dv_breach = _latent(np, ev_d, ev_late, design, start[:k], float(start[k]))
-    free = np.ones(k + 6, dtype=bool)
-    free[:k] = np.any((jac != 0) & used, axis=1)
-    free[k] = bool(np.any((dv_breach != 0) & used))
-    buckets = int(used.sum())
-    if fix_cutpoints is None:  # fit the cut points when the buckets can carry them
-        fix_cutpoints = buckets <= int(free.sum())
-    if fix_cutpoints:
-        free[k + 2 :] = False
-    elif not _anchors_scale(value, bool(np.any((design.d > 0) & used))):
-        # cut points free and nothing fixes the unit of the value: use logit units
-        free[k + 1] = False
-        start[k + 1] = 1.0
-    n_free = int(free.sum())
-    if buckets <= n_free:
-        raise InsufficientDataError(
-            f"'mean_scores' must cover more non-empty buckets than free parameters "
-            f"({n_free}) (got {buckets})"
-        )
-    root = np.sqrt(counts_arr)
-
-    def natural(nat: Array) -> tuple[Array, Array]:
-        theta, breach, scale = nat[:k], float(nat[k]), float(nat[k + 1])
-        cuts = nat[k + 2 :]
-        v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
-        z = (v[:, None] - cuts[None, :]) / scale
-        e = np.exp(-np.abs(z))
-        big = np.where(z >= 0, 1.0, e) / (1.0 + e)
-        dens = e / (1.0 + e) ** 2
-        expected = 1.0 + big.sum(axis=1)
-        de_dv = dens.sum(axis=1) / scale
-        jac_nat = np.empty((size, k + 6))
-        jac_nat[:, :k] = (dv_theta * de_dv).T
-        jac_nat[:, k] = dv_b * de_dv
-        jac_nat[:, k + 1] = -(dens * z).sum(axis=1) / scale
-        jac_nat[:, k + 2 :] = -dens / scale
-        return root * (expected - m), root[:, None] * jac_nat
-
-    # optimizer space: log of the value parameters, breach, log scale, then the cut
-    # points as c1 and the logs of their increments (ordered whatever the step)
-    lows = [lo for lo, _ in value._bounds()]
-    t_start = np.concatenate(
-        (
-            np.log(np.maximum(start[:k], lows)),
-            [start[k], math.log(start[k + 1]), start[k + 2]],
-            np.log(np.diff(start[k + 2 :])),
-        )
-    )
-
-    def to_nat(x: Array) -> Array:
-        t = t_start.copy()
-        t[free] = x
-        nat = np.empty(k + 6)
-        nat[:k] = np.exp(t[:k])
-        nat[k] = t[k]
-        nat[k + 1] = math.exp(t[k + 1])
-        nat[k + 2 :] = t[k + 2] + np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 :]))))
-        return nat
-
-    def to_t_jac(jac_nat: Array, nat: Array) -> Array:
-        out = jac_nat.copy()
-        out[:, :k] *= nat[:k]
-        out[:, k + 1] *= nat[k + 1]
-        tail = np.cumsum(jac_nat[:, k + 2 :][:, ::-1], axis=1)[:, ::-1]
-        out[:, k + 2] = tail[:, 0]
-        out[:, k + 3 :] = tail[:, 1:] * np.diff(nat[k + 2 :])
-        return out
-
-    def residuals(x: Array) -> Array:
-        return natural(to_nat(x))[0]
-
-    def jacobian(x: Array) -> Array:
-        nat = to_nat(x)
-        jac = to_t_jac(natural(nat)[1], nat)[:, free]
-        # a non-finite derivative (far out on a bound) would stop scipy: make it flat
-        return np.nan_to_num(jac, nan=0.0, posinf=1e300, neginf=-1e300)
-
-    # the same bounds as the row fit (the value function's own), in log space
-    bounds = value._bounds()
-    lower = np.array(
-        [math.log(lo) for lo, _ in bounds] + [0.0, math.log(1e-6), -1e4] + [math.log(1e-6)] * 3
-    )[free]
-    upper = np.array(
-        [math.log(hi) for _, hi in bounds] + [1e3, math.log(1e6), 1e4] + [math.log(1e4)] * 3
-    )[free]
-    t0 = np.clip(t_start[free], lower, upper)
-    result = _least_squares(np, optimize, residuals, jacobian, t0, (lower, upper))
-    nat = to_nat(result.x)
-    resid, jac_nat = natural(nat)
-    rss = float(_dot(np, resid, resid))
-    if not (np.all(np.isfinite(nat)) and math.isfinite(rss)):
-        raise InsufficientDataError(
-            f"'mean_scores' do not determine a finite fit of {type(model).__name__} "
-            f"(got non-finite estimates {describe(tuple(float(x) for x in nat))})"
-        )
-    bse = np.full(k + 6, np.nan)
-    dof = buckets - n_free
-    if dof > 0:
-        sigma2 = rss / dof
-        try:
-            cov = sigma2 * np.linalg.inv(jac_nat[:, free].T @ jac_nat[:, free])
-            diag = np.diag(cov)
-            ok = np.isfinite(diag) & (diag > 0)
-            index = np.flatnonzero(free)[ok]
-            bse[index] = np.sqrt(diag[ok])
-        except np.linalg.LinAlgError:
-            pass
-    estimates = tuple(float(x) for x in nat)
-    boxes = dict(zip(value._param_names, value._bounds(), strict=True))
-    boxes.update(breach=(0.0, 1e3), scale=(1e-6, 1e6))
-    names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
-    with np.errstate(over="ignore", invalid="ignore"):
-        curvature = jac_nat[:, free].T @ jac_nat[:, free]
-    # standard errors up to the residual variance: an exact fit (rss 0) is no defect
-    unit_se = np.full(k + 6, np.nan)
-    try:
-        diag = np.diag(np.linalg.inv(curvature))
-        good = np.isfinite(diag) & (diag > 0)
-        unit_se[np.flatnonzero(free)[good]] = np.sqrt(diag[good])
-    except np.linalg.LinAlgError:
-        pass
-    undetermined = _diagnose(np, names, nat, unit_se, free, curvature, boxes)
-    _warn(type(model).__name__, undetermined)
-    return _FitState(
-        kind="aggregated",
-        value=value._with(estimates[:k]),
-        breach=estimates[k],
-        labels=Labels(cutpoints=estimates[k + 2 :], scale=estimates[k + 1]),
-        names=(*value._param_names, "breach", "scale", *_CUT_NAMES),
-        estimates=estimates,
-        bse=tuple(float(x) for x in bse),
-        fixed=tuple(not bool(f) for f in free),
-        n_obs=round(float(counts_arr.sum())),
-        weight_total=float(counts_arr.sum()),
-        loglik=None,
-        rss=rss,
-        converged=bool(result.success),
-        iterations=int(result.nfev),
-        baseline=None,
-        undetermined=undetermined,
-        window_seconds=window_seconds,
-    )
-
-
-def _least_squares(
-    np: ModuleType,
-    optimize: ModuleType,
-    residuals: Any,
-    jacobian: Any,
-    t0: Array,
-    bounds: tuple[Array, Array],
-) -> Any:
-    """scipy's bounded least squares, its numerical failures turned into promisekit errors."""
-    if not np.all(np.isfinite(residuals(t0))):
-        raise InsufficientDataError(
-            "'mean_scores' cannot be fitted from the starting values "
-            "(got a non-finite expected score)"
-        )
-    try:
-        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-            return optimize.least_squares(
-                residuals, t0, jac=jacobian, bounds=bounds, method="trf", x_scale="jac"
-            )
-    except (ValueError, FloatingPointError, np.linalg.LinAlgError) as exc:
-        raise InsufficientDataError(
-            f"'mean_scores' do not determine a numerically stable fit "
-            f"(got {type(exc).__name__}: {describe(str(exc))})"
-        ) from None
-
-
 # --------------------------------------------------------------------------- predict
 
 
-def _predict_design(np: ModuleType, state: _FitState, design: _Design) -> Prediction:
+def _predict_design(
+    np: ModuleType,
+    state: _FitState,
+    design: _Design,
+    columns: Array | None = None,
+    groups: Array | None = None,
+) -> Prediction:
     value = state.value
     theta = np.array(value._params(), dtype=float)
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
     v, _, _ = _latent(np, ev_d, ev_late, design, theta, state.breach)
+    if columns is not None:
+        start = len(state.names) - len(state.covariates) - max(len(state.segments) - 1, 0)
+        gamma = np.array(state.estimates[start : start + len(state.covariates)], dtype=float)
+        v = v + _covariate_term(np, columns, gamma)
     cuts = np.array(state.labels.cutpoints, dtype=float)
     scale = state.labels.scale
     assert scale is not None
-    probs = _probabilities(np, v, cuts, scale)
+    scales: Any = scale
+    if groups is not None and state.segments:
+        ratios = np.array([1.0, *state.estimates[len(state.names) - len(state.segments) + 1 :]])
+        scales = scale * ratios[groups]
+    probs = _probabilities(np, v, cuts, scales, state.labels.link)
     return Prediction(
         values=v, expected=(probs * np.arange(1.0, 6.0)).sum(axis=1), probabilities=probs
     )
@@ -463,12 +307,15 @@ def _predict(
     expectations: Any,
     outcomes: Any,
     calendar: BusinessCalendar | None,
+    covariates: Any = None,
+    scale_by: Any = None,
 ) -> Prediction:
     """Vectorized prediction of a fitted model."""
     feature = f"{type(model).__name__}.predict"
     np = _numpy(feature)
-    rows = _rows(model, expectations, outcomes, calendar)
-    return _predict_design(np, state, _design(np, model, rows))
+    design = design_of(np, model, expectations, outcomes, calendar)
+    columns = predict_columns(np, state.covariates, covariates, design.n)
+    return _predict_design(np, state, design, columns, _groups(np, state, scale_by, design.n))
 
 
 # --------------------------------------------------------------------------- evaluate
@@ -514,19 +361,21 @@ def _evaluate(
     scores: Any,
     sample_weight: Any,
     calendar: BusinessCalendar | None,
+    covariates: Any = None,
+    scale_by: Any = None,
 ) -> Evaluation:
     """Metrics of a fitted model and of the duration-only baseline."""
     feature = f"{type(model).__name__}.evaluate"
     np = _numpy(feature)
     optimize = _optimize(feature)
-    rows = _rows(model, expectations, outcomes, calendar)
-    n = len(rows)
+    design = design_of(np, model, expectations, outcomes, calendar)
+    n = design.n
     if n == 0:
         raise InsufficientDataError("'outcomes' must not be empty to evaluate a model (got 0)")
     y = _scores(np, scores, n)
     w = _weights(np, sample_weight, n)
-    design = _design(np, model, rows)
-    prediction = _predict_design(np, state, design)
+    columns = predict_columns(np, state.covariates, covariates, n)
+    prediction = _predict_design(np, state, design, columns, _groups(np, state, scale_by, n))
     mae, log_loss, calibration = _metrics(np, prediction.probabilities, y, w)
     baseline = state.baseline
     in_sample = baseline is None
@@ -547,16 +396,3 @@ def _evaluate(
         baseline_calibration=b_calibration,
         baseline_in_sample=in_sample,
     )
-
-
-# --------------------------------------------------------------------------- summary
-
-
-def _summary_table(state: _FitState) -> Any:
-    """The fitted parameters as a pandas DataFrame, or a list of dict rows without pandas."""
-    rows = state.rows()
-    try:
-        pandas = require("pandas", "summary as a DataFrame")
-    except ImportError:
-        return rows
-    return pandas.DataFrame(rows).set_index("parameter")

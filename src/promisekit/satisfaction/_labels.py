@@ -17,7 +17,7 @@ from typing import Any
 
 import attrs
 
-from promisekit._validation import check_finite
+from promisekit._validation import check_finite, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 from promisekit.satisfaction._common import check_positive, expit, frozen_mapping
 
@@ -64,6 +64,32 @@ def _convert_scale(value: Any) -> float | None:
     return None if value is None else check_positive("scale", value)
 
 
+#: The links of the ordinal model: ``P(level <= k) = F((c_k - v) / scale)`` with ``F``
+#: the logistic (an ordered logit) or the standard normal (an ordered probit) CDF.
+_LINKS = ("logit", "probit")
+
+
+def _check_link(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
+    _check_link_value(value)
+
+
+def _check_link_value(value: object) -> str:
+    """``value`` when it is one of ``_LINKS``; else a promisekit error naming ``link``."""
+    if not isinstance(value, str):
+        raise InvalidTypeError(
+            f"'link' must be a str (got {type(value).__name__} {describe(value)})"
+        )
+    if value not in _LINKS:
+        raise InvalidValueError(
+            f"'link' must be one of {', '.join(_LINKS)} (got {describe(value)})"
+        )
+    return value
+
+
+def _normal_cdf(x: float) -> float:
+    return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+
 @attrs.frozen(slots=True)
 class Labels:
     """Cut points mapping a continuous satisfaction value to a :class:`Level` and a CSAT.
@@ -94,14 +120,17 @@ class Labels:
     **Expected CSAT.** Uncalibrated (``scale=None``), a piecewise-linear map through
     ``(c1, 1.5), (c2, 2.5), (c3, 3.5), (c4, 4.5)``, extended with the slopes of the
     outer segments and clipped to ``[1, 5]``: rounding it (halves up) gives the label.
-    Calibrated (``scale`` set, e.g. by fitting), the ordered-logit expectation
-    ``sum(k * P(level k))`` with ``P(level <= k) = logistic((c_k - v) / scale)``; the
-    label is then the level of the median (the interval containing ``v``).
+    Calibrated (``scale`` set, e.g. by fitting), the ordinal expectation
+    ``sum(k * P(level k))`` with ``P(level <= k) = F((c_k - v) / scale)``, ``F`` the
+    CDF of ``link`` (logistic by default); the label is then the level of the median
+    (the interval containing ``v``).
 
     Args:
         cutpoints: Four strictly increasing finite numbers.
         scale: The logistic scale of an ordered logit (``> 0``), or ``None``
             (uncalibrated: no probabilities).
+        link: ``"logit"`` (default: the logistic CDF, an ordered logit) or ``"probit"``
+            (the standard normal CDF, an ordered probit), for calibrated labels.
 
     Raises:
         InvalidTypeError: A value has the wrong type.
@@ -120,6 +149,7 @@ class Labels:
         default=DEFAULT_CUTPOINTS, converter=_convert_cutpoints
     )
     scale: float | None = attrs.field(default=None, converter=_convert_scale)
+    link: str = attrs.field(default="logit", validator=_check_link, kw_only=True)
 
     @property
     def calibrated(self) -> bool:
@@ -146,12 +176,13 @@ class Labels:
         if self.scale is None:
             return None
         scale = self.scale
-        below = [expit((c - value) / scale) for c in self.cutpoints]
+        cdf = expit if self.link == "logit" else _normal_cdf
+        below = [cdf((c - value) / scale) for c in self.cutpoints]
         p1 = below[0]
         p2 = below[1] - below[0]
         p3 = below[2] - below[1]
         p4 = below[3] - below[2]
-        p5 = expit((value - self.cutpoints[3]) / scale)
+        p5 = cdf((value - self.cutpoints[3]) / scale)
         return (p1, max(p2, 0.0), max(p3, 0.0), max(p4, 0.0), p5)
 
     def expected_csat(self, value: float) -> float:

@@ -75,6 +75,29 @@ def _logistic(np: ModuleType, z: Array) -> tuple[Array, Array, Array, Array]:
     return z, big, small, big * small
 
 
+def _normal(np: ModuleType, z: Array) -> tuple[Array, Array, Array, Array]:
+    """The probit counterpart of :func:`_logistic`: ``z`` clipped, ``Phi``, ``1 - Phi``, ``phi``.
+
+    ``ndtr`` of ``z`` and of ``-z`` are each accurate in their own small tail.
+    """
+    from scipy.special import ndtr  # scipy is there whenever a model is fitted
+
+    np.clip(z, -_ZMAX_PROBIT, _ZMAX_PROBIT, out=z)
+    density = np.exp(-0.5 * z * z)
+    density *= _INV_SQRT_2PI
+    return z, ndtr(z), ndtr(-z), density
+
+
+_ZMAX_PROBIT = 1e4  # far beyond where Phi underflows: the tails are then taken in logs
+_TINY = 1e-280  # below this probability of a row's level, probit rows are redone in logs
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _cdf(np: ModuleType, z: Array, link: str) -> tuple[Array, Array, Array, Array]:
+    """``z`` clipped, ``F(z)``, ``1 - F(z)`` and the density of the link's distribution."""
+    return _logistic(np, z) if link == "logit" else _normal(np, z)
+
+
 class _Runs:
     """Rows grouped in runs of equal score (contiguous once the rows are sorted by score).
 
@@ -105,8 +128,15 @@ class _Runs:
 
 
 def _ordinal(
-    np: ModuleType, v: Array, runs: _Runs, w: Array, cuts: Array, scale: float
-) -> tuple[float, Array, float, Array]:
+    np: ModuleType,
+    v: Array,
+    runs: _Runs,
+    w: Array,
+    cuts: Array,
+    scale: float,
+    link: str = "logit",
+    relative: Array | None = None,
+) -> tuple[float, Array, Any, Array]:
     """Weighted ordered-logit negative log-likelihood and its gradients (v, scale, cuts).
 
     For a row of level ``y``, ``P = F(zu) - F(zl)`` with ``zu = (c_y - v) / scale`` and
@@ -114,7 +144,8 @@ def _ordinal(
     level 1 no lower one (``F(zl) = 0``): those rows get ``z = 0`` and exact tails
     through 0/1 masks, which keeps ``exp`` off its slow path for huge arguments.
     """
-    inv = 1.0 / scale
+    # per row when segments have their own scale (``relative``: each row's ratio)
+    inv: Any = 1.0 / scale if relative is None else 1.0 / (scale * relative)
     edges = np.concatenate(([0.0], cuts, [0.0]))  # placeholders where no cut point exists
     upper, lower = runs.has_upper, runs.has_lower
     zu = runs.spread(edges)  # upper cut point of each row's level y: c_y
@@ -125,8 +156,8 @@ def _ordinal(
     zl -= v
     zl *= inv
     zl *= lower
-    zu, fu, gu, du = _logistic(np, zu)
-    zl, fl, gl, dl = _logistic(np, zl)
+    zu, fu, gu, du = _cdf(np, zu, link)
+    zl, fl, gl, dl = _cdf(np, zl, link)
     fu *= upper
     fu += runs.no_upper
     gu *= upper
@@ -139,24 +170,64 @@ def _ordinal(
     flip = (zl > 0).astype(float)
     prob = flip * (gl - gu)
     prob += (1.0 - flip) * (fu - fl)
+    tiny = np.flatnonzero(prob < _TINY) if link == "probit" else None
     np.maximum(prob, 1e-300, out=prob)
     ws = w / prob
     ws *= inv
     nll = -_dot(np, w, np.log(prob))
     wu = ws * du
     wl = ws * dl
+    if tiny is not None and tiny.size:  # probit rows deep in a tail: exact, in logs
+        log_p, ratio_u, ratio_l = _probit_tail(
+            np, zu[tiny], zl[tiny], upper[tiny], lower[tiny], flip[tiny]
+        )
+        wt = w[tiny]
+        nll += _dot(np, wt, np.log(prob[tiny])) - _dot(np, wt, log_p)
+        inv_t = inv if relative is None else inv[tiny]
+        wu[tiny] = wt * inv_t * ratio_u
+        wl[tiny] = wt * inv_t * ratio_l
     g_v = wu - wl
-    g_scale = _dot(np, wu, zu) - _dot(np, wl, zl)
+    if relative is None:
+        g_scale: Any = _dot(np, wu, zu) - _dot(np, wl, zl)
+    else:  # per row: d nll / d (row scale); the caller sums it by segment
+        g_scale = wu * zu - wl * zl
     g_cuts = -runs.totals(wu)[1:5] + runs.totals(wl)[2:6]
     return nll, g_v, g_scale, g_cuts
 
 
-def _probabilities(np: ModuleType, v: Array, cuts: Array, scale: float) -> Array:
+def _probit_tail(
+    np: ModuleType, zu: Array, zl: Array, upper: Array, lower: Array, flip: Array
+) -> tuple[Array, Array, Array]:
+    """``log P`` of rows whose level is deep in a normal tail, and ``phi(z) / P`` at both ends.
+
+    ``P = Phi(zu) - Phi(zl)`` (lower tail) or ``Phi(-zl) - Phi(-zu)`` (upper tail, when
+    ``flip``): the larger term's ``log_ndtr`` plus ``log1p(-exp(smaller - larger))``,
+    exact where ``Phi`` itself underflows. Ends without a cut point (masks 0) drop out.
+    """
+    from scipy.special import log_ndtr
+
+    with np.errstate(divide="ignore"):
+        minus_inf = np.full(zu.shape, -np.inf)
+        big = np.where(flip > 0, log_ndtr(-zl), log_ndtr(zu))
+        other = np.where(flip > 0, log_ndtr(-zu), log_ndtr(zl))
+        small = np.where((np.where(flip > 0, upper, lower)) > 0, other, minus_inf)
+        log_p = big + np.log1p(-np.exp(small - big))
+    log_phi_u = np.where(upper > 0, -0.5 * zu * zu - _LOG_SQRT_2PI - log_p, -np.inf)
+    log_phi_l = np.where(lower > 0, -0.5 * zl * zl - _LOG_SQRT_2PI - log_p, -np.inf)
+    return log_p, np.exp(log_phi_u), np.exp(log_phi_l)
+
+
+_LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def _probabilities(
+    np: ModuleType, v: Array, cuts: Array, scale: float, link: str = "logit"
+) -> Array:
     n = v.shape[0]
     below = np.empty((n, 4))
     above = np.empty((n, 4))
     for k in range(4):
-        _, below[:, k], above[:, k], _ = _logistic(np, (cuts[k] - v) / scale)
+        _, below[:, k], above[:, k], _ = _cdf(np, (cuts[k] - v) / scale, link)
     probs = np.empty((n, 5))
     probs[:, 0] = below[:, 0]
     for k in range(1, 4):
@@ -181,9 +252,13 @@ class _Transform:
     are clipped to a wide box, so that no step can overflow.
     """
 
-    def __init__(self, np: ModuleType, value: ValueFunction, free: Array, start: Array) -> None:
+    def __init__(
+        self, np: ModuleType, value: ValueFunction, free: Array, start: Array, ratios: int = 0
+    ) -> None:
         self.np = np
         k = self.k = len(value._param_names)
+        covariates = int(free.shape[0]) - (k + 6) - ratios  # coefficients after the cuts
+        self.g_end = k + 6 + covariates  # then the scale ratios of segments, through logs
         self.scaled = np.array([*value._scaled(), True])
         self.square = np.array([*value._zero_ok(), True])
         self.floor = np.array([lo for lo, _ in value._bounds()] + [0.0])
@@ -192,8 +267,12 @@ class _Transform:
         for square, (lo, hi) in zip(self.square[:k], value._bounds(), strict=True):
             low.append(-math.sqrt(hi) if square else math.log(lo))
             high.append(math.sqrt(hi) if square else math.log(hi))
-        self.low = np.array([*low, -100.0, math.log(1e-8), -1e8, -25.0, -25.0, -25.0])
-        self.high = np.array([*high, 100.0, math.log(1e8), 1e8, 25.0, 25.0, 25.0])
+        wide = [1e8] * covariates
+        self.low = np.array([*low, -100.0, math.log(1e-8), -1e8, -25.0, -25.0, -25.0, *wide])
+        self.low[k + 6 :] *= -1.0
+        self.high = np.array([*high, 100.0, math.log(1e8), 1e8, 25.0, 25.0, 25.0, *wide])
+        self.low = np.concatenate((self.low, np.full(ratios, -25.0)))
+        self.high = np.concatenate((self.high, np.full(ratios, 25.0)))
         self.base = np.clip(self.to_t(start), self.low, self.high)
 
     def _unit(self, scale: float) -> Array:
@@ -209,7 +288,10 @@ class _Transform:
         t[: k + 1] = np.where(self.square, root, np.log(np.maximum(ratio, 1e-300)))
         t[k + 1] = -math.log(scale)
         t[k + 2] = nat[k + 2] / scale
-        t[k + 3 :] = np.log(np.diff(nat[k + 2 :]) / scale)
+        t[k + 3 : k + 6] = np.log(np.diff(nat[k + 2 : k + 6]) / scale)
+        end = self.g_end
+        t[k + 6 : end] = nat[k + 6 : end] / scale
+        t[end:] = np.log(nat[end:])
         return t
 
     def to_nat(self, x: Array) -> Array:
@@ -223,8 +305,11 @@ class _Transform:
         shaped = np.where(self.square, self.floor + head * head, np.exp(head))
         nat[: k + 1] = shaped * self._unit(scale)
         nat[k + 1] = scale
-        steps = np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 :]))))
-        nat[k + 2 :] = (t[k + 2] + steps) * scale
+        steps = np.concatenate(([0.0], np.cumsum(np.exp(t[k + 3 : k + 6]))))
+        nat[k + 2 : k + 6] = (t[k + 2] + steps) * scale
+        end = self.g_end
+        nat[k + 6 : end] = t[k + 6 : end] * scale
+        nat[end:] = np.exp(t[end:])
         return nat
 
     def grad(self, g_nat: Array, x: Array, nat: Array) -> Array:
@@ -236,17 +321,20 @@ class _Transform:
         scale = float(nat[k + 1])
         unit = self._unit(scale)
         slope = np.where(self.square, 2.0 * t[: k + 1] * unit, nat[: k + 1])  # d nat / d t
-        g_cuts = g_nat[k + 2 :]
+        g_cuts = g_nat[k + 2 : k + 6]
         g = np.empty_like(g_nat)
         g[: k + 1] = slope * g_nat[: k + 1]
         g[k + 1] = -(
             scale * g_nat[k + 1]
             + float((nat[: k + 1] * g_nat[: k + 1] * self.scaled).sum())
-            + float((nat[k + 2 :] * g_cuts).sum())
+            + float((nat[k + 2 : k + 6] * g_cuts).sum())
+            + float((nat[k + 6 : self.g_end] * g_nat[k + 6 : self.g_end]).sum())
         )
         tail = np.cumsum(g_cuts[::-1])[::-1]
         g[k + 2] = scale * tail[0]
-        g[k + 3 :] = np.diff(nat[k + 2 :]) * tail[1:]
+        g[k + 3 : k + 6] = np.diff(nat[k + 2 : k + 6]) * tail[1:]
+        g[k + 6 : self.g_end] = scale * g_nat[k + 6 : self.g_end]
+        g[self.g_end :] = nat[self.g_end :] * g_nat[self.g_end :]
         return (g * inside)[self.free]
 
 
@@ -318,26 +406,61 @@ def _fit_baseline(
 
 
 def _likelihood(
-    np: ModuleType, value: ValueFunction, design: _Design, y: Array, w: Array
+    np: ModuleType,
+    value: ValueFunction,
+    design: _Design,
+    y: Array,
+    w: Array,
+    columns: Array | None = None,
+    link: str = "logit",
+    segments: Array | None = None,
 ) -> Callable[[Array], tuple[float, Array]]:
     """``nat -> (negative log-likelihood, its gradient)`` in the natural parameters.
 
-    ``nat`` is ``[value-function parameters, breach, scale, c1, c2, c3, c4]``.
+    ``nat`` is ``[value-function parameters, breach, scale, c1, c2, c3, c4, gamma]``,
+    ``gamma`` the coefficients of the extra covariates ``columns`` (shape ``(p, n)``,
+    added to the value as ``columns' gamma``; none when ``None``), then the scale ratios
+    of the segments after the first when ``segments`` (each row's segment index, 0 the
+    reference) is given: a row's scale is ``scale * ratio[segment]``.
     """
+    cols: Array = np.zeros((0, design.n)) if columns is None else columns
+    p = int(cols.shape[0])
+    q = 0 if segments is None else int(segments.max())
+    groups: Array = np.zeros(design.n, dtype=np.intp) if segments is None else segments
     ev_d = _np_evaluator(value, np, design.d)
     ev_late = _np_evaluator(value, np, design.late_d)
     k = len(value._param_names)
     runs = _Runs(np, y)
 
     def natural(nat: Array) -> tuple[float, Array]:
-        theta, breach, scale, cuts = nat[:k], float(nat[k]), float(nat[k + 1]), nat[k + 2 :]
+        theta, breach, scale = nat[:k], float(nat[k]), float(nat[k + 1])
+        cuts = nat[k + 2 : k + 6]
         v, dv_theta, dv_b = _latent(np, ev_d, ev_late, design, theta, breach)
-        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale)
-        grad = np.empty(k + 6)
+        if p:
+            v = v + _covariate_term(np, cols, nat[k + 6 :])
+        relative = None
+        if q:
+            relative = np.concatenate(([1.0], nat[k + 6 + p :]))[groups]
+        nll, g_v, g_s, g_c = _ordinal(np, v, runs, w, cuts, scale, link, relative)
+        grad = np.empty(k + 6 + p + q)
+        if q:
+            by_group = np.bincount(groups, g_s, minlength=q + 1)
+            grad[k + 6 + p :] = scale * by_group[1:]
+            g_s = float((by_group * np.concatenate(([1.0], nat[k + 6 + p :]))).sum())
         grad[:k] = (dv_theta * g_v).sum(axis=1)
         grad[k] = _dot(np, dv_b, g_v)
         grad[k + 1] = g_s
-        grad[k + 2 :] = g_c
+        grad[k + 2 : k + 6] = g_c
+        for j in range(p):
+            grad[k + 6 + j] = _dot(np, cols[j], g_v)
         return nll, grad
 
     return natural
+
+
+def _covariate_term(np: ModuleType, columns: Array, gamma: Array) -> Array:
+    """``columns' gamma``: column by column, without a BLAS call on long vectors."""
+    term = np.zeros(columns.shape[1])
+    for j in range(columns.shape[0]):
+        term += float(gamma[j]) * columns[j]
+    return term

@@ -7,6 +7,8 @@ model has predicted): the models import them at module level, while the fitting 
 
 from __future__ import annotations
 
+import html
+import math
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
@@ -19,6 +21,14 @@ from promisekit.satisfaction._value import ValueFunction
 __all__ = ["CalibrationRow", "Evaluation", "Prediction"]
 
 Array = Any  # numpy arrays; numpy is only imported when fitting
+#: Parameters that are strictly positive: their normal intervals are formed on the log scale.
+_POSITIVE = frozenset({"alpha", "beta", "lam", "gain_cap", "loss_cap", "scale"})
+
+
+def _positive(name: str) -> bool:
+    return name in _POSITIVE or name.startswith("scale[")
+
+
 _Z95 = 1.959963984540054
 
 
@@ -46,35 +56,68 @@ class _FitState:
     baseline: tuple[float, ...] | None  # gamma, c1..c4, duration mean, duration sd
     undetermined: tuple[str, ...] = ()  # "name (reason)" the data do not determine
     window_seconds: float | None = None  # the window given to fit_aggregated
+    intervals: tuple[tuple[float, float], ...] | None = None  # bootstrap 95 % intervals
+    n_boot: int = 0  # resamples behind ``intervals``
+    covariates: tuple[str, ...] = ()  # names of the extra covariates (after the cut points)
+    segments: tuple[str, ...] = ()  # segment labels with their own scale, reference first
 
     def params(self) -> Mapping[str, float]:
-        count = len(self.names) - 4
-        return MappingProxyType(dict(zip(self.names[:count], self.estimates[:count], strict=True)))
+        """Every estimate but the cut points (value function, breach, scale, covariates)."""
+        cuts = {"c1", "c2", "c3", "c4"}
+        return MappingProxyType(
+            {
+                name: estimate
+                for name, estimate in zip(self.names, self.estimates, strict=True)
+                if name not in cuts
+            }
+        )
 
     def standard_errors(self) -> Mapping[str, float]:
         return MappingProxyType(dict(zip(self.names, self.bse, strict=True)))
 
+    def undetermined_names(self) -> frozenset[str]:
+        """The names of the parameters the data do not determine."""
+        return frozenset(entry.split(" (")[0] for entry in self.undetermined)
+
+    def interval_method(self) -> str:
+        if self.intervals is not None and self.n_boot == 0:
+            return "profile likelihood"
+        if self.intervals is not None:
+            return f"bootstrap percentile, {self.n_boot} resamples"
+        return "normal; log scale for positive parameters"
+
     def rows(self) -> list[dict[str, Any]]:
         table = []
-        for name, estimate, se, fixed in zip(
-            self.names, self.estimates, self.bse, self.fixed, strict=True
+        unknown = self.undetermined_names()
+        for index, (name, estimate, se, fixed) in enumerate(
+            zip(self.names, self.estimates, self.bse, self.fixed, strict=True)
         ):
-            half = _Z95 * se
+            if self.intervals is not None:
+                low, high = self.intervals[index]
+            elif _positive(name) and estimate > 0:
+                # normal on the log scale (delta method): a positive parameter's
+                # interval stays positive, and is asymmetric as its likelihood is
+                ratio = min(_Z95 * se / estimate, 700.0)  # exp stays finite
+                spread = math.exp(ratio) if math.isfinite(se) else math.nan
+                low, high = estimate / spread, estimate * spread
+            else:
+                low, high = estimate - _Z95 * se, estimate + _Z95 * se
             table.append(
                 {
                     "parameter": name,
                     "estimate": estimate,
                     "std_err": se,
-                    "ci_lower": estimate - half,
-                    "ci_upper": estimate + half,
+                    "ci_lower": low,
+                    "ci_upper": high,
                     "fixed": fixed,
+                    "determined": not fixed and name not in unknown,
                 }
             )
         return table
 
     def summary_text(self, model: str) -> str:
         method = (
-            "maximum likelihood (ordered logit)"
+            f"maximum likelihood (ordered {self.labels.link})"
             if self.kind == "rows"
             else "weighted least squares on mean scores"
         )
@@ -90,6 +133,7 @@ class _FitState:
         )
         if self.undetermined:
             lines.append(f"not determined by the data: {', '.join(self.undetermined)}")
+        lines.append(f"95% intervals: {self.interval_method()}")
         lines.append("")
         lines.append(f"{'parameter':<10} {'estimate':>10} {'std err':>10} {'95% CI':>23}")
         for row in self.rows():
@@ -98,10 +142,29 @@ class _FitState:
                 lines.append(f"{row['parameter']:<10} {row['estimate']:>10.4f} {'':>10} {tail:>23}")
                 continue
             ci = f"[{row['ci_lower']:.4f}, {row['ci_upper']:.4f}]"
+            flag = "" if row["determined"] else "  not determined"
             lines.append(
-                f"{row['parameter']:<10} {row['estimate']:>10.4f} {row['std_err']:>10.4f} {ci:>23}"
+                f"{row['parameter']:<10} {row['estimate']:>10.4f} {row['std_err']:>10.4f} "
+                f"{ci:>23}{flag}"
             )
         return "\n".join(lines)
+
+    def summary_html(self, model: str) -> str:
+        """The summary as an HTML table (for notebooks): the header lines, then the rows."""
+        text = self.summary_text(model).split("\n")
+        header = "".join(f"<div>{html.escape(line)}</div>" for line in text[: text.index("")])
+        cells = ["<th>parameter</th><th>estimate</th><th>std err</th><th>95% CI</th><th></th>"]
+        for row in self.rows():
+            if row["fixed"]:
+                tail = "<td></td><td>(fixed)</td><td></td>"
+            else:
+                ci = f"[{row['ci_lower']:.4f}, {row['ci_upper']:.4f}]"
+                note = "" if row["determined"] else "<b>not determined</b>"
+                tail = f"<td>{row['std_err']:.4f}</td><td>{ci}</td><td>{note}</td>"
+            name = html.escape(row["parameter"])
+            cells.append(f"<td>{name}</td><td>{row['estimate']:.4f}</td>{tail}")
+        body = "".join(f"<tr>{cell}</tr>" for cell in cells)
+        return f'<div class="promisekit-summary">{header}<table>{body}</table></div>'
 
 
 # --------------------------------------------------------------------------- predict
