@@ -20,12 +20,13 @@ from decimal import Decimal
 from promisekit._validation import describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
-__all__ = ["GRAMMAR", "MAX_DURATION_US", "parse_duration"]
+__all__ = ["GRAMMAR", "MAX_DURATION_US", "UNIT_US", "parse_duration"]
 
 #: How the grammar is described in error messages.
 GRAMMAR = "a duration such as '2h', '30m', '90min', '1h30m', '1d', '2w' or ISO 8601 'PT1H30M'"
 
-_UNITS = {
+#: Microseconds in one of each unit of the short form.
+UNIT_US = {
     "w": 7 * 86_400_000_000,
     "d": 86_400_000_000,
     "h": 3_600_000_000,
@@ -41,7 +42,7 @@ _NUMBER = r"(\d{1,20}(?:[.,]\d{1,9})?)"
 _ISO = re.compile(
     rf"p(?:{_NUMBER}w)?(?:{_NUMBER}d)?(?:t(?:{_NUMBER}h)?(?:{_NUMBER}m)?(?:{_NUMBER}s)?)?"
 )
-_ISO_UNITS = ("w", "d", "h", "m", "s")
+_ISOUNIT_US = ("w", "d", "h", "m", "s")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -60,16 +61,16 @@ def parse_duration(text: str) -> timedelta:
     total = Decimal(0)
     if len(cleaned) <= 200 and _WHOLE.match(cleaned):
         for number, unit in _PART.findall(cleaned):
-            total += Decimal(number) * _UNITS[unit]
+            total += Decimal(number) * UNIT_US[unit]
     else:
         match = _ISO.fullmatch(cleaned) if len(cleaned) <= 200 else None
         if match is None or not any(match.groups()) or cleaned.endswith("t"):
             raise InvalidValueError(
                 f"expected {GRAMMAR} (units w, d, h, m or min, s), got {describe(text)}"
             )
-        for number, unit in zip(match.groups(), _ISO_UNITS, strict=True):
+        for number, unit in zip(match.groups(), _ISOUNIT_US, strict=True):
             if number is not None:
-                total += Decimal(number.replace(",", ".")) * _UNITS[unit]
+                total += Decimal(number.replace(",", ".")) * UNIT_US[unit]
     us = int(total.to_integral_value())
     if us > MAX_DURATION_US:
         raise InvalidValueError(

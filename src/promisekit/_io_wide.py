@@ -25,7 +25,7 @@ from promisekit.serialize import SchemaError
 #: ``delivered_at`` is an open promise; ``recorded_at`` is optional and unused by the
 #: reports; ``metadata.<key>`` columns are kept as text.
 #:
-#: .. versionadded:: 0.2.0
+#: .. versionadded:: 0.1.0
 WIDE_FIELDS: tuple[str, ...] = (
     "promise_id",
     "customer_id",
@@ -92,7 +92,7 @@ class WideMapping:
         InvalidValueError: An unknown field, a field given twice, or a constant for
             an instant or the score.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     columns: Mapping[str, str] = attrs.field(factory=dict, converter=_convert_wide_columns)
@@ -132,7 +132,7 @@ class WideResult:
         rows: How many data rows were read (good and bad).
         ignored: Source columns neither mapped nor listed in the mapping's ``ignore``.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     frame: Any
@@ -195,7 +195,7 @@ def load_wide_mapping(path: str | os.PathLike[str]) -> WideMapping:
         InvalidValueError: An unknown field.
         OSError: The file cannot be read.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     data = mapping_data(path)
     if "wide" not in data:

@@ -356,7 +356,7 @@ class MessageReceived(Event):
     Attributes:
         channel: How (``"email"``, ``"portal"``…), or ``None``.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     event_type: ClassVar[str] = "message_received"
@@ -371,7 +371,7 @@ class PromiseReopened(Event):
     Attributes:
         reason: Why, or ``None``.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     event_type: ClassVar[str] = "promise_reopened"

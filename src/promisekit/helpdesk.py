@@ -24,7 +24,7 @@ Example:
     >>> plan.readings(ticket, t0 + timedelta(minutes=20))["first_response"].remaining
     datetime.timedelta(seconds=2400)
 
-.. versionadded:: 0.2.0
+.. versionadded:: 0.1.0
 """
 
 from __future__ import annotations

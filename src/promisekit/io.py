@@ -248,6 +248,6 @@ def load_wide(
         MissingDependencyError: pandas is not installed.
         OSError: The file cannot be read.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
     return _load_wide(source, mapping=mapping, tz=tz)

@@ -54,7 +54,7 @@ class InboundMessage:
         at: When the message arrived (aware).
         channel: How (``"email"``, ``"portal"``…), or ``None``.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     at: datetime = attrs.field(validator=_aware)
@@ -69,7 +69,7 @@ class Reopening:
         closed_at: When it had been completed (aware).
         at: When it was reopened (aware, not before ``closed_at``).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     closed_at: datetime = attrs.field(validator=_aware)

@@ -125,7 +125,7 @@ class ClockReading:
         due: When it reached the target (breached), when it will (running, assuming nothing
             else happens), or ``None`` (not active, or stopped for now: the due moves).
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     name: str
@@ -173,7 +173,7 @@ class SlaClock:
         InvalidValueError: A value is out of range (the message names the field).
         InvalidTypeError: A value has the wrong type.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     name: str = attrs.field(validator=_check_name)
@@ -190,14 +190,14 @@ class SlaClock:
     def calendar_of(self, track: TrackedPromise) -> BusinessCalendar | None:
         """The calendar the clock counts on ``track``: its own, else the track's.
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         return self.calendar if self.calendar is not None else track.calendar
 
     def reading(self, track: TrackedPromise, at: datetime) -> ClockReading:
         """What the clock reads on ``track`` at ``at`` (events after ``at`` ignored).
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         instant = to_us(check_aware("at", at))
         tl = timeline(track)
@@ -250,7 +250,7 @@ class SlaClock:
         Raises:
             InvalidValueError: A bad target; InvalidTypeError: a bad calendar or flag.
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         if not isinstance(recompute, bool):
             raise InvalidTypeError(

@@ -77,7 +77,7 @@ class ClockCondition(Trigger):
     exact in its readings, and a condition that became true during a pause fires at the
     resumption.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     clock: SlaClock = attrs.field(validator=_check_clock)
@@ -143,7 +143,7 @@ class Unanswered(Trigger):
     Example:
         ``Unanswered(hours=4)``
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     threshold: timedelta
@@ -207,7 +207,7 @@ class SlaPlan:
     Attributes:
         clocks: The clocks, with distinct names.
 
-    .. versionadded:: 0.2.0
+    .. versionadded:: 0.1.0
     """
 
     clocks: tuple[SlaClock, ...] = attrs.field(converter=_convert_clocks)
@@ -218,7 +218,7 @@ class SlaPlan:
         Raises:
             InvalidValueError: No clock has that name.
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         for clock in self.clocks:
             if clock.name == name:
@@ -229,14 +229,14 @@ class SlaPlan:
     def readings(self, track: TrackedPromise, at: datetime) -> dict[str, ClockReading]:
         """Every clock's reading at ``at``, by name.
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         return {clock.name: clock.reading(track, at) for clock in self.clocks}
 
     def replace(self, clock: SlaClock) -> SlaPlan:
         """A copy with ``clock`` in place of the clock of the same name (or added).
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         _check_clock(self, attrs.fields(SlaPlan).clocks, clock)
         kept = [c for c in self.clocks if c.name != clock.name]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any
 
-from promisekit._durations import parse_duration
+from promisekit._durations import UNIT_US, parse_duration
 from promisekit._validation import check_aware, check_duration, describe
 from promisekit.errors import InvalidTypeError, InvalidValueError
 
@@ -27,15 +27,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ONE_US = timedelta(microseconds=1)
 #: An instant later than any real one ("never").
 INF = 1 << 62
-
-_UNITS = {
-    "w": 7 * 86_400_000_000,
-    "d": 86_400_000_000,
-    "h": 3_600_000_000,
-    "m": 60_000_000,
-    "min": 60_000_000,
-    "s": 1_000_000,
-}
 
 
 def to_us(moment: datetime) -> int:
@@ -62,7 +53,7 @@ def format_duration(delta: timedelta) -> str:
     us = abs(us)
     parts = []
     for unit in ("d", "h", "m", "s"):
-        size = _UNITS[unit]
+        size = UNIT_US[unit]
         count, us = divmod(us, size)
         if count:
             parts.append(f"{count}{unit}")

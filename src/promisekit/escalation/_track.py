@@ -499,7 +499,7 @@ class TrackedPromise:
         :class:`Silence`. With ``resume=True`` a pause still open is ended at ``at`` (the
         customer answered what the promise was waiting on).
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         track = self.resume(at) if resume and self.is_paused else self
         message = InboundMessage(at, channel)
@@ -546,7 +546,7 @@ class TrackedPromise:
             InconsistentRecordError: The promise is not completed.
             InvalidValueError: ``at`` is before the completion.
 
-        .. versionadded:: 0.2.0
+        .. versionadded:: 0.1.0
         """
         if self.completed_at is None:
             raise InconsistentRecordError(
