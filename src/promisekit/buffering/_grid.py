@@ -1,0 +1,225 @@
+"""Shared numpy helpers of the conditional models: calendar features, grid distributions.
+
+* :func:`numpy_module` imports numpy or explains which extra to install;
+* :func:`calendar_features` reads hour of day, weekday, month and season of instants
+  (UTC microseconds) in a zone, vectorized (one ``zoneinfo`` call per distinct hour);
+* :class:`GridDistributions` holds one predictive distribution per request as a
+  cumulative distribution on a shared grid of durations (linear between grid points):
+  its quantiles, its cdf at a window and its density are what conformal calibration,
+  adaptive calibration and budget allocation work on.
+
+Everything here is private; numpy is imported lazily.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from promisekit._validation import describe, load_zone
+from promisekit.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from promisekit.buffering._columns import FloatArray, HistoryColumns, IntArray
+
+HOUR_US = 3_600_000_000
+DAY_US = 24 * HOUR_US
+#: The calendar features every conditional model can read from the request time.
+CALENDAR_FEATURES = ("hour", "weekday", "month", "season")
+#: ``int64`` sentinel of a missing reference due (see ``HistoryColumns.reference_us``).
+NO_REFERENCE = -(2**63)
+OPEN = 2**63 - 1
+
+
+def numpy_module(feature: str = "Conditional quotes") -> Any:
+    """The numpy module, or :class:`MissingDependencyError` naming the extra."""
+    try:
+        import numpy
+    except ImportError as exc:  # pragma: no cover - numpy is in the test extra
+        raise MissingDependencyError("numpy", "analysis", feature) from exc
+    return numpy
+
+
+def local_us(instants_us: IntArray, zone: str) -> IntArray:
+    """Wall-clock microseconds (as if UTC) of UTC instants read in ``zone``."""
+    np = numpy_module()
+    tz = load_zone(zone, field="zone")
+    instants = np.asarray(instants_us, dtype=np.int64)
+    if instants.size == 0:
+        return instants.copy()
+    hours, inverse = np.unique(instants // HOUR_US, return_inverse=True)
+    offsets = np.empty(hours.shape[0], dtype=np.int64)
+    for i, hour in enumerate(hours.tolist()):
+        moment = datetime.fromtimestamp(hour * 3600, tz=timezone.utc)
+        offset = moment.astimezone(tz).utcoffset()
+        offsets[i] = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
+    result: IntArray = instants + offsets[inverse.reshape(-1)]
+    return result
+
+
+def calendar_features(instants_us: IntArray, zone: str) -> dict[str, IntArray]:
+    """Hour of day (0–23), weekday (Monday 0), month (1–12), season (0 winter … 3 autumn)."""
+    np = numpy_module()
+    wall = local_us(instants_us, zone)
+    days = wall // DAY_US
+    month = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int64) % 12 + 1
+    return {
+        "hour": (wall // HOUR_US) % 24,
+        "weekday": (days + 3) % 7,  # 1970-01-01 was a Thursday
+        "month": month,
+        "season": (month % 12) // 3,
+    }
+
+
+def check_history(value: Any, field: str = "past") -> HistoryColumns:
+    """``value`` itself when it is a :class:`HistoryColumns`."""
+    from promisekit.buffering._columns import HistoryColumns
+
+    if not isinstance(value, HistoryColumns):
+        raise InvalidTypeError(
+            f"{field!r} must be a HistoryColumns (got {type(value).__name__} {describe(value)})"
+        )
+    return value
+
+
+def check_level(field: str, value: Any) -> float:
+    """A probability in ``[0, 1]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTypeError(
+            f"{field!r} must be a probability (got {type(value).__name__} {describe(value)})"
+        )
+    number = float(value)
+    if not 0.0 <= number <= 1.0:
+        raise InvalidValueError(
+            f"{field!r} must be a probability in [0, 1] (got {describe(value)})"
+        )
+    return number
+
+
+def check_positive(field: str, value: Any, *, allow_zero: bool = False) -> float:
+    """A finite number ``> 0`` (or ``>= 0``)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidTypeError(
+            f"{field!r} must be a number (got {type(value).__name__} {describe(value)})"
+        )
+    number = float(value)
+    ok = number >= 0.0 if allow_zero else number > 0.0
+    if not ok or number != number or number == float("inf"):
+        bound = ">= 0" if allow_zero else "> 0"
+        raise InvalidValueError(f"{field!r} must be finite and {bound} (got {describe(value)})")
+    return number
+
+
+def feature_columns(
+    history: HistoryColumns, names: tuple[str, ...], bins: Mapping[str, Any]
+) -> dict[str, IntArray]:
+    """Integer codes of the named request-time features of ``history``."""
+    np = numpy_module()
+    wanted = [n for n in names if n in CALENDAR_FEATURES]
+    out: dict[str, IntArray] = {}
+    if wanted:
+        cal = calendar_features(history.requested_us, history.zone)
+        out.update({n: cal[n] for n in wanted})
+    for name in names:
+        if name in CALENDAR_FEATURES or name == "segment":
+            continue
+        if name not in history.features:
+            raise InvalidValueError(
+                f"'by' names the feature {describe(name)}, which the history does not have "
+                f"(features: {describe(sorted(history.features))})"
+            )
+        values = np.asarray(history.features[name], dtype=np.float64)
+        edges = bins.get(name)
+        if edges is None:
+            out[name] = np.nan_to_num(values, nan=-1.0).astype(np.int64)
+        else:
+            out[name] = np.digitize(values, np.asarray(edges, dtype=np.float64)).astype(np.int64)
+    return out
+
+
+def _quantiles(np: Any, rows: FloatArray, grid: FloatArray, level: FloatArray) -> FloatArray:
+    """Per row, the grid value where the (linear) cdf reaches the row's level."""
+    idx = (rows < level[:, None]).sum(axis=1)
+    idx = np.clip(idx, 0, grid.shape[0] - 1)
+    prev = np.maximum(idx - 1, 0)
+    r = np.arange(rows.shape[0])
+    f_hi = rows[r, idx]
+    f_lo = np.where(idx > 0, rows[r, prev], 0.0)
+    span = f_hi - f_lo
+    frac = np.where(span > 0, (level - f_lo) / np.where(span > 0, span, 1.0), 1.0)
+    frac = np.clip(frac, 0.0, 1.0)
+    result: FloatArray = np.where(idx > 0, grid[prev] + frac * (grid[idx] - grid[prev]), grid[idx])
+    return result
+
+
+@attrs.frozen(eq=False)
+class GridDistributions:
+    """One predictive distribution per request, as a cdf on a shared grid.
+
+    Request ``i`` has the cdf ``cdf[key[i]]`` over durations ``grid_us`` (linear
+    between grid points, 0 below the first, 1 from the last), shifted by
+    ``offset_us[i]``: its window from the request time is ``offset_us[i] + x``.
+    ``offset_us`` is the reference due minus the request time for models of the
+    deviation from a reference, else zero.
+    """
+
+    grid_us: FloatArray
+    cdf: FloatArray
+    key: IntArray
+    offset_us: FloatArray
+
+    def __len__(self) -> int:
+        return int(self.key.shape[0])
+
+    def quantile_us(self, levels: Any) -> FloatArray:
+        """The window (from the request time) of each request at its level."""
+        np = numpy_module()
+        level = np.asarray(levels, dtype=np.float64)
+        if level.ndim == 0:  # one level: solve per distinct distribution, then spread
+            per_key = _quantiles(np, self.cdf, self.grid_us, np.full(self.cdf.shape[0], level))
+            result: FloatArray = self.offset_us + per_key[self.key]
+            return result
+        level = np.broadcast_to(level, self.key.shape)
+        result = self.offset_us + _quantiles(np, self.cdf[self.key], self.grid_us, level)
+        return result
+
+    def cdf_at(self, window_us: Any) -> FloatArray:
+        """The probability of each request being done within its window."""
+        np = numpy_module()
+        x = np.asarray(window_us, dtype=np.float64) - self.offset_us
+        rows = self.cdf[self.key]
+        grid = self.grid_us
+        idx = np.searchsorted(grid, x, side="right")  # grid[idx-1] <= x < grid[idx]
+        n = grid.shape[0]
+        r = np.arange(rows.shape[0])
+        lo = np.clip(idx - 1, 0, n - 1)
+        hi = np.clip(idx, 0, n - 1)
+        f_lo = rows[r, lo]
+        f_hi = rows[r, hi]
+        span = grid[hi] - grid[lo]
+        frac = np.where(span > 0, (x - grid[lo]) / np.where(span > 0, span, 1.0), 0.0)
+        value = f_lo + np.clip(frac, 0.0, 1.0) * (f_hi - f_lo)
+        value = np.where(idx == 0, 0.0, value)
+        value = np.where(idx >= n, 1.0, value)
+        result: FloatArray = np.clip(value, 0.0, 1.0)
+        return result
+
+    def recalibrated(self, pit_scores: FloatArray) -> GridDistributions:
+        """The distributions composed with the empirical cdf of calibration PIT values.
+
+        ``pit_scores`` are ``F_i(y_i)`` on held-out records; the result's cdf is
+        ``G(F(x))`` with ``G`` their empirical cdf (rank ``k`` of ``n`` maps to
+        ``k / (n + 1)``): a quantile at level ``q`` of the result is the base
+        quantile at the split-conformal corrected level.
+        """
+        np = numpy_module()
+        scores = np.sort(np.asarray(pit_scores, dtype=np.float64))
+        n = scores.shape[0]
+        if n == 0:
+            return self
+        ranks = np.searchsorted(scores, self.cdf, side="right")
+        cdf = np.where(self.cdf >= 1.0, 1.0, ranks / (n + 1.0))
+        return attrs.evolve(self, cdf=np.maximum.accumulate(cdf, axis=1))
