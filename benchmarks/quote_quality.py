@@ -19,6 +19,7 @@ conformal inference updated online each day from the outcomes known by then.
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -33,9 +34,7 @@ from promisekit.buffering import (
     ConformalBuffer,
     HistoryColumns,
     allocate_budget,
-    calibration_report,
 )
-from promisekit.buffering import QuoteColumns as QC
 
 ZONE = "Europe/Paris"
 MIN_US = 60_000_000
@@ -192,7 +191,7 @@ class _Distributional:
 def replay(h: HistoryColumns, models: dict[str, Any], starts: list[int]) -> dict[str, list[Any]]:
     """Per model, per month: a function level -> windows of that month's requests."""
     out: dict[str, list[Any]] = {name: [] for name in models}
-    for lo, hi in zip(starts[:-1], starts[1:], strict=True):
+    for lo, hi in itertools.pairwise(starts):
         past = _rows(h, h.completed_us < lo)
         block = _rows(h, (h.requested_us >= lo) & (h.requested_us < hi))
         for name, model in models.items():
@@ -272,7 +271,7 @@ def calibration_by_month(
     rows = []
     aci = AdaptiveConformalBuffer(cond, q=q, gamma=0.005, calibration=cal)
     split = ConformalBuffer(cond, q=q, calibration=cal)
-    for lo, hi in zip(starts[:-1], starts[1:], strict=True):
+    for lo, hi in itertools.pairwise(starts):
         past = _rows(h, h.completed_us < lo)
         block = _rows(h, (h.requested_us >= lo) & (h.requested_us < hi))
         y = (block.completed_us - block.requested_us).astype(np.float64)

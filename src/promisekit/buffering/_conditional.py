@@ -182,15 +182,22 @@ class ConditionalQuoter:
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self) -> None:  # pragma: no cover - built by _fit
-        raise TypeError("a ConditionalQuoter is built by ConditionalQuantileBuffer.fit_columns")
+    def __init__(self, policy: ConditionalQuantileBuffer, zone: str) -> None:
+        self.policy = policy
+        self.zone = zone
+        self.n_records = 0
+        self._grid: FloatArray
+        self._features: tuple[str, ...] = tuple(n for n in policy.by if n != "segment")
+        self._use_segment = "segment" in policy.by
+        self._nodes: dict[Any, int] = {_ALL: 0}
+        self._chains: dict[Any, list[int]] = {}
+        self._depth = 1
+        self._tables: list[tuple[IntArray, FloatArray, FloatArray]] = []
 
     @classmethod
     def _fit(cls, policy: ConditionalQuantileBuffer, past: HistoryColumns) -> ConditionalQuoter:
         np = numpy_module()
-        self = object.__new__(cls)
-        self.policy = policy
-        self.zone = past.zone
+        self = cls(policy, past.zone)
         done = np.asarray(past.completed_us, dtype=np.int64) != OPEN
         if policy.relative:
             if past.reference_us is None:
@@ -209,17 +216,11 @@ class ConditionalQuoter:
             half_us = td_us(half) if isinstance(half, timedelta) else float(half) * 1e6
             age = float(past.completed_us.max()) - past.completed_us.astype(np.float64)
             weights = np.exp2(-age / half_us)
-        self._features = tuple(n for n in policy.by if n != "segment")
-        self._use_segment = "segment" in policy.by
-        self._nodes: dict[Any, int] = {_ALL: 0}
-        self._chains: dict[Any, list[int]] = {}
-        self._depth = 1
         codes = self._codes(past)
         seg_nodes = self._segment_nodes(past, fitting=True)
         bins = np.searchsorted(self._grid, y, side="left")
         g = self._grid.shape[0]
         last = seg_nodes.shape[1] - 1
-        self._tables: list[tuple[IntArray, FloatArray, FloatArray]] = []
         for m in range(len(self._features) + 1):
             parts, rows = [], []
             for d in range(seg_nodes.shape[1]):
@@ -249,7 +250,8 @@ class ConditionalQuoter:
         np = numpy_module()
         n = len(history)
         if not self._use_segment or history.segment is None:
-            return np.zeros((n, self._depth), dtype=np.int64)
+            zeros: IntArray = np.zeros((n, self._depth), dtype=np.int64)
+            return zeros
         labels, inverse = np.unique(np.asarray(history.segment, dtype=object), return_inverse=True)
         chains = []
         for label in labels.tolist():

@@ -36,7 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _sklearn_regressor() -> Any:
     try:
-        from sklearn.ensemble import HistGradientBoostingRegressor
+        from sklearn.ensemble import (  # type: ignore[import-untyped,unused-ignore]
+            HistGradientBoostingRegressor,
+        )
     except ImportError as exc:
         raise MissingDependencyError(
             "scikit-learn", "quantile", "GradientBoostedQuantileBuffer"

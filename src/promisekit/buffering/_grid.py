@@ -49,7 +49,8 @@ def local_us(instants_us: IntArray, zone: str) -> IntArray:
     tz = load_zone(zone, field="zone")
     instants = np.asarray(instants_us, dtype=np.int64)
     if instants.size == 0:
-        return instants.copy()
+        empty: IntArray = instants.copy()
+        return empty
     hours, inverse = np.unique(instants // HOUR_US, return_inverse=True)
     offsets = np.empty(hours.shape[0], dtype=np.int64)
     for i, hour in enumerate(hours.tolist()):
