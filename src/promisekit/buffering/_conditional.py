@@ -123,7 +123,9 @@ class ConditionalQuantileBuffer:
             due (``reference_us``) instead of the duration: the quote is then "the
             reference + the q-quantile of the deviation". Windows are still counted
             from the request time.
-        grid: Number of grid points of the fitted distributions.
+        grid: Most grid points of the fitted distributions (observed values, evenly
+            spaced in rank): quantiles are grid values, so a finer grid is closer
+            to the exact empirical quantile, at more memory per cell.
 
     Example:
         >>> import numpy as np
@@ -149,7 +151,7 @@ class ConditionalQuantileBuffer:
     k: float = attrs.field(default=20.0, validator=_non_negative)
     bins: Mapping[str, Any] = attrs.field(factory=dict)
     relative: bool = False
-    grid: int = attrs.field(default=512, validator=_positive_int)
+    grid: int = attrs.field(default=1024, validator=_positive_int)
 
     def fit_columns(self, past: HistoryColumns) -> ConditionalQuoter:
         """Learn the pooled conditional distributions from ``past``."""
@@ -347,7 +349,10 @@ class ConditionalQuoter:
             },
         )
         dist = self.distributions(one)
-        return GridCapability(dist, label=f"past records like this one ({self.n_records})")
+        pooled = ", ".join(self.policy.by) or "nothing"
+        what = "deviations from the reference" if self.policy.relative else "durations"
+        label = f"{self.n_records} past {what} pooled by {pooled}"
+        return GridCapability(dist, label=label)
 
 
 def _cell_ids(nodes: IntArray, codes: list[IntArray]) -> IntArray:

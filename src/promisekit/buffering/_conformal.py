@@ -5,7 +5,7 @@
 corrects the quoted level so that the stated confidence holds on exchangeable data:
 
 * with a model that gives whole distributions (:class:`ConditionalQuantileBuffer`),
-  the score of a record is its PIT value ``F(y)``, and the corrected quote at level
+  the score of a record is its PIT value ``F(y-)`` (:meth:`GridDistributions.pit`), and the corrected quote at level
   ``q`` is the base quantile at the ``ceil((n + 1) q)``-th smallest score
   (:meth:`GridDistributions.recalibrated`): ``P(y <= quote) >= q``;
 * with a quantile model only (:class:`GradientBoostedQuantileBuffer`), the score is
@@ -127,7 +127,7 @@ class ConformalBuffer:
         fit, held = split_calibration(check_history(past), self.calibration)
         model = self.base.fit_columns(fit)
         if callable(getattr(model, "distributions", None)):
-            scores = model.distributions(held).cdf_at(_actual_window(held))
+            scores = model.distributions(held).pit(_actual_window(held))
             return ConformalQuoter(self, model, np.sort(scores), None)
         quoted = model.quote_columns(held).window_us.astype(np.float64)
         residual = np.sort(_actual_window(held) - quoted)
@@ -209,10 +209,10 @@ class AdaptiveConformalBuffer:
         fit, held = split_calibration(check_history(past), self.calibration)
         model = self.base.fit_columns(fit)
         order = np.argsort(held.requested_us, kind="stable")
-        pit = model.distributions(held).cdf_at(_actual_window(held))[order]
+        pit = model.distributions(held).pit(_actual_window(held))[order]
         quoter = AdaptiveQuoter(self, model, 1.0 - self.q)
         for u in pit.tolist():
-            quoter.update_one(u <= quoter.level)
+            quoter.update_one(u < quoter.level)
         return quoter
 
 

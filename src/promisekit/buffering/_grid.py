@@ -4,7 +4,7 @@
 * :func:`calendar_features` reads hour of day, weekday, month and season of instants
   (UTC microseconds) in a zone, vectorized (one ``zoneinfo`` call per distinct hour);
 * :class:`GridDistributions` holds one predictive distribution per request as a
-  cumulative distribution on a shared grid of durations (linear between grid points):
+  cumulative distribution on a shared grid of observed durations (a step function):
   its quantiles, its cdf at a window and its density are what conformal calibration,
   adaptive calibration and budget allocation work on.
 
@@ -52,13 +52,24 @@ def local_us(instants_us: IntArray, zone: str) -> IntArray:
         empty: IntArray = instants.copy()
         return empty
     hours, inverse = np.unique(instants // HOUR_US, return_inverse=True)
-    offsets = np.empty(hours.shape[0], dtype=np.int64)
-    for i, hour in enumerate(hours.tolist()):
-        moment = datetime.fromtimestamp(hour * 3600, tz=timezone.utc)
-        offset = moment.astimezone(tz).utcoffset()
-        offsets[i] = 0 if offset is None else int(offset.total_seconds()) * 1_000_000
-    result: IntArray = instants + offsets[inverse.reshape(-1)]
+    inverse = inverse.reshape(-1)
+    starts = [_offset_us(tz, h * HOUR_US) for h in hours.tolist()]
+    ends = [_offset_us(tz, (h + 1) * HOUR_US - 1) for h in hours.tolist()]
+    offsets = np.asarray(starts, dtype=np.int64)[inverse]
+    # An hour holding a transition (at any minute): read each of its instants.
+    changing = np.flatnonzero(np.asarray(starts) != np.asarray(ends))
+    if changing.size:
+        rows = np.flatnonzero(np.isin(inverse, changing))
+        offsets[rows] = [_offset_us(tz, int(v)) for v in instants[rows].tolist()]
+    result: IntArray = instants + offsets
     return result
+
+
+def _offset_us(tz: Any, instant_us: int) -> int:
+    seconds, micros = divmod(instant_us, 1_000_000)
+    moment = datetime.fromtimestamp(seconds, tz=timezone.utc).replace(microsecond=micros)
+    offset = moment.astimezone(tz).utcoffset()
+    return 0 if offset is None else (offset.days * 86_400 + offset.seconds) * 1_000_000
 
 
 def calendar_features(instants_us: IntArray, zone: str) -> dict[str, IntArray]:
@@ -141,18 +152,14 @@ def feature_columns(
     return out
 
 
+#: Levels within this of a cdf value count as reached (sums of weights are inexact).
+_TOLERANCE = 1e-12
+
+
 def _quantiles(np: Any, rows: FloatArray, grid: FloatArray, level: FloatArray) -> FloatArray:
-    """Per row, the grid value where the (linear) cdf reaches the row's level."""
-    idx = (rows < level[:, None]).sum(axis=1)
-    idx = np.clip(idx, 0, grid.shape[0] - 1)
-    prev = np.maximum(idx - 1, 0)
-    r = np.arange(rows.shape[0])
-    f_hi = rows[r, idx]
-    f_lo = np.where(idx > 0, rows[r, prev], 0.0)
-    span = f_hi - f_lo
-    frac = np.where(span > 0, (level - f_lo) / np.where(span > 0, span, 1.0), 1.0)
-    frac = np.clip(frac, 0.0, 1.0)
-    result: FloatArray = np.where(idx > 0, grid[prev] + frac * (grid[idx] - grid[prev]), grid[idx])
+    """Per row, the first grid value whose cdf reaches the row's level."""
+    idx = (rows < level[:, None] - _TOLERANCE).sum(axis=1)
+    result: FloatArray = grid[np.clip(idx, 0, grid.shape[0] - 1)]
     return result
 
 
@@ -160,9 +167,11 @@ def _quantiles(np: Any, rows: FloatArray, grid: FloatArray, level: FloatArray) -
 class GridDistributions:
     """One predictive distribution per request, as a cdf on a shared grid.
 
-    Request ``i`` has the cdf ``cdf[key[i]]`` over durations ``grid_us`` (linear
-    between grid points, 0 below the first, 1 from the last), shifted by
+    Request ``i`` has the cdf ``cdf[key[i]]`` over durations ``grid_us`` (0 below
+    the first grid point, 1 from the last), shifted by
     ``offset_us[i]``: its window from the request time is ``offset_us[i] + x``.
+    The cdf is a step function (the grid points are observed values): quantiles
+    are grid values, and ``cdf_at(quantile_us(q)) >= q``.
     ``offset_us`` is the reference due minus the request time for models of the
     deviation from a reference, else zero.
     """
@@ -189,38 +198,41 @@ class GridDistributions:
 
     def cdf_at(self, window_us: Any) -> FloatArray:
         """The probability of each request being done within its window."""
+        return self._step(window_us, "right")
+
+    def pit(self, actual_us: Any) -> FloatArray:
+        """The conformity score of each realized window: the cdf just *below* it.
+
+        A quote at level ``l`` is kept exactly when this score is below ``l``, which
+        is what makes the conformal corrections below exact.
+        """
+        return self._step(actual_us, "left")
+
+    def _step(self, window_us: Any, side: str) -> FloatArray:
         np = numpy_module()
         x = np.asarray(window_us, dtype=np.float64) - self.offset_us
+        idx = np.searchsorted(self.grid_us, x, side=side)  # grid points <= x (or < x)
         rows = self.cdf[self.key]
-        grid = self.grid_us
-        idx = np.searchsorted(grid, x, side="right")  # grid[idx-1] <= x < grid[idx]
-        n = grid.shape[0]
         r = np.arange(rows.shape[0])
-        lo = np.clip(idx - 1, 0, n - 1)
-        hi = np.clip(idx, 0, n - 1)
-        f_lo = rows[r, lo]
-        f_hi = rows[r, hi]
-        span = grid[hi] - grid[lo]
-        frac = np.where(span > 0, (x - grid[lo]) / np.where(span > 0, span, 1.0), 0.0)
-        value = f_lo + np.clip(frac, 0.0, 1.0) * (f_hi - f_lo)
-        value = np.where(idx == 0, 0.0, value)
-        value = np.where(idx >= n, 1.0, value)
+        value = np.where(idx > 0, rows[r, np.maximum(idx - 1, 0)], 0.0)
         result: FloatArray = np.clip(value, 0.0, 1.0)
         return result
 
     def recalibrated(self, pit_scores: FloatArray) -> GridDistributions:
-        """The distributions composed with the empirical cdf of calibration PIT values.
+        """The distributions composed with the empirical cdf of calibration scores.
 
-        ``pit_scores`` are ``F_i(y_i)`` on held-out records; the result's cdf is
-        ``G(F(x))`` with ``G`` their empirical cdf (rank ``k`` of ``n`` maps to
-        ``k / (n + 1)``): a quantile at level ``q`` of the result is the base
-        quantile at the split-conformal corrected level.
+        ``pit_scores`` are :meth:`pit` values ``u_i`` of held-out records; the
+        result's cdf is ``G(F(x))`` with ``G(u) = #{u_i < u} / (n + 1)``. Its
+        quantile at level ``q`` is the first grid value where ``F`` exceeds
+        ``u_(k)``, ``k = ceil((n + 1) q)``: a new exchangeable record is within it
+        with probability at least ``k / (n + 1) >= q`` (split conformal). Levels
+        above ``n / (n + 1)`` get the top of the grid.
         """
         np = numpy_module()
         scores = np.sort(np.asarray(pit_scores, dtype=np.float64))
         n = scores.shape[0]
         if n == 0:
             return self
-        ranks = np.searchsorted(scores, self.cdf, side="right")
+        ranks = np.searchsorted(scores, self.cdf, side="left")
         cdf = np.where(self.cdf >= 1.0, 1.0, ranks / (n + 1.0))
         return attrs.evolve(self, cdf=np.maximum.accumulate(cdf, axis=1))

@@ -1,7 +1,7 @@
 """One request's conditional distribution as a :class:`~promisekit.buffering.Capability`.
 
-A :class:`GridCapability` wraps row ``0`` of a :class:`GridDistributions` (a cdf
-linear between grid points), so a conditional or calibrated model plugs into
+A :class:`GridCapability` wraps row ``0`` of a :class:`GridDistributions` (a step
+cdf over observed durations), so a conditional or calibrated model plugs into
 :func:`~promisekit.buffering.quote`, every buffer policy, :func:`negotiate` and
 :func:`propose_revision` for that one request.
 """
