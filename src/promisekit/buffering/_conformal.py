@@ -5,9 +5,10 @@
 corrects the quoted level so that the stated confidence holds on exchangeable data:
 
 * with a model that gives whole distributions (:class:`ConditionalQuantileBuffer`),
-  the score of a record is its PIT value ``F(y-)`` (:meth:`GridDistributions.pit`), and the corrected quote at level
-  ``q`` is the base quantile at the ``ceil((n + 1) q)``-th smallest score
-  (:meth:`GridDistributions.recalibrated`): ``P(y <= quote) >= q``;
+  the score of a record is its PIT value ``F(y-)`` (:meth:`GridDistributions.pit`),
+  and the corrected quote at level ``q`` is the first base quantile above the
+  ``ceil((n + 1) q)``-th smallest score (:meth:`GridDistributions.recalibrated`):
+  ``P(y <= quote) >= q``;
 * with a quantile model only (:class:`GradientBoostedQuantileBuffer`), the score is
   ``y - Q(x)`` and the quote is ``Q(x)`` plus the ``ceil((n + 1) q)``-th smallest score
   (one-sided conformalized quantile regression, CQR).
