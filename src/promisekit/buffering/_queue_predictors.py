@@ -45,7 +45,11 @@ def open_promises(history: HistoryColumns) -> FloatArray:
     t = history.requested_us
     made = np.searchsorted(np.sort(t), t, side="left")
     closed = np.searchsorted(np.sort(history.completed_us), t, side="right")
-    result: FloatArray = np.maximum(made - closed, 0).astype(np.float64)
+    # Completions at or before t of requests made *at* t (zero durations) are not
+    # completions of earlier requests.
+    instant = np.sort(t[history.completed_us == t])
+    closed -= np.searchsorted(instant, t, side="right") - np.searchsorted(instant, t, side="left")
+    result: FloatArray = (made - closed).astype(np.float64)
     return result
 
 
