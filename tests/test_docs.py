@@ -10,7 +10,13 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # Pages whose examples are executed here (others run their own, next to their module's tests).
-PAGES = ["README.md", "docs/calendar.md", "docs/errors.md", "docs/running-escalations.md"]
+PAGES = [
+    "README.md",
+    "docs/buffering.md",
+    "docs/calendar.md",
+    "docs/errors.md",
+    "docs/running-escalations.md",
+]
 BLOCK = re.compile(r"^( *)```python\n(.*?)^\1```", re.MULTILINE | re.DOTALL)
 
 

@@ -4,11 +4,13 @@ Given each request's predicted distribution ``F_i`` and a target mean window ``W
 :func:`allocate_budget` chooses windows ``w_i`` that maximize the expected number of
 kept promises ``sum F_i(w_i)`` subject to ``mean(w_i) = W`` and ``F_i(w_i) >= floor``.
 At the optimum the marginal gain per minute, the density ``f_i(w_i)``, is the same
-for every request not held at its floor (a Lagrange multiplier ``lam``): for a given
-``lam`` each request takes the longest window whose density still reaches ``lam``
-(never below its floor quantile), the mean window falls as ``lam`` grows, and a
-bisection on ``lam`` finds the budget; the last fraction of a step is shared by
-interpolation so the mean equals the target exactly (to a microsecond).
+for every request not held at its floor (a Lagrange multiplier ``lam``). The density
+is read between the request's quantiles at levels ``floor, floor + step, … 1`` (a
+smoothed estimate); for a given ``lam`` each request takes the longest of these
+windows from which a further step still gains at least ``lam`` per microsecond.
+The mean window falls as ``lam`` grows, and a bisection on ``lam`` finds the budget;
+the last fraction of a step is shared by interpolation so the mean equals the target
+exactly (to a microsecond).
 
 :class:`BudgetBuffer` applies it to every block of requests a columnar model quotes.
 """
@@ -32,17 +34,35 @@ if TYPE_CHECKING:  # pragma: no cover
 _ITERATIONS = 100
 
 
-def _windows_at(lam: float, suffix_max: Any, grid: Any, floor_w: Any, offset: Any, key: Any) -> Any:
+def _windows_at(lam: float, suffix_max: Any, x: Any, offset: Any, key: Any) -> Any:
     np = numpy_module()
-    # Last grid segment whose density reaches lam: count of suffix maxima >= lam.
+    # The longest candidate whose marginal gain still reaches lam.
     count = (suffix_max >= lam).sum(axis=1)
-    x = grid[np.minimum(count, grid.shape[0] - 1)]
-    x = np.where(count == 0, grid[0], x)
-    return np.maximum(offset + x[key], floor_w)
+    return offset + x[np.arange(x.shape[0]), count][key]
+
+
+def _candidates(dist: GridDistributions, floor: float, step: float) -> tuple[Any, Any]:
+    """Per distinct distribution: windows at levels floor, floor + step, … 1, and their cdf."""
+    np = numpy_module()
+    levels = np.unique(np.concatenate([np.arange(floor, 1.0, step), [1.0]]))
+    k, g = dist.cdf.shape
+    # One searchsorted for every row: row r is shifted by 2 r (a cdf lies in [0, 1]).
+    shift = 2.0 * np.arange(k)[:, None]
+    flat = (dist.cdf + shift).ravel()
+    wanted = (levels[None, :] - 1e-12 + shift).ravel()
+    idx = np.searchsorted(flat, wanted, side="left").reshape(k, -1) - np.arange(k)[:, None] * g
+    idx = np.clip(idx, 0, g - 1)
+    x = dist.grid_us[idx]
+    f = np.take_along_axis(dist.cdf, idx, axis=1)
+    return x, f
 
 
 def allocate_budget(
-    dist: GridDistributions, mean_window: timedelta | float, *, floor: float = 0.5
+    dist: GridDistributions,
+    mean_window: timedelta | float,
+    *,
+    floor: float = 0.5,
+    step: float = 0.01,
 ) -> QuoteColumns:
     """Windows with the given mean that keep the most promises in expectation.
 
@@ -50,6 +70,9 @@ def allocate_budget(
         dist: One predicted distribution per request (from a conditional model).
         mean_window: The target mean window (``timedelta`` or microseconds).
         floor: No quote's confidence falls below this (an honest promise for all).
+        step: Spacing of the candidate levels (``floor``, ``floor + step``, … 1): the
+            marginal gain of a minute is read between consecutive candidates, which
+            smooths the empirical density.
 
     Raises:
         InvalidValueError: The target is below the mean of the floor windows (or
@@ -74,12 +97,16 @@ def allocate_budget(
     n = len(dist)
     if n == 0:
         return QuoteColumns(np.zeros(0, dtype=np.int64), np.zeros(0))
-    floor_w = dist.quantile_us(level)
-    grid = dist.grid_us
-    density = np.diff(dist.cdf, axis=1) / np.maximum(np.diff(grid), 1e-9)[None, :]
-    # suffix_max[k, j] = max density over segments j.. (non-increasing in j)
-    suffix_max = np.maximum.accumulate(density[:, ::-1], axis=1)[:, ::-1]
-    top = np.maximum(dist.offset_us + grid[-1], floor_w)
+    if isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step < 1:
+        raise InvalidValueError(f"'step' must be in (0, 1) (got {describe(step)})")
+    x, f = _candidates(dist, level, float(step))
+    gain = np.diff(f, axis=1)
+    width = np.diff(x, axis=1)
+    slope = np.where(width > 0, gain / np.where(width > 0, width, 1.0), 0.0)
+    # suffix_max[k, m] = the best gain per microsecond from candidate m on.
+    suffix_max = np.maximum.accumulate(slope[:, ::-1], axis=1)[:, ::-1]
+    floor_w = dist.offset_us + x[dist.key, 0]
+    top = dist.offset_us + x[dist.key, -1]
     if target < floor_w.mean() - 0.5:
         raise InvalidValueError(
             f"'mean_window' {describe(mean_window)} is below the mean window of the floor "
@@ -90,7 +117,7 @@ def allocate_budget(
             f"'mean_window' {describe(mean_window)} is beyond the longest windows the "
             f"distributions support ({top.mean() / 6e7:.1f} min on average)"
         )
-    args = (suffix_max, grid, floor_w, dist.offset_us, dist.key)
+    args = (suffix_max, x, dist.offset_us, dist.key)
     lo, hi = 0.0, float(suffix_max.max()) * 2.0 + 1.0  # lo: long windows, hi: floors
     w_long, w_short = top, floor_w
     for _ in range(_ITERATIONS):
