@@ -83,7 +83,7 @@ def make_data(
             weights.append(20.0 if j == 0 else 1.0)
     w = np.array(weights) / sum(weights)
     route = rng.choice(len(routes), n, p=w)
-    from promisekit.buffering._grid import calendar_features
+    from promisekit.buffering._features import calendar_features
 
     cal = calendar_features(requested, ZONE)
     h, wd, month = cal["hour"], cal["weekday"], cal["month"]
@@ -108,7 +108,7 @@ def make_data(
 
 
 def _rows(h: HistoryColumns, mask: np.ndarray) -> HistoryColumns:
-    from promisekit.buffering._conditional import select_rows
+    from promisekit.buffering._features import select_rows
 
     return select_rows(h, mask)
 

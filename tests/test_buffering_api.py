@@ -18,11 +18,20 @@ import promisekit.commitments as commitments
 MODULES = [
     "promisekit.buffering",
     "promisekit.buffering._backtest",
+    "promisekit.buffering._budget",
+    "promisekit.buffering._calibration",
     "promisekit.buffering._capability",
+    "promisekit.buffering._columns",
+    "promisekit.buffering._conditional",
+    "promisekit.buffering._conformal",
+    "promisekit.buffering._gbm",
+    "promisekit.buffering._grid",
+    "promisekit.buffering._grid_capability",
     "promisekit.buffering._history",
     "promisekit.buffering._negotiation",
     "promisekit.buffering._optimal",
     "promisekit.buffering._policies",
+    "promisekit.buffering._queue_predictors",
     "promisekit.commitments",
 ]
 

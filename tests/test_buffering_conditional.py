@@ -21,8 +21,8 @@ from promisekit.buffering import (
     QuoteColumns,
     negotiate,
 )
-from promisekit.buffering._conditional import shrinkage_weight
-from promisekit.buffering._grid import OPEN, calendar_features, local_us
+from promisekit.buffering._conditional import _shrinkage_weight as shrinkage_weight
+from promisekit.buffering._features import OPEN, calendar_features, local_us
 from promisekit.errors import (
     InsufficientDataError,
     InvalidTypeError,

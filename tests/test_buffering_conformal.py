@@ -23,8 +23,9 @@ from promisekit.buffering import (
     QuoteColumns,
     calibration_report,
 )
-from promisekit.buffering._calibration import wilson
-from promisekit.buffering._conformal import conformal_rank, split_calibration
+from promisekit.buffering._calibration import _wilson as wilson
+from promisekit.buffering._conformal import _conformal_rank as conformal_rank
+from promisekit.buffering._conformal import _split_calibration as split_calibration
 from promisekit.commitments import wilson_interval
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
@@ -44,7 +45,7 @@ def exchangeable(n: int, seed: int, *, scale: float = 30.0) -> HistoryColumns:
 
 
 def split(h: HistoryColumns, n_past: int) -> tuple[HistoryColumns, HistoryColumns]:
-    from promisekit.buffering._conditional import select_rows
+    from promisekit.buffering._features import select_rows
 
     idx = np.arange(len(h))
     return select_rows(h, idx < n_past), select_rows(h, idx >= n_past)

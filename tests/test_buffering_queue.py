@@ -18,7 +18,7 @@ from promisekit.buffering import (
     queue_features,
     rase,
 )
-from promisekit.buffering._conditional import select_rows
+from promisekit.buffering._features import select_rows
 from promisekit.errors import InsufficientDataError, InvalidValueError
 
 MIN = 60_000_000

@@ -98,6 +98,7 @@ from promisekit.buffering._policies import (
 from promisekit.buffering._queue_predictors import (
     HeadOfLinePredictor,
     QueueLengthPredictor,
+    QueueQuoter,
     head_of_line_wait,
     open_promises,
     queue_features,
@@ -146,6 +147,7 @@ __all__ = [
     "ProportionalBuffer",
     "QuantileBuffer",
     "QueueLengthPredictor",
+    "QueueQuoter",
     "Quote",
     "QuoteColumns",
     "QuoteContext",

@@ -18,18 +18,16 @@ exactly (to a microsecond).
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import attrs
 
 from promisekit._validation import describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
 from promisekit.buffering._common import td_us
-from promisekit.buffering._grid import GridDistributions, check_history, check_level, numpy_module
+from promisekit.buffering._features import check_history, check_level, numpy_module
+from promisekit.buffering._grid import GridDistributions
 from promisekit.errors import InvalidTypeError, InvalidValueError
-
-if TYPE_CHECKING:  # pragma: no cover
-    from promisekit.buffering._columns import FloatArray
 
 _ITERATIONS = 100
 
@@ -171,7 +169,10 @@ class BudgetBuffer:
         check_level("floor", self.floor)
 
     def fit_columns(self, past: HistoryColumns) -> BudgetQuoter:
-        """Fit the base model."""
+        """Fit the base model.
+
+        .. versionadded:: 0.1.0
+        """
         return BudgetQuoter(self, self.base.fit_columns(check_history(past)))
 
 
@@ -186,11 +187,12 @@ class BudgetQuoter:
         self.model = model
 
     def quote_columns(self, requests: HistoryColumns) -> QuoteColumns:
-        """Windows with the policy's mean over ``requests``."""
+        """Windows with the policy's mean over ``requests``.
+
+        .. versionadded:: 0.1.0
+        """
         dist = self.model.distributions(check_history(requests, "requests"))
         return allocate_budget(dist, self.policy.mean_window, floor=self.policy.floor)
 
 
-def expected_kept(dist: GridDistributions, window_us: Any) -> FloatArray:
-    """``F_i(w_i)`` per request: the expected number kept is its sum."""
-    return dist.cdf_at(window_us)
+__all__ = ["BudgetBuffer", "BudgetQuoter", "allocate_budget"]

@@ -18,7 +18,7 @@ import attrs
 
 from promisekit._validation import describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
-from promisekit.buffering._grid import (
+from promisekit.buffering._features import (
     DAY_US,
     OPEN,
     check_history,
@@ -31,7 +31,7 @@ from promisekit.errors import InvalidTypeError, InvalidValueError
 _PERIODS = ("day", "week", "month", "quarter", "all")
 
 
-def wilson(kept: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+def _wilson(kept: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
     """The Wilson score interval of a rate ``kept / n`` (``(0, 1)`` when ``n`` is 0)."""
     if n <= 0:
         return 0.0, 1.0
@@ -69,7 +69,10 @@ class CalibrationRow:
 
     @property
     def gap(self) -> float:
-        """``realized - stated`` (positive: more kept than stated)."""
+        """``realized - stated`` (positive: more kept than stated).
+
+        .. versionadded:: 0.1.0
+        """
         return self.realized - self.stated
 
 
@@ -84,7 +87,10 @@ class CalibrationReport:
     confidence: float = 0.95
 
     def to_text(self) -> str:
-        """A plain-text table."""
+        """A plain-text table.
+
+        .. versionadded:: 0.1.0
+        """
         head = ("period", "segment", "quotes", "stated", "realized", "interval")
         body = [
             (
@@ -110,7 +116,10 @@ class CalibrationReport:
         return "\n".join(lines)
 
     def to_pandas(self) -> Any:
-        """The rows as a pandas DataFrame (the ``analysis`` extra)."""
+        """The rows as a pandas DataFrame (the ``analysis`` extra).
+
+        .. versionadded:: 0.1.0
+        """
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is in the test extra
@@ -120,7 +129,10 @@ class CalibrationReport:
         return pd.DataFrame([attrs.asdict(r) for r in self.rows])
 
     def plot(self, ax: Any = None, *, segment: Any = None) -> Any:
-        """Stated and realized (with intervals) per period; returns the matplotlib Axes."""
+        """Stated and realized (with intervals) per period; returns the matplotlib Axes.
+
+        .. versionadded:: 0.1.0
+        """
         from promisekit._plotting import get_axes, label_axes
 
         axes = get_axes(ax, feature="CalibrationReport.plot()")
@@ -202,8 +214,11 @@ def calibration_report(
         for seg, mask in groups:
             n = int(mask.sum())
             k = int(kept[mask].sum())
-            low, high = wilson(k, n, level)
+            low, high = _wilson(k, n, level)
             stated = float(quotes.confidence[mask].mean()) if n else float("nan")
             realized = k / n if n else float("nan")
             rows.append(CalibrationRow(label, seg, n, stated, realized, low, high))
     return CalibrationReport(tuple(rows), level)
+
+
+__all__ = ["CalibrationReport", "CalibrationRow", "calibration_report"]

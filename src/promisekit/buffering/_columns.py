@@ -28,6 +28,8 @@ if TYPE_CHECKING:  # pragma: no cover
     FloatArray = npt.NDArray[np.float64]
     AnyArray = npt.NDArray[Any]
 
+__all__ = ["ColumnarPolicy", "ColumnarQuoter", "HistoryColumns", "QuoteColumns"]
+
 
 @attrs.frozen(eq=False)
 class HistoryColumns:
@@ -83,7 +85,10 @@ class ColumnarQuoter(Protocol):
     """
 
     def quote_columns(self, requests: HistoryColumns) -> QuoteColumns:
-        """Quote every request of ``requests`` (only request-time columns may be read)."""
+        """Quote every request of ``requests`` (only request-time columns may be read).
+
+        .. versionadded:: 0.1.0
+        """
         ...
 
 
@@ -98,5 +103,8 @@ class ColumnarPolicy(Protocol):
     """
 
     def fit_columns(self, past: HistoryColumns) -> ColumnarQuoter:
-        """Learn from ``past`` and return a quoter."""
+        """Learn from ``past`` and return a quoter.
+
+        .. versionadded:: 0.1.0
+        """
         ...

@@ -32,17 +32,17 @@ import attrs
 from promisekit._validation import check_aware, describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
 from promisekit.buffering._common import td_us, to_us
-from promisekit.buffering._grid import (
-    CALENDAR_FEATURES,
+from promisekit.buffering._features import (
     NO_REFERENCE,
     OPEN,
-    GridDistributions,
     check_history,
     check_level,
     check_positive,
     feature_columns,
     numpy_module,
+    select_rows,
 )
+from promisekit.buffering._grid import GridDistributions
 from promisekit.buffering._grid_capability import GridCapability
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
@@ -94,7 +94,7 @@ def _positive_int(instance: object, attribute: attrs.Attribute[Any], value: Any)
         raise InvalidValueError(f"{attribute.name!r} must be an int >= 2 (got {describe(value)})")
 
 
-def shrinkage_weight(n: Any, k: float) -> Any:
+def _shrinkage_weight(n: Any, k: float) -> Any:
     """``n / (n + k)``: how much a cell with ``n`` (weighted) records trusts itself."""
     np = numpy_module()
     count = np.asarray(n, dtype=np.float64)
@@ -154,7 +154,10 @@ class ConditionalQuantileBuffer:
     grid: int = attrs.field(default=1024, validator=_positive_int)
 
     def fit_columns(self, past: HistoryColumns) -> ConditionalQuoter:
-        """Learn the pooled conditional distributions from ``past``."""
+        """Learn the pooled conditional distributions from ``past``.
+
+        .. versionadded:: 0.1.0
+        """
         return ConditionalQuoter._fit(self, check_history(past))
 
 
@@ -205,7 +208,7 @@ class ConditionalQuoter:
             if past.reference_us is None:
                 raise InvalidValueError("'relative' models need the history's 'reference_us'")
             done &= np.asarray(past.reference_us, dtype=np.int64) != NO_REFERENCE
-        past = _select(past, done)
+        past = select_rows(past, done)
         if len(past) == 0:
             raise InsufficientDataError(
                 "'past' has no completed record to fit a ConditionalQuantileBuffer on"
@@ -277,7 +280,10 @@ class ConditionalQuoter:
     # ------------------------------------------------------------------ quoting
 
     def distributions(self, requests: HistoryColumns) -> GridDistributions:
-        """The pooled predictive distribution of each request (see the module docstring)."""
+        """The pooled predictive distribution of each request (see the module docstring).
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         requests = check_history(requests, "requests")
         n = len(requests)
@@ -302,7 +308,7 @@ class ConditionalQuoter:
                 if d == last and m == 0:
                     w = remaining * found
                 else:
-                    w = shrinkage_weight(np.where(found, total[pos], 0.0), self.policy.k)
+                    w = _shrinkage_weight(np.where(found, total[pos], 0.0), self.policy.k)
                     w = w * remaining
                 mixed += w[:, None] * np.where(found[:, None], cdf[pos], 0.0)
                 remaining = remaining - w
@@ -313,7 +319,10 @@ class ConditionalQuoter:
         return GridDistributions(self._grid, mixed, key, offset)
 
     def quote_columns(self, requests: HistoryColumns, q: Any = None) -> QuoteColumns:
-        """Quote each request at level ``q`` (default: the policy's ``q``; may be an array)."""
+        """Quote each request at level ``q`` (default: the policy's ``q``; may be an array).
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         dist = self.distributions(requests)
         level = self.policy.q if q is None else q
@@ -332,6 +341,8 @@ class ConditionalQuoter:
 
         For a ``relative`` model pass the request's ``reference`` due: the capability
         then describes durations from the request time (reference offset included).
+
+        .. versionadded:: 0.1.0
         """
         np = numpy_module()
         moment = to_us(check_aware("at", at))
@@ -365,22 +376,6 @@ def _cell_ids(nodes: IntArray, codes: list[IntArray]) -> IntArray:
     return result
 
 
-def _select(history: HistoryColumns, mask: Any) -> HistoryColumns:
-    return HistoryColumns(
-        history.requested_us[mask],
-        history.completed_us[mask],
-        zone=history.zone,
-        segment=None if history.segment is None else history.segment[mask],
-        reference_us=None if history.reference_us is None else history.reference_us[mask],
-        features={k: v[mask] for k, v in history.features.items()},
-    )
-
-
-def select_rows(history: HistoryColumns, mask: Any) -> HistoryColumns:
-    """The rows of ``history`` selected by a boolean mask or index array."""
-    return _select(history, mask)
-
-
 def _targets(past: HistoryColumns, relative: bool) -> IntArray:
     if relative:
         assert past.reference_us is not None
@@ -407,4 +402,4 @@ def _make_grid(np: Any, y: Any, size: int) -> Any:
     return values.astype(np.float64)
 
 
-__all__ = ["CALENDAR_FEATURES", "ConditionalQuantileBuffer", "ConditionalQuoter"]
+__all__ = ["ConditionalQuantileBuffer", "ConditionalQuoter"]

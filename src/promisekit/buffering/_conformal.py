@@ -31,15 +31,15 @@ import attrs
 from promisekit._validation import describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
 from promisekit.buffering._common import td_us
-from promisekit.buffering._conditional import select_rows
-from promisekit.buffering._grid import (
+from promisekit.buffering._features import (
     OPEN,
-    GridDistributions,
     check_history,
     check_level,
     check_positive,
     numpy_module,
+    select_rows,
 )
+from promisekit.buffering._grid import GridDistributions
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +69,7 @@ def _level(instance: object, attribute: attrs.Attribute[Any], value: Any) -> Non
     check_level(attribute.name, value)
 
 
-def split_calibration(
+def _split_calibration(
     past: HistoryColumns, calibration: float | timedelta
 ) -> tuple[HistoryColumns, HistoryColumns]:
     """``(fit, calibrate)``: the records completed last form the calibration set."""
@@ -91,7 +91,7 @@ def split_calibration(
     return select_rows(past, fit), select_rows(past, held)
 
 
-def conformal_rank(n: int, q: float) -> int:
+def _conformal_rank(n: int, q: float) -> int:
     """The 1-based rank ``ceil((n + 1) q)`` of the corrected score (``n + 1``: infinite)."""
     return min(max(math.ceil((n + 1) * q - 1e-12), 1), n + 1)
 
@@ -123,16 +123,19 @@ class ConformalBuffer:
     )
 
     def fit_columns(self, past: HistoryColumns) -> ConformalQuoter:
-        """Fit ``base`` on the older records, calibrate on the held-out recent ones."""
+        """Fit ``base`` on the older records, calibrate on the held-out recent ones.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
-        fit, held = split_calibration(check_history(past), self.calibration)
+        fit, held = _split_calibration(check_history(past), self.calibration)
         model = self.base.fit_columns(fit)
         if callable(getattr(model, "distributions", None)):
             scores = model.distributions(held).pit(_actual_window(held))
             return ConformalQuoter(self, model, np.sort(scores), None)
         quoted = model.quote_columns(held).window_us.astype(np.float64)
         residual = np.sort(_actual_window(held) - quoted)
-        rank = conformal_rank(residual.shape[0], self.q)
+        rank = _conformal_rank(residual.shape[0], self.q)
         correction = residual[min(rank, residual.shape[0]) - 1]
         return ConformalQuoter(self, model, None, float(correction))
 
@@ -156,7 +159,10 @@ class ConformalQuoter:
         self.correction_us = correction_us
 
     def distributions(self, requests: HistoryColumns) -> GridDistributions:
-        """The base distributions recalibrated by the calibration scores."""
+        """The base distributions recalibrated by the calibration scores.
+
+        .. versionadded:: 0.1.0
+        """
         if self.scores is None:
             raise InvalidTypeError(
                 f"the base model {type(self.model).__name__} gives no distributions"
@@ -165,7 +171,10 @@ class ConformalQuoter:
         return result
 
     def quote_columns(self, requests: HistoryColumns, q: Any = None) -> QuoteColumns:
-        """Quote at the stated level ``q`` (default: the policy's), corrected."""
+        """Quote at the stated level ``q`` (default: the policy's), corrected.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         level = self.policy.q if q is None else q
         if self.scores is None:
@@ -205,9 +214,12 @@ class AdaptiveConformalBuffer:
             raise InvalidValueError(f"'gamma' must be in (0, 1) (got {describe(value)})")
 
     def fit_columns(self, past: HistoryColumns) -> AdaptiveQuoter:
-        """Fit ``base`` on the older records; replay the recent ones to learn the level."""
+        """Fit ``base`` on the older records; replay the recent ones to learn the level.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
-        fit, held = split_calibration(check_history(past), self.calibration)
+        fit, held = _split_calibration(check_history(past), self.calibration)
         model = self.base.fit_columns(fit)
         order = np.argsort(held.requested_us, kind="stable")
         pit = model.distributions(held).pit(_actual_window(held))[order]
@@ -233,11 +245,17 @@ class AdaptiveQuoter:
 
     @property
     def level(self) -> float:
-        """The level quoted now: ``1 - a_t`` clipped to ``[0, 1]``."""
+        """The level quoted now: ``1 - a_t`` clipped to ``[0, 1]``.
+
+        .. versionadded:: 0.1.0
+        """
         return min(max(1.0 - self.alpha, 0.0), 1.0)
 
     def update_one(self, hit: bool) -> None:
-        """One step of ``a <- a + gamma (alpha - err)`` for one realized outcome."""
+        """One step of ``a <- a + gamma (alpha - err)`` for one realized outcome.
+
+        .. versionadded:: 0.1.0
+        """
         target = 1.0 - self.policy.q
         self.alpha += self.policy.gamma * (target - (0.0 if hit else 1.0))
 
@@ -245,6 +263,8 @@ class AdaptiveQuoter:
         """Learn from the outcomes of quotes made at the current level (kept = true).
 
         Quotes made together at one level learn together: the steps add up.
+
+        .. versionadded:: 0.1.0
         """
         np = numpy_module()
         kept = np.asarray(hits, dtype=bool)
@@ -253,8 +273,14 @@ class AdaptiveQuoter:
         self.alpha += self.policy.gamma * (target * kept.shape[0] - misses)
 
     def quote_columns(self, requests: HistoryColumns) -> QuoteColumns:
-        """Quote at the current level; the stated confidence is the target ``q``."""
+        """Quote at the current level; the stated confidence is the target ``q``.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         dist = self.model.distributions(requests)
         window = np.ceil(dist.quantile_us(self.level)).astype(np.int64)
         return QuoteColumns(window, np.full(window.shape[0], float(self.policy.q)))
+
+
+__all__ = ["AdaptiveConformalBuffer", "AdaptiveQuoter", "ConformalBuffer", "ConformalQuoter"]

@@ -18,8 +18,7 @@ import attrs
 
 from promisekit._validation import describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
-from promisekit.buffering._conditional import select_rows
-from promisekit.buffering._grid import (
+from promisekit.buffering._features import (
     CALENDAR_FEATURES,
     NO_REFERENCE,
     OPEN,
@@ -27,6 +26,7 @@ from promisekit.buffering._grid import (
     check_history,
     check_level,
     numpy_module,
+    select_rows,
 )
 from promisekit.errors import InsufficientDataError, InvalidTypeError, MissingDependencyError
 
@@ -82,7 +82,10 @@ class GradientBoostedQuantileBuffer:
     random_state: int = 0
 
     def fit_columns(self, past: HistoryColumns) -> GradientBoostedQuoter:
-        """Fit the regressor on the completed records of ``past``."""
+        """Fit the regressor on the completed records of ``past``.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         regressor_class = _sklearn_regressor()
         past = check_history(past)
@@ -129,7 +132,10 @@ class GradientBoostedQuoter:
         self.model: Any = None
 
     def matrix(self, history: HistoryColumns) -> FloatArray:
-        """The feature matrix of ``history`` (one column per name of ``by``)."""
+        """The feature matrix of ``history`` (one column per name of ``by``).
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         n = len(history)
         calendar = {}
@@ -156,7 +162,10 @@ class GradientBoostedQuoter:
         return result
 
     def quote_columns(self, requests: HistoryColumns) -> QuoteColumns:
-        """The predicted ``q``-quantile of each request, stated at ``q``."""
+        """The predicted ``q``-quantile of each request, stated at ``q``.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         requests = check_history(requests, "requests")
         predicted = self.model.predict(self.matrix(requests)) * 1e6
@@ -166,3 +175,6 @@ class GradientBoostedQuoter:
             predicted = predicted + (requests.reference_us - requests.requested_us)
         window = np.ceil(predicted).astype(np.int64)
         return QuoteColumns(window, np.full(window.shape[0], float(self.policy.q)))
+
+
+__all__ = ["GradientBoostedQuantileBuffer", "GradientBoostedQuoter"]

@@ -14,7 +14,8 @@ from datetime import timedelta
 from promisekit._validation import check_duration
 from promisekit.buffering._capability._protocol import _DEFAULT_RESIDUAL_MIN, Capability
 from promisekit.buffering._common import td_us, us_td
-from promisekit.buffering._grid import GridDistributions, check_level, numpy_module
+from promisekit.buffering._features import check_level, numpy_module
+from promisekit.buffering._grid import GridDistributions
 from promisekit.errors import InsufficientDataError, InvalidValueError
 
 _BELOW_ONE = 1.0 - 2.0**-53
@@ -37,18 +38,27 @@ class GridCapability(Capability):
 
     @property
     def max_confidence(self) -> float:
-        """The largest level whose quantile lies inside the fitted grid."""
+        """The largest level whose quantile lies inside the fitted grid.
+
+        .. versionadded:: 0.1.0
+        """
         return _BELOW_ONE
 
     def quantile(self, q: float) -> timedelta:
-        """The duration within which the work is done with probability ``q``."""
+        """The duration within which the work is done with probability ``q``.
+
+        .. versionadded:: 0.1.0
+        """
         level = check_level("q", q)
         if level >= 1.0:
             raise InvalidValueError("'q' must be below 1 for a conditional distribution (got 1)")
         return us_td(math.ceil(float(self._dist.quantile_us(level)[0])))
 
     def cdf(self, duration: timedelta) -> float:
-        """The probability that the work is done within ``duration``."""
+        """The probability that the work is done within ``duration``.
+
+        .. versionadded:: 0.1.0
+        """
         amount = td_us(check_duration("duration", duration, allow_negative=True))
         return float(self._dist.cdf_at(float(amount))[0])
 
@@ -63,7 +73,10 @@ class GridCapability(Capability):
     def residual_quantile(
         self, q: float, elapsed: timedelta, *, min_samples: int = _DEFAULT_RESIDUAL_MIN
     ) -> timedelta:
-        """The ``q``-quantile of the remaining time given ``elapsed`` spent."""
+        """The ``q``-quantile of the remaining time given ``elapsed`` spent.
+
+        .. versionadded:: 0.1.0
+        """
         level = check_level("q", q)
         spent = td_us(check_duration("elapsed", elapsed))
         left = self._remaining(spent)
@@ -74,7 +87,10 @@ class GridCapability(Capability):
         return us_td(max(math.ceil(total) - spent, 0))
 
     def residual_cdf(self, duration: timedelta, elapsed: timedelta) -> float:
-        """``P(T <= elapsed + duration | T > elapsed)``."""
+        """``P(T <= elapsed + duration | T > elapsed)``.
+
+        .. versionadded:: 0.1.0
+        """
         amount = td_us(check_duration("duration", duration, allow_negative=True))
         spent = td_us(check_duration("elapsed", elapsed))
         left = self._remaining(spent)
@@ -83,5 +99,11 @@ class GridCapability(Capability):
         return min(max((done - base) / left, 0.0), 1.0)
 
     def describe(self) -> str:
-        """A few words for explanations."""
+        """A few words for explanations.
+
+        .. versionadded:: 0.1.0
+        """
         return self._label
+
+
+__all__ = ["GridCapability"]

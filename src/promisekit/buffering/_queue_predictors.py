@@ -25,7 +25,7 @@ import attrs
 
 from promisekit._validation import describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
-from promisekit.buffering._grid import OPEN, check_history, check_level, numpy_module
+from promisekit.buffering._features import OPEN, check_history, check_level, numpy_module
 from promisekit.errors import InsufficientDataError, InvalidValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,8 +121,16 @@ def _feature(history: HistoryColumns, name: str) -> FloatArray:
     return result
 
 
-class _QueueQuoter:
-    """A fitted queue predictor: ``a + b x`` and the ratio quantile ``c_q``."""
+class QueueQuoter:
+    """A fitted :class:`QueueLengthPredictor` or :class:`HeadOfLinePredictor`.
+
+    Attributes:
+        a: Intercept of the point prediction (µs).
+        b: Slope per unit of the predictor's regressor.
+        ratio: ``c_q``, the past ``q``-quantile of actual / predicted.
+
+    .. versionadded:: 0.1.0
+    """
 
     def __init__(self, policy: Any, a: float, b: float, ratio: float) -> None:
         self.policy = policy
@@ -131,18 +139,24 @@ class _QueueQuoter:
         self.ratio = ratio
 
     def point_columns(self, requests: HistoryColumns) -> FloatArray:
-        """The predicted duration (µs) of each request."""
+        """The predicted duration (µs) of each request.
+
+        .. versionadded:: 0.1.0
+        """
         result: FloatArray = self.a + self.b * self.policy._regressor(requests)
         return result
 
     def quote_columns(self, requests: HistoryColumns) -> QuoteColumns:
-        """``point x c_q``, stated at ``q``."""
+        """``point x c_q``, stated at ``q``.
+
+        .. versionadded:: 0.1.0
+        """
         np = numpy_module()
         window = np.ceil(np.maximum(self.point_columns(requests), 0.0) * self.ratio)
         return QuoteColumns(window.astype(np.int64), np.full(window.shape[0], self.policy.q))
 
 
-def _fit(policy: Any, past: HistoryColumns) -> _QueueQuoter:
+def _fit(policy: Any, past: HistoryColumns) -> QueueQuoter:
     np = numpy_module()
     past = check_history(past)
     done = past.completed_us != OPEN
@@ -158,7 +172,7 @@ def _fit(policy: Any, past: HistoryColumns) -> _QueueQuoter:
         a, b = float(y.mean()), 0.0
     point = np.maximum(a + b * x, 1.0)
     ratio = float(np.quantile(y / point, policy.q, method="inverted_cdf"))
-    return _QueueQuoter(policy, a, b, ratio)
+    return QueueQuoter(policy, a, b, ratio)
 
 
 @attrs.frozen
@@ -183,8 +197,11 @@ class QueueLengthPredictor:
         result: FloatArray = np.maximum(n + 1.0 - self.servers, 0.0)
         return result
 
-    def fit_columns(self, past: HistoryColumns) -> _QueueQuoter:
-        """Fit ``a`` and ``b`` by least squares, and the ratio quantile."""
+    def fit_columns(self, past: HistoryColumns) -> QueueQuoter:
+        """Fit ``a`` and ``b`` by least squares, and the ratio quantile.
+
+        .. versionadded:: 0.1.0
+        """
         return _fit(self, past)
 
 
@@ -213,6 +230,20 @@ class HeadOfLinePredictor:
         result: FloatArray = np.where(k > 0, w * (k + 1.0) / np.maximum(k, 1.0), 0.0)
         return result
 
-    def fit_columns(self, past: HistoryColumns) -> _QueueQuoter:
-        """Fit ``a`` and ``b`` by least squares, and the ratio quantile."""
+    def fit_columns(self, past: HistoryColumns) -> QueueQuoter:
+        """Fit ``a`` and ``b`` by least squares, and the ratio quantile.
+
+        .. versionadded:: 0.1.0
+        """
         return _fit(self, past)
+
+
+__all__ = [
+    "HeadOfLinePredictor",
+    "QueueLengthPredictor",
+    "QueueQuoter",
+    "head_of_line_wait",
+    "open_promises",
+    "queue_features",
+    "rase",
+]
