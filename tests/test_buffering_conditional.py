@@ -281,3 +281,24 @@ class TestProperties:
             assert np.all(lo <= hi + 1e-6)
         for q, w in zip(ordered, windows, strict=True):
             assert np.all(dist.cdf_at(w) >= q - 1e-9)
+
+
+class TestScale:
+    def test_many_cells_get_a_coarser_grid(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        import promisekit.buffering._conditional as conditional
+
+        monkeypatch.setattr(conditional, "_MAX_TABLE", 64 * 40)
+        rng = np.random.default_rng(0)
+        n = 5000
+        t = np.arange(n, dtype=np.int64) * MIN
+        seg = rng.integers(0, 30, n).astype(str).astype(object)
+        past = HistoryColumns(t, t + rng.integers(1, 10**9, n), segment=seg)
+        quoter = ConditionalQuantileBuffer(by=("segment",)).fit_columns(past)
+        assert quoter._grid.shape[0] < 100  # 31 cells x at most 82 grid points
+        window = quoter.quote_columns(past).window_us
+        assert np.all(np.isin(window, quoter._grid))
+
+    def test_segment_in_by_without_segments(self) -> None:
+        past = hourly(300)
+        quotes = ConditionalQuantileBuffer().fit_columns(past).quote_columns(past)
+        assert len(quotes.window_us) == 300

@@ -52,6 +52,9 @@ if TYPE_CHECKING:  # pragma: no cover
 _ALL = object()
 _MAX_DEPTH = 64
 _MAX_FEATURES = 4
+#: Most numbers held by the fitted cdf tables (cells x grid points): 128 MB.
+_MAX_TABLE = 2**24
+_MIN_GRID = 32
 
 
 def _check_by(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -125,7 +128,9 @@ class ConditionalQuantileBuffer:
             from the request time.
         grid: Most grid points of the fitted distributions (observed values, evenly
             spaced in rank): quantiles are grid values, so a finer grid is closer
-            to the exact empirical quantile, at more memory per cell.
+            to the exact empirical quantile, at more memory per cell. With many
+            cells the grid is made coarser (to no fewer than 32 points) so that the
+            fitted tables hold at most 2**24 numbers.
 
     Example:
         >>> import numpy as np
@@ -214,7 +219,6 @@ class ConditionalQuoter:
                 "'past' has no completed record to fit a ConditionalQuantileBuffer on"
             )
         y = _targets(past, policy.relative).astype(np.float64)
-        self._grid = _make_grid(np, y, policy.grid)
         weights = np.ones(len(past))
         if policy.half_life is not None:
             half = policy.half_life
@@ -223,19 +227,22 @@ class ConditionalQuoter:
             weights = np.exp2(-age / half_us)
         codes = self._codes(past)
         seg_nodes = self._segment_nodes(past, fitting=True)
-        bins = np.searchsorted(self._grid, y, side="left")
-        g = self._grid.shape[0]
         last = seg_nodes.shape[1] - 1
+        levels = []
         for m in range(len(self._features) + 1):
             parts, rows = [], []
             for d in range(seg_nodes.shape[1]):
                 real = (seg_nodes[:, d] != 0) if d < last else np.ones(len(past), dtype=bool)
                 parts.append(_cell_ids(seg_nodes[real, d], [c[real] for c in codes[:m]]))
                 rows.append(np.flatnonzero(real))
-            cell = np.concatenate(parts)
-            row = np.concatenate(rows)
-            uniq, inv = np.unique(cell, return_inverse=True)
-            inv = inv.reshape(-1)
+            uniq, inv = np.unique(np.concatenate(parts), return_inverse=True)
+            levels.append((uniq, inv.reshape(-1), np.concatenate(rows)))
+        # Many cells: a coarser grid, so that the tables stay within _MAX_TABLE numbers.
+        cells = sum(uniq.shape[0] for uniq, _, _ in levels)
+        self._grid = _make_grid(np, y, min(policy.grid, max(_MIN_GRID, _MAX_TABLE // cells)))
+        bins = np.searchsorted(self._grid, y, side="left")
+        g = self._grid.shape[0]
+        for uniq, inv, row in levels:
             mass = np.bincount(
                 inv * g + bins[row], weights=weights[row], minlength=uniq.shape[0] * g
             ).reshape(uniq.shape[0], g)

@@ -24,11 +24,16 @@ __all__ = ["GridDistributions"]
 _TOLERANCE = 1e-12
 
 
-def _quantiles(np: Any, rows: FloatArray, grid: FloatArray, level: FloatArray) -> FloatArray:
-    """Per row, the first grid value whose cdf reaches the row's level."""
-    idx = (rows < level[:, None] - _TOLERANCE).sum(axis=1)
-    result: FloatArray = grid[np.clip(idx, 0, grid.shape[0] - 1)]
-    return result
+def _first_reaching(np: Any, cdf: FloatArray, rows: Any, level: Any) -> Any:
+    """Per query, the first grid index where ``cdf[rows]`` reaches ``level``.
+
+    One ``searchsorted`` over all rows at once: row ``r`` is shifted by ``2 r`` (a cdf
+    lies in [0, 1]), so no row is copied per query.
+    """
+    k, g = cdf.shape
+    flat = (cdf + 2.0 * np.arange(k)[:, None]).ravel()
+    pos = np.searchsorted(flat, level - _TOLERANCE + 2.0 * rows, side="left")
+    return np.clip(pos - rows * g, 0, g - 1)
 
 
 @attrs.frozen(eq=False)
@@ -62,11 +67,13 @@ class GridDistributions:
         np = numpy_module()
         level = np.asarray(levels, dtype=np.float64)
         if level.ndim == 0:  # one level: solve per distinct distribution, then spread
-            per_key = _quantiles(np, self.cdf, self.grid_us, np.full(self.cdf.shape[0], level))
+            keys = np.arange(self.cdf.shape[0])
+            per_key = self.grid_us[_first_reaching(np, self.cdf, keys, float(level))]
             result: FloatArray = self.offset_us + per_key[self.key]
             return result
         level = np.broadcast_to(level, self.key.shape)
-        result = self.offset_us + _quantiles(np, self.cdf[self.key], self.grid_us, level)
+        idx = _first_reaching(np, self.cdf, self.key, level)
+        result = self.offset_us + self.grid_us[idx]
         return result
 
     def cdf_at(self, window_us: Any) -> FloatArray:
@@ -90,9 +97,7 @@ class GridDistributions:
         np = numpy_module()
         x = np.asarray(window_us, dtype=np.float64) - self.offset_us
         idx = np.searchsorted(self.grid_us, x, side=side)  # grid points <= x (or < x)
-        rows = self.cdf[self.key]
-        r = np.arange(rows.shape[0])
-        value = np.where(idx > 0, rows[r, np.maximum(idx - 1, 0)], 0.0)
+        value = np.where(idx > 0, self.cdf[self.key, np.maximum(idx - 1, 0)], 0.0)
         result: FloatArray = np.clip(value, 0.0, 1.0)
         return result
 
