@@ -285,3 +285,37 @@ class TestCalibrationReport:
         ours = wilson(kept_, n)
         theirs = wilson_interval(kept_, n)
         assert ours == pytest.approx(theirs, abs=1e-9)
+
+
+class TestCalibratedCapability:
+    def test_one_request_calibrated(self) -> None:
+        from datetime import datetime, timezone
+
+        from promisekit.buffering import GridCapability, QuantileBuffer
+
+        past = exchangeable(3000, 8)
+        quoter = ConformalBuffer(ConditionalQuantileBuffer(by=("segment",)), q=0.9).fit_columns(
+            past
+        )
+        at = datetime(2026, 1, 5, 9, tzinfo=timezone.utc)
+        cap = quoter.capability(at, "a")
+        assert isinstance(cap, GridCapability)
+        assert cap.describe().endswith("pooled by segment, calibrated")
+        quote = QuantileBuffer(0.9).quote(at, cap, what="callback")
+        assert quote.confidence >= 0.9
+        with pytest.raises(InvalidTypeError, match="features"):
+            quoter.capability(at, "a", {"queue": "many"})  # type: ignore[dict-item]
+        with pytest.raises(InvalidTypeError, match="'features'"):
+            quoter.capability(at, "a", [1])  # type: ignore[arg-type]
+
+    def test_quantile_only_models_have_no_capability(self) -> None:
+        pytest.importorskip("sklearn")
+        from datetime import datetime, timezone
+
+        from promisekit.buffering import GradientBoostedQuantileBuffer
+
+        past = exchangeable(300, 9)
+        base = GradientBoostedQuantileBuffer(by=("segment",), max_iter=5)
+        quoter = ConformalBuffer(base).fit_columns(past)
+        with pytest.raises(InvalidTypeError, match="single-request"):
+            quoter.capability(datetime(2026, 1, 5, tzinfo=timezone.utc), "a")

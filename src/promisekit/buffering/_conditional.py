@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from promisekit._validation import check_aware, describe
+from promisekit._validation import check_aware, check_finite, describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
 from promisekit.buffering._common import td_us, to_us
 from promisekit.buffering._features import (
@@ -351,26 +351,43 @@ class ConditionalQuoter:
 
         .. versionadded:: 0.1.0
         """
+        dist = self.distributions(self._one(at, segment, features, reference))
+        return GridCapability(dist, label=self._label())
+
+    def _label(self) -> str:
+        pooled = ", ".join(self.policy.by) or "nothing"
+        what = "deviations from the reference" if self.policy.relative else "durations"
+        return f"{self.n_records} past {what} pooled by {pooled}"
+
+    def _one(
+        self,
+        at: datetime,
+        segment: Any,
+        features: Mapping[str, float] | None,
+        reference: datetime | None,
+    ) -> HistoryColumns:
+        """One request as columns (for :meth:`capability`)."""
         np = numpy_module()
         moment = to_us(check_aware("at", at))
         ref = NO_REFERENCE if reference is None else to_us(check_aware("reference", reference))
         if self.policy.relative and reference is None:
             raise InvalidValueError("'reference' is needed by a relative model")
-        one = HistoryColumns(
+        if features is not None and not isinstance(features, Mapping):
+            raise InvalidTypeError(
+                f"'features' must be a mapping name -> number (got {describe(features)})"
+            )
+        values = {
+            k: np.array([check_finite(f"features[{k!r}]", v)], dtype=np.float64)
+            for k, v in (features or {}).items()
+        }
+        return HistoryColumns(
             np.array([moment], dtype=np.int64),
             np.array([OPEN], dtype=np.int64),
             zone=self.zone,
             segment=None if segment is None else np.array([segment], dtype=object),
             reference_us=np.array([ref], dtype=np.int64),
-            features={
-                k: np.array([float(v)], dtype=np.float64) for k, v in (features or {}).items()
-            },
+            features=values,
         )
-        dist = self.distributions(one)
-        pooled = ", ".join(self.policy.by) or "nothing"
-        what = "deviations from the reference" if self.policy.relative else "durations"
-        label = f"{self.n_records} past {what} pooled by {pooled}"
-        return GridCapability(dist, label=label)
 
 
 def _cell_ids(nodes: IntArray, codes: list[IntArray]) -> IntArray:

@@ -23,7 +23,8 @@ order; the fitted quoter keeps learning online through :meth:`AdaptiveQuoter.upd
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -40,6 +41,7 @@ from promisekit.buffering._features import (
     select_rows,
 )
 from promisekit.buffering._grid import GridDistributions
+from promisekit.buffering._grid_capability import GridCapability
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -169,6 +171,28 @@ class ConformalQuoter:
             )
         result: GridDistributions = self.model.distributions(requests).recalibrated(self.scores)
         return result
+
+    def capability(
+        self,
+        at: datetime,
+        segment: Any = None,
+        features: Mapping[str, float] | None = None,
+        *,
+        reference: datetime | None = None,
+    ) -> GridCapability:
+        """One request's calibrated distribution as a :class:`~promisekit.buffering.Capability`.
+
+        Arguments as :meth:`ConditionalQuoter.capability`.
+
+        .. versionadded:: 0.1.0
+        """
+        one = getattr(self.model, "_one", None)
+        if one is None or self.scores is None:
+            raise InvalidTypeError(
+                f"the base model {type(self.model).__name__} gives no single-request capability"
+            )
+        dist = self.distributions(one(at, segment, features, reference))
+        return GridCapability(dist, label=f"{self.model._label()}, calibrated")
 
     def quote_columns(self, requests: HistoryColumns, q: Any = None) -> QuoteColumns:
         """Quote at the stated level ``q`` (default: the policy's), corrected.
