@@ -19,6 +19,7 @@ conformal inference updated online each day from the outcomes known by then.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import itertools
 import sys
 from collections.abc import Callable
@@ -188,6 +189,33 @@ class _Distributional:
         return block
 
 
+class _ConformalQuantileModel:
+    """A quantile-only model (gradient boosting) with the additive CQR correction."""
+
+    def __init__(self, policy: Any, calibration: timedelta) -> None:
+        self.policy = policy
+        self.calibration = calibration
+
+    def fit(self, past: HistoryColumns) -> Any:
+        from promisekit.buffering._conformal import _split_calibration
+
+        fit, held = _split_calibration(past, self.calibration)
+        model = self.policy.fit_columns(fit)
+        actual = (held.completed_us - held.requested_us).astype(np.float64)
+        scores = np.sort(actual - model.quote_columns(held).window_us)
+
+        def block(requests: HistoryColumns) -> Windows:
+            base = model.quote_columns(requests).window_us.astype(np.float64)
+
+            def at(q: float) -> np.ndarray:
+                rank = min(max(int(np.ceil((scores.shape[0] + 1) * q - 1e-9)), 1), scores.shape[0])
+                return np.ceil(base + scores[rank - 1])
+
+            return at
+
+        return block
+
+
 def replay(h: HistoryColumns, models: dict[str, Any], starts: list[int]) -> dict[str, list[Any]]:
     """Per model, per month: a function level -> windows of that month's requests."""
     out: dict[str, list[Any]] = {name: [] for name in models}
@@ -209,8 +237,13 @@ def _tune(windows: list[Windows], target: float) -> float:
     return 0.5 * (lo + hi)
 
 
-def experiment(h: HistoryColumns, parents: dict[str, str], score_from: datetime) -> dict[str, Any]:
-    """Table 1 (equal mean window) and table 2 (calibration per month)."""
+def experiment(
+    h: HistoryColumns, parents: dict[str, str], score_from: datetime, *, gbm: bool = False
+) -> dict[str, Any]:
+    """Table 1 (equal mean window) and table 2 (calibration per month).
+
+    ``gbm``: also gradient-boosted quantiles with the CQR correction (scikit-learn).
+    """
     starts = _month_starts(h, score_from)
     cond = ConditionalQuantileBuffer(
         by=("segment", "hour", "weekday"), parents=parents, half_life=timedelta(days=45), k=30.0
@@ -232,6 +265,11 @@ def experiment(h: HistoryColumns, parents: dict[str, str], score_from: datetime)
             ConformalBuffer(rel, calibration=cal)
         ),
     }
+    if gbm:
+        from promisekit.buffering import GradientBoostedQuantileBuffer
+
+        boosted = GradientBoostedQuantileBuffer(q=0.9, by=("segment", "hour", "weekday"))
+        models["gradient boosting + CQR"] = _ConformalQuantileModel(boosted, cal)
     runs = replay(h, models, starts)
     scored = [blk for _, _, blk in runs["per-route empirical quantile"]]
     actual = np.concatenate([(b.completed_us - b.requested_us) for b in scored]).astype(np.float64)
@@ -330,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="the test-sized data set")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--no-gbm", action="store_true", help="skip the scikit-learn gradient-boosting row"
+    )
     args = parser.parse_args(argv)
     if args.small:
         h, parents = make_data(args.seed, months=8, per_day=60.0)
@@ -338,7 +379,8 @@ def main(argv: list[str] | None = None) -> int:
         h, parents = make_data(args.seed)
         score_from = datetime(2026, 1, 1)
     print(f"{len(h)} synthetic requests, scored from {score_from:%Y-%m} (monthly refits)")
-    print(report(experiment(h, parents, score_from)))
+    gbm = not args.no_gbm and importlib.util.find_spec("sklearn") is not None
+    print(report(experiment(h, parents, score_from, gbm=gbm)))
     return 0
 
 
