@@ -32,11 +32,11 @@ from promisekit.errors import InvalidTypeError, InvalidValueError
 _ITERATIONS = 100
 
 
-def _windows_at(lam: float, suffix_max: Any, x: Any, offset: Any, key: Any) -> Any:
+def _windows_at(lam: float, suffix_max: Any, x: Any, dist: GridDistributions) -> Any:
     np = numpy_module()
     # The longest candidate whose marginal gain still reaches lam.
     count = (suffix_max >= lam).sum(axis=1)
-    return offset + x[np.arange(x.shape[0]), count][key]
+    return dist._to_window(x[np.arange(x.shape[0]), count][dist.key])
 
 
 def _candidates(dist: GridDistributions, floor: float, step: float) -> tuple[Any, Any]:
@@ -100,11 +100,15 @@ def allocate_budget(
     x, f = _candidates(dist, level, float(step))
     gain = np.diff(f, axis=1)
     width = np.diff(x, axis=1)
+    if dist.scale is not None:  # one scale per distinct distribution
+        per_key = np.ones(x.shape[0])
+        per_key[dist.key] = dist.scale
+        width = width * per_key[:, None]
     slope = np.where(width > 0, gain / np.where(width > 0, width, 1.0), 0.0)
     # suffix_max[k, m] = the best gain per microsecond from candidate m on.
     suffix_max = np.maximum.accumulate(slope[:, ::-1], axis=1)[:, ::-1]
-    floor_w = dist.offset_us + x[dist.key, 0]
-    top = dist.offset_us + x[dist.key, -1]
+    floor_w = dist._to_window(x[dist.key, 0])
+    top = dist._to_window(x[dist.key, -1])
     if target < floor_w.mean() - 0.5:
         raise InvalidValueError(
             f"'mean_window' {describe(mean_window)} is below the mean window of the floor "
@@ -115,7 +119,7 @@ def allocate_budget(
             f"'mean_window' {describe(mean_window)} is beyond the longest windows the "
             f"distributions support ({top.mean() / 6e7:.1f} min on average)"
         )
-    args = (suffix_max, x, dist.offset_us, dist.key)
+    args = (suffix_max, x, dist)
     lo, hi = 0.0, float(suffix_max.max()) * 2.0 + 1.0  # lo: long windows, hi: floors
     w_long, w_short = top, floor_w
     for _ in range(_ITERATIONS):

@@ -44,6 +44,7 @@ from promisekit.buffering._features import (
 )
 from promisekit.buffering._grid import GridDistributions
 from promisekit.buffering._grid_capability import GridCapability
+from promisekit.buffering._location import MainEffects, to_scale
 from promisekit.errors import InsufficientDataError, InvalidTypeError, InvalidValueError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -126,6 +127,11 @@ class ConditionalQuantileBuffer:
             due (``reference_us``) instead of the duration: the quote is then "the
             reference + the q-quantile of the deviation". Windows are still counted
             from the request time.
+        location: First fit main effects of the segment hierarchy and of each
+            feature of ``by`` (``"log"``: multiplicative, for durations;
+            ``"additive"``), each shrunk toward zero with the same ``k``, and pool
+            the residuals: thin cells then borrow the shape of every cell and keep
+            their own scale. ``None``: pool the targets themselves.
         grid: Most grid points of the fitted distributions (observed values, evenly
             spaced in rank): quantiles are grid values, so a finer grid is closer
             to the exact empirical quantile, at more memory per cell. With many
@@ -156,7 +162,20 @@ class ConditionalQuantileBuffer:
     k: float = attrs.field(default=20.0, validator=_non_negative)
     bins: Mapping[str, Any] = attrs.field(factory=dict)
     relative: bool = False
+    location: str | None = attrs.field(default=None)
     grid: int = attrs.field(default=1024, validator=_positive_int)
+
+    @location.validator
+    def _check_location(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in (None, "log", "additive"):
+            raise InvalidValueError(
+                f"'location' must be None, 'log' or 'additive' (got {describe(value)})"
+            )
+        if value == "log" and self.relative:
+            raise InvalidValueError(
+                "'location' cannot be 'log' for a relative model (deviations may be "
+                "negative): use 'additive'"
+            )
 
     def fit_columns(self, past: HistoryColumns) -> ConditionalQuoter:
         """Learn the pooled conditional distributions from ``past``.
@@ -203,6 +222,7 @@ class ConditionalQuoter:
         self._chains: dict[Any, list[int]] = {}
         self._depth = 1
         self._tables: list[tuple[IntArray, FloatArray, FloatArray]] = []
+        self._effects: MainEffects | None = None
 
     @classmethod
     def _fit(cls, policy: ConditionalQuantileBuffer, past: HistoryColumns) -> ConditionalQuoter:
@@ -227,6 +247,13 @@ class ConditionalQuoter:
             weights = np.exp2(-age / half_us)
         codes = self._codes(past)
         seg_nodes = self._segment_nodes(past, fitting=True)
+        if policy.location is not None:
+            z = to_scale(y, policy.location)
+            self._effects = MainEffects.fit(
+                z, weights, seg_nodes, codes, len(self._nodes), float(policy.k)
+            )
+            residual = z - self._effects.location(seg_nodes, codes)
+            y = np.exp(residual) if policy.location == "log" else residual
         last = seg_nodes.shape[1] - 1
         levels = []
         for m in range(len(self._features) + 1):
@@ -323,7 +350,14 @@ class ConditionalQuoter:
         offset = np.zeros(n)
         if self.policy.relative:
             offset = _reference_offset(requests)
-        return GridDistributions(self._grid, mixed, key, offset)
+        scale = None
+        if self._effects is not None:
+            loc = self._effects.location(seg_nodes, codes)
+            if self.policy.location == "log":
+                scale = np.exp(loc)
+            else:
+                offset = offset + loc
+        return GridDistributions(self._grid, mixed, key, offset, scale)
 
     def quote_columns(self, requests: HistoryColumns, q: Any = None) -> QuoteColumns:
         """Quote each request at level ``q`` (default: the policy's ``q``; may be an array).

@@ -42,7 +42,8 @@ class GridDistributions:
 
     Request ``i`` has the cdf ``cdf[key[i]]`` over durations ``grid_us`` (0 below
     the first grid point, 1 from the last), shifted by
-    ``offset_us[i]``: its window from the request time is ``offset_us[i] + x``.
+    ``offset_us[i]`` and scaled by ``scale[i]`` (1 when ``None``): its window from the
+    request time is ``offset_us[i] + scale[i] x``.
     The cdf is a step function (the grid points are observed values): quantiles
     are grid values, and ``cdf_at(quantile_us(q)) >= q``.
     ``offset_us`` is the reference due minus the request time for models of the
@@ -55,6 +56,11 @@ class GridDistributions:
     cdf: FloatArray
     key: IntArray
     offset_us: FloatArray
+    scale: FloatArray | None = None
+
+    def _to_window(self, x: Any) -> FloatArray:
+        result: FloatArray = self.offset_us + (x if self.scale is None else self.scale * x)
+        return result
 
     def __len__(self) -> int:
         return int(self.key.shape[0])
@@ -69,12 +75,10 @@ class GridDistributions:
         if level.ndim == 0:  # one level: solve per distinct distribution, then spread
             keys = np.arange(self.cdf.shape[0])
             per_key = self.grid_us[_first_reaching(np, self.cdf, keys, float(level))]
-            result: FloatArray = self.offset_us + per_key[self.key]
-            return result
+            return self._to_window(per_key[self.key])
         level = np.broadcast_to(level, self.key.shape)
         idx = _first_reaching(np, self.cdf, self.key, level)
-        result = self.offset_us + self.grid_us[idx]
-        return result
+        return self._to_window(self.grid_us[idx])
 
     def cdf_at(self, window_us: Any) -> FloatArray:
         """The probability of each request being done within its window.
@@ -96,6 +100,8 @@ class GridDistributions:
     def _step(self, window_us: Any, side: str) -> FloatArray:
         np = numpy_module()
         x = np.asarray(window_us, dtype=np.float64) - self.offset_us
+        if self.scale is not None:
+            x = x / self.scale
         idx = np.searchsorted(self.grid_us, x, side=side)  # grid points <= x (or < x)
         value = np.where(idx > 0, self.cdf[self.key, np.maximum(idx - 1, 0)], 0.0)
         result: FloatArray = np.clip(value, 0.0, 1.0)
