@@ -258,10 +258,11 @@ class TestProperties:
         st.integers(0, 2**32 - 1),
         st.lists(st.floats(0.0, 1.0), min_size=2, max_size=8),
         st.sampled_from([(), ("segment",), ("segment", "hour"), ("hour", "weekday")]),
+        st.sampled_from([None, "log", "additive"]),
     )
-    @settings(max_examples=40, deadline=None)
+    @settings(max_examples=60, deadline=None)
     def test_quantiles_increase_with_the_level(
-        self, seed: int, levels: list[float], by: tuple[str, ...]
+        self, seed: int, levels: list[float], by: tuple[str, ...], location: str | None
     ) -> None:
         rng = np.random.default_rng(seed)
         n = int(rng.integers(5, 300))
@@ -269,7 +270,8 @@ class TestProperties:
         d = rng.exponential(30 * MIN, n).astype(np.int64)
         seg = rng.choice(np.array(["a", "b", "c"], dtype=object), n)
         past = HistoryColumns(t, t + d, segment=seg, zone="Europe/Paris")
-        quoter = ConditionalQuantileBuffer(by=by, parents={"a": "ab", "b": "ab"}).fit_columns(past)
+        policy = ConditionalQuantileBuffer(by=by, parents={"a": "ab", "b": "ab"}, location=location)
+        quoter = policy.fit_columns(past)
         dist = quoter.distributions(past)
         rows = dist.cdf
         assert np.all(np.diff(rows, axis=1) >= -1e-12)
@@ -302,3 +304,65 @@ class TestScale:
         past = hourly(300)
         quotes = ConditionalQuantileBuffer().fit_columns(past).quote_columns(past)
         assert len(quotes.window_us) == 300
+
+
+class TestLocation:
+    def rush_history(self, seed: int = 0) -> tuple[HistoryColumns, dict[str, str]]:
+        """Segments of different scales; every one 60 % slower at 08:00-09:59 UTC."""
+        rng = np.random.default_rng(seed)
+        n = 6000
+        t = np.sort(rng.integers(0, 120 * DAY, n)).astype(np.int64)
+        seg = rng.choice(np.array(["big", "small", "thin"], dtype=object), n, p=[0.6, 0.39, 0.01])
+        scale = np.where(seg == "big", 20.0, np.where(seg == "small", 40.0, 80.0))
+        rush = np.isin((t // HOUR) % 24, [8, 9])
+        d = scale * np.where(rush, 1.6, 1.0) * np.exp(0.2 * rng.standard_normal(n)) * MIN
+        return HistoryColumns(t, t + d.astype(np.int64), segment=seg), {
+            "big": "all-teams",
+            "small": "all-teams",
+            "thin": "all-teams",
+        }
+
+    def test_a_thin_segment_keeps_its_scale_and_borrows_the_rush_hour(self) -> None:
+        past, parents = self.rush_history()
+        policy = ConditionalQuantileBuffer(
+            q=0.5, by=("segment", "hour"), parents=parents, location="log"
+        )
+        quoter = policy.fit_columns(past)
+        at = np.array([3 * HOUR, 8 * HOUR + 30 * MIN], dtype=np.int64) + 200 * DAY
+        probe = HistoryColumns(at, at, segment=np.array(["thin", "thin"], dtype=object))
+        calm, rush = quoter.quote_columns(probe).window_us / MIN
+        assert 70 <= calm <= 90
+        assert 1.45 <= rush / calm <= 1.75
+        plain = ConditionalQuantileBuffer(q=0.5, by=("segment", "hour"), parents=parents)
+        calm_plain, rush_plain = plain.fit_columns(past).quote_columns(probe).window_us / MIN
+        # Without main effects, the thin segment's rush hour is mostly its parent's.
+        assert abs(rush_plain / calm_plain - 1.6) > abs(rush / calm - 1.6)
+
+    def test_additive_location_for_deviations(self) -> None:
+        n = 2000
+        t = np.arange(n, dtype=np.int64) * HOUR
+        late = np.where((t // HOUR) % 24 < 12, -5, 15) * MIN + (np.arange(n) % 3) * MIN
+        past = HistoryColumns(t, t + 60 * MIN + late, reference_us=t + 60 * MIN)
+        policy = ConditionalQuantileBuffer(
+            q=1.0, by=("hour",), relative=True, location="additive", k=0
+        )
+        window = policy.fit_columns(past).quote_columns(past).window_us[[0, 13]] / MIN
+        assert window.tolist() == pytest.approx([55, 76], abs=0.5)  # i % 3 is fixed per hour
+
+    def test_budget_on_scaled_distributions(self) -> None:
+        from promisekit.buffering import allocate_budget
+
+        past, _ = self.rush_history(1)
+        quoter = ConditionalQuantileBuffer(by=("segment",), location="log").fit_columns(past)
+        dist = quoter.distributions(past)
+        assert dist.scale is not None
+        uniform = quoter.quote_columns(past, q=0.8)
+        budget = allocate_budget(dist, float(uniform.window_us.mean()))
+        assert budget.window_us.sum() == round(float(uniform.window_us.mean()) * len(past))
+        assert budget.confidence.sum() >= uniform.confidence.sum()
+
+    def test_bad_location(self) -> None:
+        with pytest.raises(InvalidValueError, match="'location'"):
+            ConditionalQuantileBuffer(location="exp")
+        with pytest.raises(InvalidValueError, match="relative"):
+            ConditionalQuantileBuffer(location="log", relative=True)

@@ -102,6 +102,10 @@ class GridDistributions:
         x = np.asarray(window_us, dtype=np.float64) - self.offset_us
         if self.scale is not None:
             x = x / self.scale
+        # Undo the rounding of (offset + scale * grid - offset) / scale: a window at a
+        # grid point is at it (the nudge is far below a microsecond).
+        nudge = 1e-12 * (np.abs(x) + np.abs(self.offset_us))
+        x = x + nudge if side == "right" else x - nudge
         idx = np.searchsorted(self.grid_us, x, side=side)  # grid points <= x (or < x)
         value = np.where(idx > 0, self.cdf[self.key, np.maximum(idx - 1, 0)], 0.0)
         result: FloatArray = np.clip(value, 0.0, 1.0)
