@@ -366,3 +366,10 @@ class TestLocation:
             ConditionalQuantileBuffer(location="exp")
         with pytest.raises(InvalidValueError, match="relative"):
             ConditionalQuantileBuffer(location="log", relative=True)
+
+
+def test_mixed_segment_labels_are_refused() -> None:
+    t = np.arange(4, dtype=np.int64) * HOUR
+    past = HistoryColumns(t, t + MIN, segment=np.array(["a", 1, None, "b"], dtype=object))
+    with pytest.raises(InvalidTypeError, match="'segment' labels"):
+        ConditionalQuantileBuffer().fit_columns(past)

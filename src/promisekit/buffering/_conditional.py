@@ -291,7 +291,14 @@ class ConditionalQuoter:
         if not self._use_segment or history.segment is None:
             zeros: IntArray = np.zeros((n, self._depth), dtype=np.int64)
             return zeros
-        labels, inverse = np.unique(np.asarray(history.segment, dtype=object), return_inverse=True)
+        try:
+            labels, inverse = np.unique(
+                np.asarray(history.segment, dtype=object), return_inverse=True
+            )
+        except TypeError:
+            raise InvalidTypeError(
+                "'segment' labels must be comparable with each other (all str, or all numbers)"
+            ) from None
         chains = []
         for label in labels.tolist():
             chain = self._chains.get(label)
