@@ -16,6 +16,7 @@ from typing import Any
 
 import attrs
 
+from promisekit._plotting import get_axes, label_axes
 from promisekit._validation import describe
 from promisekit.buffering._columns import HistoryColumns, QuoteColumns
 from promisekit.buffering._features import (
@@ -26,7 +27,7 @@ from promisekit.buffering._features import (
     local_us,
     numpy_module,
 )
-from promisekit.errors import InvalidTypeError, InvalidValueError
+from promisekit.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 
 _PERIODS = ("day", "week", "month", "quarter", "all")
 
@@ -123,8 +124,6 @@ class CalibrationReport:
         try:
             import pandas as pd
         except ImportError as exc:  # pragma: no cover - pandas is in the test extra
-            from promisekit.errors import MissingDependencyError
-
             raise MissingDependencyError("pandas", "analysis", "CalibrationReport") from exc
         return pd.DataFrame([attrs.asdict(r) for r in self.rows])
 
@@ -133,8 +132,6 @@ class CalibrationReport:
 
         .. versionadded:: 0.1.0
         """
-        from promisekit._plotting import get_axes, label_axes
-
         axes = get_axes(ax, feature="CalibrationReport.plot()")
         rows = [r for r in self.rows if r.segment == segment]
         if not rows:

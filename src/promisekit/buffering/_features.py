@@ -16,10 +16,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from promisekit._validation import describe, load_zone
+from promisekit.buffering._columns import HistoryColumns
 from promisekit.errors import InvalidTypeError, InvalidValueError, MissingDependencyError
 
 if TYPE_CHECKING:  # pragma: no cover
-    from promisekit.buffering._columns import HistoryColumns, IntArray
+    from promisekit.buffering._columns import IntArray
 
 HOUR_US = 3_600_000_000
 DAY_US = 24 * HOUR_US
@@ -84,8 +85,6 @@ def calendar_features(instants_us: IntArray, zone: str) -> dict[str, IntArray]:
 
 def check_history(value: Any, field: str = "past") -> HistoryColumns:
     """``value`` itself when it is a :class:`HistoryColumns`."""
-    from promisekit.buffering._columns import HistoryColumns
-
     if not isinstance(value, HistoryColumns):
         raise InvalidTypeError(
             f"{field!r} must be a HistoryColumns (got {type(value).__name__} {describe(value)})"
@@ -150,8 +149,6 @@ def feature_columns(
 
 def select_rows(history: HistoryColumns, mask: Any) -> HistoryColumns:
     """The rows of ``history`` selected by a boolean mask or an index array."""
-    from promisekit.buffering._columns import HistoryColumns
-
     return HistoryColumns(
         history.requested_us[mask],
         history.completed_us[mask],
