@@ -63,3 +63,12 @@ def test_report_prints(bench: ModuleType, result: dict[str, Any]) -> None:
     assert "Table 1" in text
     assert "Table 2" in text
     assert "adaptive: largest monthly gap" in text
+
+
+def test_queue_predictors_table(bench: ModuleType) -> None:
+    rows = {name: (error, coverage) for name, error, coverage in bench.queue_table(10_000, 7)}
+    blind = rows["state-blind (past mean; p90)"][0]
+    assert rows["queue length (QL)"][0] < blind
+    assert rows["head of line (HOL)"][0] < blind
+    for name in ("queue length (QL)", "head of line (HOL)"):
+        assert abs(rows[name][1] - 0.9) < 0.04
