@@ -45,6 +45,12 @@ from promisekit.buffering._backtest import (
     backtest,
 )
 from promisekit.buffering._backtest_columns import backtest_columns
+from promisekit.buffering._budget import BudgetBuffer, BudgetQuoter, allocate_budget
+from promisekit.buffering._calibration import (
+    CalibrationReport,
+    CalibrationRow,
+    calibration_report,
+)
 from promisekit.buffering._capability import (
     Capability,
     EmpiricalCapability,
@@ -59,6 +65,16 @@ from promisekit.buffering._columns import (
     HistoryColumns,
     QuoteColumns,
 )
+from promisekit.buffering._conditional import ConditionalQuantileBuffer, ConditionalQuoter
+from promisekit.buffering._conformal import (
+    AdaptiveConformalBuffer,
+    AdaptiveQuoter,
+    ConformalBuffer,
+    ConformalQuoter,
+)
+from promisekit.buffering._gbm import GradientBoostedQuantileBuffer, GradientBoostedQuoter
+from promisekit.buffering._grid import GridDistributions
+from promisekit.buffering._grid_capability import GridCapability
 from promisekit.buffering._history import HistoryRecord
 from promisekit.buffering._negotiation import Decision, Negotiation, negotiate, propose_revision
 from promisekit.buffering._optimal import (
@@ -84,22 +100,46 @@ from promisekit.buffering._policies import (
     RoundUp,
     quote,
 )
+from promisekit.buffering._queue_predictors import (
+    HeadOfLinePredictor,
+    QueueLengthPredictor,
+    QueueQuoter,
+    head_of_line_wait,
+    open_promises,
+    queue_features,
+    rase,
+)
 
 __all__ = [
     "HISTORICAL",
+    "AdaptiveConformalBuffer",
+    "AdaptiveQuoter",
     "BacktestQuote",
     "BacktestResult",
     "BacktestRow",
+    "BudgetBuffer",
+    "BudgetQuoter",
     "BufferPolicy",
+    "CalibrationReport",
+    "CalibrationRow",
     "Cap",
     "Capability",
     "Chain",
     "ColumnarPolicy",
     "ColumnarQuoter",
+    "ConditionalQuantileBuffer",
+    "ConditionalQuoter",
+    "ConformalBuffer",
+    "ConformalQuoter",
     "Decision",
     "EmpiricalCapability",
     "FixedBuffer",
     "Floor",
+    "GradientBoostedQuantileBuffer",
+    "GradientBoostedQuoter",
+    "GridCapability",
+    "GridDistributions",
+    "HeadOfLinePredictor",
     "HistoryColumns",
     "HistoryRecord",
     "Later",
@@ -111,6 +151,8 @@ __all__ = [
     "PointCapability",
     "ProportionalBuffer",
     "QuantileBuffer",
+    "QueueLengthPredictor",
+    "QueueQuoter",
     "Quote",
     "QuoteColumns",
     "QuoteContext",
@@ -120,10 +162,16 @@ __all__ = [
     "SegmentedCapability",
     "StepSatisfaction",
     "UnknownSegmentError",
+    "allocate_budget",
     "backtest",
     "backtest_columns",
+    "calibration_report",
+    "head_of_line_wait",
     "negotiate",
+    "open_promises",
     "optimal_quote",
     "propose_revision",
+    "queue_features",
     "quote",
+    "rase",
 ]

@@ -32,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
     FloatArray = npt.NDArray[np.float64]
     AnyArray = npt.NDArray[Any]
 
+__all__ = ["ColumnarPolicy", "ColumnarQuoter", "HistoryColumns", "QuoteColumns"]
+
 
 @attrs.frozen(eq=False)
 class HistoryColumns:

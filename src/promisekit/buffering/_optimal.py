@@ -129,6 +129,10 @@ def _convert_late(value: Any) -> float:
     return _finite("late", value)
 
 
+#: Relative tolerance under which two objective values are a tie (the shorter window wins).
+_TIE = 1e-12
+
+
 @attrs.frozen(slots=True)
 class StepSatisfaction:
     """Satisfaction ``on_time`` when the promise is kept, ``late`` when it is not.
@@ -300,9 +304,13 @@ class OptimalBuffer(BufferPolicy):
             values = np.asarray(support, dtype=np.int64)
             counts = np.searchsorted(values, values, side="right")
             scores = np.where(values > 0, gain * counts - per_us * values, -np.inf)
-            best_at = int(np.argmax(scores))
             at_zero = gain * int(np.searchsorted(values, 0, side="right"))
-            return int(values[best_at]) if float(scores[best_at]) > at_zero else 0
+            top = max(float(scores.max()), at_zero)
+            # Ties (within rounding) go to the shortest window: 0, then the smallest value.
+            tol = _TIE * max(1.0, abs(top))
+            if at_zero >= top - tol:
+                return 0
+            return int(values[int(np.argmax(scores >= top - tol))])
         best_window = 0
         best = gain * sum(1 for v in support if v <= 0)  # F(0)
         count = 0
@@ -314,7 +322,7 @@ class OptimalBuffer(BufferPolicy):
             if value <= 0:
                 continue
             score = gain * count - per_us * value
-            if score > best:
+            if score > best + _TIE * max(1.0, abs(best)):
                 best, best_window = score, value
         return best_window
 
