@@ -106,7 +106,7 @@ def _fairness_section(report: FairnessReport) -> str:
         "Promises",
         "Decided",
         "Keep rate (%)",
-        f"Median response ({clock}, {unit.name})",
+        f"Median response of completed promises ({clock}, {unit.name})",
     ]
     table = table_html(headers, rows, [False, True, True, True, True], marked=marked)
     findings = report.findings()
@@ -268,7 +268,8 @@ def html_report(
         "<h2>Summary</h2>",
         f'<p class="note">Lateness and response times in {clock} (negative lateness = '
         "early). Keep rate = kept / decided: promises open and not yet due are left out, "
-        "overdue ones count as broken.</p>",
+        "overdue ones count as broken. The median response counts open promises as "
+        "censored at the time they have run so far (Kaplan–Meier).</p>",
         summary_table(book),
         f"<h2>Fairness by {html.escape(fairness_by)}</h2>",
         audit_note if report is None else _fairness_section(report),

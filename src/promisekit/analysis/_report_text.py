@@ -36,7 +36,7 @@ _HEADERS: dict[str, tuple[str, str]] = {
     "lateness_p50": ("Median lateness", "duration"),
     "lateness_p90": ("Lateness p90", "duration"),
     "lateness_p95": ("Lateness p95", "duration"),
-    "median_response": ("Median response", "duration"),
+    "median_response": ("Median response, open censored", "duration"),
     "mean_score": ("Mean score", "score"),
 }
 
