@@ -14,7 +14,8 @@ It times :meth:`Disconfirmation.fit` end to end — features from the Python obj
 maximum likelihood (BFGS with exact gradients), the numerical Hessian for the
 standard errors and the duration-only baseline — once cold (importing scipy) and then
 best of three warm runs, prints rows per second, and checks that the fit recovers the
-generating parameters (exit 1 if not). The target is under 2 s for 100,000 rows.
+generating parameters (exit 1 if not). Speed is judged by the ratio to the reference
+below, timed in the same run, never by an absolute time.
 
 Reference, timed in the same run (when statsmodels is installed, the ``bench`` extra):
 statsmodels' ``OrderedModel`` (ordered logit, BFGS, its default standard errors) on
@@ -104,10 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     _fastpath.design_of(numpy, model, expectations, outcomes, None)
     features = time.perf_counter() - t0
     best = min(timings[1:])
-    print(
-        f"best warm fit: {best:.3f} s = {args.n / best:,.0f} rows/s "
-        f"(target < 2 s for 100,000 rows: {'met' if best * 100_000 / args.n < 2 else 'MISSED'})"
-    )
+    print(f"best warm fit: {best:.3f} s = {args.n / best:,.0f} rows/s")
     print(
         f"  of which feature columns from the Python objects ~{features:.3f} s, "
         f"likelihood, optimizer, Hessian and baseline ~{best - features:.3f} s"
