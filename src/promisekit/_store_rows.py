@@ -52,7 +52,7 @@ _V1_TYPE_SEEDS = {name: zlib.crc32(name.encode(), _V1_SEED) for name in EVENT_TY
 assert len(set(_TYPE_SEEDS.values())) == len(_TYPE_SEEDS)
 _RANKS = {name: cls._rank for name, cls in EVENT_TYPES.items()}
 _BEFORE_ALL = -(2**70)  # before every at_us
-_UNSEEN: Any = object()
+_AFTER_ALL = 2**70  # after every at_us
 
 #: ``(id, promise_id, type, at_us, recorded_us, document, digest)``.
 Row = tuple[str, str, str, int, int, str, int | None]
@@ -190,8 +190,10 @@ def stream_states(
     :func:`~promisekit._serialize_trusted.trusted_event`; a promise with any other row
     is replayed by ``untrusted(promise_id, rows)``, which validates its documents.
     """
-    seeds, adler32, scan, schema = _TYPE_SEEDS, zlib.adler32, _trusted.scan, SCHEMA
-    readers: dict[str, Callable[[dict[str, Any]], Event] | None] = {}
+    adler32, scan, schema = zlib.adler32, _trusted.scan, SCHEMA
+    # By type: its digest seed and its trusted reader (either may be None).
+    kinds: dict[str, tuple[int | None, Callable[[dict[str, Any]], Event] | None]] = {}
+    last = _AFTER_ALL if limit is None else limit
     current: str | None = None
     made = trusted = in_order = False
     kept: list[ReplayRow] = []
@@ -205,11 +207,17 @@ def stream_states(
             current, made, trusted, in_order = promise_id, False, True, True
             kept, events, previous = [], [], _BEFORE_ALL
         kept.append(row)
-        if event_type == "promise_made" and (limit is None or at_us <= limit):
+        if event_type == "promise_made" and at_us <= last:
             made = True
-        if not trusted or (limit is not None and at_us > limit):
+        if not trusted or at_us > last:
             continue
-        seed = seeds.get(event_type)  # (digest(), inline: this loop is replay's hot path)
+        kind = kinds.get(event_type)  # (digest(), inline: this loop is replay's hot path)
+        if kind is None:
+            kind = kinds[event_type] = (
+                _TYPE_SEEDS.get(event_type),
+                _trusted.reader_of(event_type),
+            )
+        seed, read = kind
         if (
             stored is None
             or seed is None
@@ -223,9 +231,6 @@ def stream_states(
         # trusted_event(), inline: (the type column is the document's, the digest says)
         try:
             data, end = scan(document, 0)
-            read = readers.get(event_type, _UNSEEN)
-            if read is _UNSEEN:
-                read = readers[event_type] = _trusted.reader_of(event_type)
             if (
                 end != len(document)
                 or data["schema"] != schema
