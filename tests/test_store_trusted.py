@@ -347,3 +347,63 @@ def test_events_at_one_instant_replay_in_order_key_order(ledger: SQLiteLedger) -
     assert state == memory.state("P-1")
     assert [e.id for e in state.events] == [e.id for e in memory.state("P-1").events]
     assert state.events[0].id == "M-1" and state.events[-1].id == "A-0"
+
+
+# --------------------------------------------------------------------------- digest versions
+
+
+def _rewrite_digests(ledger: SQLiteLedger, digest: Any) -> None:
+    conn = ledger._db()
+    rows = conn.execute("SELECT id, type, at_us, document FROM events").fetchall()
+    for event_id, event_type, at_us, document in rows:
+        conn.execute(
+            "UPDATE events SET digest = ? WHERE id = ?",
+            (digest(event_type, at_us, document), event_id),
+        )
+
+
+def test_rows_with_the_version_1_digest_are_still_read_trusted(
+    ledger: SQLiteLedger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger.append_many([made(), notified("E-2", at=T0 + H)])
+    before = everything(ledger, None)
+    _rewrite_digests(ledger, rows_module._digest_v1)  # as a store before version 2 wrote
+    validated: list[str] = []
+    real = rows_module.from_json
+
+    def counting(text: Any, cls: Any) -> Any:
+        validated.append(text)
+        return real(text, cls)
+
+    monkeypatch.setattr(rows_module, "from_json", counting)
+    assert everything(ledger, None) == before
+    assert validated == []
+    # ...and a version-1 digest of a row whose at_us was edited since is not trusted.
+    _edit(ledger, "E-2", "at_us = ?", micros(T0 + 2 * H))
+    assert [repr(s) for s in ledger.states()] == before[:1]
+    assert validated
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    at_us=st.integers(-(2**62), 2**62),
+    other=st.integers(-(2**62), 2**62),
+    event_type=st.sampled_from(sorted(rows_module._TYPE_SEEDS)),
+    other_type=st.sampled_from(sorted(rows_module._TYPE_SEEDS)),
+    document=st.text(max_size=50),
+)
+def test_the_digest_changes_with_the_instant_and_the_type(
+    at_us: int, other: int, event_type: str, other_type: str, document: str
+) -> None:
+    digest = rows_module.digest(event_type, at_us, document)
+    assert digest is not None
+    assert rows_module.matches(event_type, at_us, document, digest)
+    if other != at_us:
+        assert not rows_module.matches(event_type, other, document, digest) or (
+            digest == rows_module._digest_v1(event_type, other, document)
+        )
+        assert rows_module.digest(event_type, other, document) != digest
+    if other_type != event_type:
+        assert rows_module.digest(other_type, at_us, document) != digest
+    assert rows_module.digest("no_such_type", at_us, document) is None
+    assert not rows_module.matches(event_type, at_us, document, None)

@@ -226,6 +226,8 @@ def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
     fields = _fields(cls)
     required = sum(1 for field in fields if field.required)
     lines = ["def read(d):", "    o = _new(cls)", f"    n = {2 + required}", "    t = w = None"]
+    defaults: list[str] = []  # the optional fields at their default
+    optional: list[str] = []  # the optional fields read from the document
     for index, field in enumerate(fields):
         tp = attrs.fields_dict(cls)[field.name].type
         namespace[f"_s{index}"] = slot_setter(cls, field.name)
@@ -258,14 +260,24 @@ def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
             default = f"_conv{index}(_raw_default{index})"
         else:
             default = f"_default{index}"
-        lines.append(f"    v = d.get({field.name!r})")
-        lines.append("    if v is None:")
-        lines.append(f"        _s{index}(o, {default})")
+        defaults.append(f"        _s{index}(o, {default})")
+        optional.append(f"        v = d.get({field.name!r})")
+        optional.append("        if v is None:")
+        optional.append(f"            _s{index}(o, {default})")
+        optional.append("        else:")
+        optional.append(f"            _s{index}(o, {convert})")
+        optional.append("            n += 1")
+    if optional:
+        # A document of the required fields only (the usual case) looks up no other.
+        lines.append("    if len(d) == n:")
+        lines.extend(defaults)
         lines.append("    else:")
-        lines.append(f"        _s{index}(o, {convert})")
-        lines.append("        n += 1")
-    lines.append("    if n != len(d):")
-    lines.append("        raise _NotOurs(d)")
+        lines.extend(optional)
+        lines.append("        if n != len(d):")
+        lines.append("            raise _NotOurs(d)")
+    else:
+        lines.append("    if n != len(d):")
+        lines.append("        raise _NotOurs(d)")
     if cls is PromiseMade:  # what its __attrs_post_init__ builds
         lines.extend(_made_promise_lines(namespace))
     lines.append("    return o")

@@ -9,8 +9,10 @@ rows that ``states()`` is.
 A row is ``(id, promise_id, type, at_us, recorded_us, document, digest)``: the event's
 JSON document (:func:`promisekit.serialize.to_json`, written by the fast
 :func:`~promisekit._serialize_trusted.event_text`), the columns the queries use, and
-``digest``, a CRC-32 of the document started from a value that depends on ``type`` and
-``at_us``. The store computes the digest only for events it has just checked (every
+``digest``, an Adler-32 of the document started from a value that depends on ``type``,
+exclusive-or ``at_us`` (rows written before 0.1.0's version 2 of the digest hold a
+CRC-32 instead, still read trusted when it matches). The store computes the digest
+only for events it has just checked (every
 :class:`~promisekit.ledger.Event` is validated when it is created), so a row whose
 digest matches holds a valid document that nobody changed since: it is read with
 :func:`~promisekit._serialize_trusted.trusted_event`, without validating it again.
@@ -41,11 +43,16 @@ from promisekit.errors import PromiseKitError
 from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
 
 # Change the text to stop trusting every row written so far (they are then validated).
-_DIGEST_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 1")
-_TYPE_SEEDS = {name: zlib.crc32(name.encode(), _DIGEST_SEED) for name in EVENT_TYPES}
+_DIGEST_SEED = zlib.adler32(b"promisekit/1 rows written by SQLiteLedger, version 2")
+_TYPE_SEEDS = {name: zlib.adler32(name.encode(), _DIGEST_SEED) for name in EVENT_TYPES}
+# The digest rows were written with before version 2: they are still read trusted.
+_V1_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 1")
+_V1_TYPE_SEEDS = {name: zlib.crc32(name.encode(), _V1_SEED) for name in EVENT_TYPES}
+# Distinct seeds give distinct digests of the same document (Adler-32 is linear in it).
+assert len(set(_TYPE_SEEDS.values())) == len(_TYPE_SEEDS)
 _RANKS = {name: cls._rank for name, cls in EVENT_TYPES.items()}
 _BEFORE_ALL = -(2**70)  # before every at_us
-_UNSEEN: Any = object()
+_AFTER_ALL = 2**70  # after every at_us
 
 #: ``(id, promise_id, type, at_us, recorded_us, document, digest)``.
 Row = tuple[str, str, str, int, int, str, int | None]
@@ -108,11 +115,29 @@ def row(event: Event) -> tuple[str, str, str, int, int, str]:
 
 
 def digest(event_type: str, at_us: int, document: str) -> int | None:
-    """The digest of a row (``None`` for a type this promisekit does not know)."""
+    """The digest of a row (``None`` for a type this promisekit does not know): the
+    Adler-32 of the document started from a value of its type, exclusive-or ``at_us``
+    (so that any other ``at_us`` gives another digest)."""
     seed = _TYPE_SEEDS.get(event_type)
     if seed is None:
         return None
+    return zlib.adler32(document.encode(), seed) ^ at_us
+
+
+def _digest_v1(event_type: str, at_us: int, document: str) -> int | None:
+    """The digest rows were written with before version 2 (a CRC-32)."""
+    seed = _V1_TYPE_SEEDS.get(event_type)
+    if seed is None:
+        return None
     return zlib.crc32(document.encode(), seed ^ ((at_us ^ (at_us >> 32)) & 0xFFFFFFFF))
+
+
+def matches(event_type: str, at_us: int, document: str, stored: int | None) -> bool:
+    """Whether ``stored`` is the digest of the row (of either version)."""
+    return stored is not None and (
+        stored == digest(event_type, at_us, document)
+        or stored == _digest_v1(event_type, at_us, document)
+    )
 
 
 def fast_row(event: Event) -> Row:
@@ -135,7 +160,7 @@ def fast_row(event: Event) -> Row:
 def trusted_row(event_type: str, at_us: int, document: str, stored: int | None) -> Event | None:
     """The event of a row the store wrote and nobody changed since, without validating it
     again; ``None`` for any other row (read it with ``from_json``)."""
-    if stored is None or stored != digest(event_type, at_us, document):
+    if not matches(event_type, at_us, document, stored):
         return None
     return trusted_event(document)
 
@@ -165,8 +190,10 @@ def stream_states(
     :func:`~promisekit._serialize_trusted.trusted_event`; a promise with any other row
     is replayed by ``untrusted(promise_id, rows)``, which validates its documents.
     """
-    seeds, crc32, scan, schema = _TYPE_SEEDS, zlib.crc32, _trusted.scan, SCHEMA
-    readers: dict[str, Callable[[dict[str, Any]], Event] | None] = {}
+    adler32, scan, schema = zlib.adler32, _trusted.scan, SCHEMA
+    # By type: its digest seed and its trusted reader (either may be None).
+    kinds: dict[str, tuple[int | None, Callable[[dict[str, Any]], Event] | None]] = {}
+    last = _AFTER_ALL if limit is None else limit
     current: str | None = None
     made = trusted = in_order = False
     kept: list[ReplayRow] = []
@@ -180,24 +207,30 @@ def stream_states(
             current, made, trusted, in_order = promise_id, False, True, True
             kept, events, previous = [], [], _BEFORE_ALL
         kept.append(row)
-        if event_type == "promise_made" and (limit is None or at_us <= limit):
+        if event_type == "promise_made" and at_us <= last:
             made = True
-        if not trusted or (limit is not None and at_us > limit):
+        if not trusted or at_us > last:
             continue
-        seed = seeds.get(event_type)  # (digest(), inline: this loop is replay's hot path)
+        kind = kinds.get(event_type)  # (digest(), inline: this loop is replay's hot path)
+        if kind is None:
+            kind = kinds[event_type] = (
+                _TYPE_SEEDS.get(event_type),
+                _trusted.reader_of(event_type),
+            )
+        seed, read = kind
         if (
             stored is None
             or seed is None
-            or stored != crc32(document.encode(), seed ^ ((at_us ^ (at_us >> 32)) & 0xFFFFFFFF))
+            or (
+                stored != adler32(document.encode(), seed) ^ at_us
+                and stored != _digest_v1(event_type, at_us, document)
+            )
         ):
             trusted = False
             continue
         # trusted_event(), inline: (the type column is the document's, the digest says)
         try:
             data, end = scan(document, 0)
-            read = readers.get(event_type, _UNSEEN)
-            if read is _UNSEEN:
-                read = readers[event_type] = _trusted.reader_of(event_type)
             if (
                 end != len(document)
                 or data["schema"] != schema
