@@ -9,9 +9,9 @@ rows that ``states()`` is.
 A row is ``(id, promise_id, type, at_us, recorded_us, document, digest)``: the event's
 JSON document (:func:`promisekit.serialize.to_json`, written by the fast
 :func:`~promisekit._serialize_trusted.event_text`), the columns the queries use, and
-``digest``, an Adler-32 of the document started from a value that depends on ``type``,
-exclusive-or ``at_us`` (rows written before 0.1.0's version 2 of the digest hold a
-CRC-32 instead, still read trusted when it matches). The store computes the digest
+``digest``, a CRC-32 of the document started from a value that depends on ``type``,
+exclusive-or ``at_us`` (rows written with the digest's first version, a CRC-32 mixed
+with ``at_us`` another way, are still read trusted when it matches). The store computes the digest
 only for events it has just checked (every
 :class:`~promisekit.ledger.Event` is validated when it is created), so a row whose
 digest matches holds a valid document that nobody changed since: it is read with
@@ -43,12 +43,12 @@ from promisekit.errors import PromiseKitError
 from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json, to_json
 
 # Change the text to stop trusting every row written so far (they are then validated).
-_DIGEST_SEED = zlib.adler32(b"promisekit/1 rows written by SQLiteLedger, version 2")
-_TYPE_SEEDS = {name: zlib.adler32(name.encode(), _DIGEST_SEED) for name in EVENT_TYPES}
+_DIGEST_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 2")
+_TYPE_SEEDS = {name: zlib.crc32(name.encode(), _DIGEST_SEED) for name in EVENT_TYPES}
 # The digest rows were written with before version 2: they are still read trusted.
 _V1_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 1")
 _V1_TYPE_SEEDS = {name: zlib.crc32(name.encode(), _V1_SEED) for name in EVENT_TYPES}
-# Distinct seeds give distinct digests of the same document (Adler-32 is linear in it).
+# Distinct seeds give distinct digests of the same document (CRC-32 is affine in its start).
 assert len(set(_TYPE_SEEDS.values())) == len(_TYPE_SEEDS)
 _RANKS = {name: cls._rank for name, cls in EVENT_TYPES.items()}
 _BEFORE_ALL = -(2**70)  # before every at_us
@@ -116,12 +116,12 @@ def row(event: Event) -> tuple[str, str, str, int, int, str]:
 
 def digest(event_type: str, at_us: int, document: str) -> int | None:
     """The digest of a row (``None`` for a type this promisekit does not know): the
-    Adler-32 of the document started from a value of its type, exclusive-or ``at_us``
+    CRC-32 of the document started from a value of its type, exclusive-or ``at_us``
     (so that any other ``at_us`` gives another digest)."""
     seed = _TYPE_SEEDS.get(event_type)
     if seed is None:
         return None
-    return zlib.adler32(document.encode(), seed) ^ at_us
+    return zlib.crc32(document.encode(), seed) ^ at_us
 
 
 def _digest_v1(event_type: str, at_us: int, document: str) -> int | None:
@@ -190,7 +190,7 @@ def stream_states(
     :func:`~promisekit._serialize_trusted.trusted_event`; a promise with any other row
     is replayed by ``untrusted(promise_id, rows)``, which validates its documents.
     """
-    adler32, scan, schema = zlib.adler32, _trusted.scan, SCHEMA
+    crc32, scan, schema = zlib.crc32, _trusted.scan, SCHEMA
     # By type: its digest seed and its trusted reader (either may be None).
     kinds: dict[str, tuple[int | None, Callable[[dict[str, Any]], Event] | None]] = {}
     last = _AFTER_ALL if limit is None else limit
@@ -222,7 +222,7 @@ def stream_states(
             stored is None
             or seed is None
             or (
-                stored != adler32(document.encode(), seed) ^ at_us
+                stored != crc32(document.encode(), seed) ^ at_us
                 and stored != _digest_v1(event_type, at_us, document)
             )
         ):
