@@ -142,3 +142,16 @@ def test_summary_points_is_validated(
         OptimalBuffer(_clipped, summary_points=value)  # type: ignore[arg-type]
     for word in words:
         assert word in str(info.value)
+
+
+@given(m=st.integers(16, 3000), k=st.integers(16, 300), data=st.data())
+def test_local_runs_cover_the_bracket(m: int, k: int, data: st.DataObject) -> None:
+    from promisekit.buffering._optimal_summary import local_runs
+
+    k = min(k, m)
+    start = data.draw(st.integers(0, m))
+    stop = data.draw(st.integers(start, m))
+    first, last, a, b = local_runs(m, k, start, stop)
+    assert 0 <= first < last <= k
+    assert a == first * m // k and b == last * m // k
+    assert a <= start and (stop <= b or last == k)

@@ -15,7 +15,7 @@ capability's quantile. Any other callable is optimized numerically.
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,6 +32,7 @@ from promisekit.buffering._common import (
     td_us,
     us_td,
 )
+from promisekit.buffering._optimal_summary import local_runs as _local_runs
 from promisekit.buffering._optimal_summary import summarize as _summarize
 from promisekit.buffering._optimal_summary import summarize_array as _summarize_array
 from promisekit.buffering._policies._base import BufferPolicy, Quote, _check_policy, quote
@@ -231,16 +232,19 @@ class OptimalBuffer(BufferPolicy):
       every distinct duration with its share when there are that few (then the
       scores are exact and the window is the full search's, up to floating-point
       rounding), else runs of consecutive sorted durations of equal size, each
-      at its middle value. Only the search is approximate: the window it finds,
-      its neighbouring durations and a few windows around it are then re-scored
-      exactly over all ``m`` durations (``m = min(n_samples, points)``) and the
-      best is kept. Guarantee: every summary score is within ``eps = V *
-      ceil(m / summary_points) / m`` of the exact one, where ``V`` bounds the total
-      variation of ``lateness -> satisfaction(lateness, w)`` (``on_time - late``
-      for a kept-or-not step: ``eps`` is 0.4 % of it with 2,000 durations), so the
-      window's exact objective is within ``2 * eps`` of the best window the search
-      scores (a Hypothesis test checks it is within ``2 * eps`` of the full
-      search's optimum). With 2,000 durations that is about 6 × fewer calls
+      at its middle value; after the 100-level scan, the runs between the
+      neighbours of the best level are replaced by their durations, so the
+      refinement scores exactly near the optimum. Only the search is
+      approximate: the window it finds, its neighbouring durations and a few
+      windows around it are then re-scored exactly over all ``m`` durations
+      (``m = min(n_samples, points)``) and the best is kept. Guarantee: every
+      summary score is within ``eps = V * ceil(m / summary_points) / m`` of the
+      exact one, where ``V`` bounds the total variation of ``lateness ->
+      satisfaction(lateness, w)`` (``on_time - late`` for a kept-or-not step:
+      ``eps`` is 0.4 % of it with 2,000 durations), so the window's exact
+      objective is within ``2 * eps`` of the best window the search scores (a
+      Hypothesis test checks it is within ``2 * eps`` of the full search's
+      optimum). With 2,000 durations that is about 6 × fewer calls
       (or array elements); ``summary_points=None`` runs the full search (about
       160 × ``m`` calls, or 230 × ``m`` array elements).
 
@@ -336,8 +340,16 @@ class OptimalBuffer(BufferPolicy):
         best = max(range(len(values)), key=values.__getitem__)
         lo = candidates[max(best - 1, 0)]
         hi = candidates[min(best + 1, len(candidates) - 1)]
+        if not exact and weights is not None:
+            m = len(support)
+            first, last, a, b = _local_runs(
+                m, len(points), bisect_left(support, lo), bisect_right(support, hi)
+            )
+            if b - a <= len(points):  # the durations around the bracket, exactly
+                points = [*points[:first], *support[a:b], *points[last:]]
+                weights = [*weights[:first], *([1.0 / m] * (b - a)), *weights[last:]]
         window, value = self._golden(score, lo, hi)
-        if value <= values[best]:
+        if value <= score(candidates[best]):
             window = candidates[best]
         if exact:
             return us_td(window)
@@ -392,11 +404,12 @@ class OptimalBuffer(BufferPolicy):
             ) from None
         values = np.asarray(_support(capability, self.points, as_array=True), dtype=np.int64)
         per_us = self.quote_cost / td_us(self.cost_unit)
-        points, weights, exact = values, None, True
+        points, exact = values, True
+        weights: Any = None
         if self.summary_points is not None and values.shape[0] > self.summary_points:
             points, weights, exact = _summarize_array(np, values, self.summary_points)
 
-        def scores(windows: Any, sample: Any = points, shares: Any = weights) -> Any:
+        def scores(windows: Any, sample: Any, shares: Any) -> Any:
             late = (sample[None, :] - windows[:, None]).view("timedelta64[us]")
             quoted = np.broadcast_to(windows.view("timedelta64[us]")[:, None], late.shape)
             vector: Any = self.satisfaction
@@ -412,17 +425,27 @@ class OptimalBuffer(BufferPolicy):
             return mean - per_us * windows
 
         candidates = np.unique(np.concatenate(([0, values[-1]], _grid_array(np, capability))))
-        found = scores(candidates)
+        found = scores(candidates, points, weights)
         best = int(np.argmax(found))
         window, value = int(candidates[best]), float(found[best])
         lo = int(candidates[max(best - 1, 0)])
         hi = int(candidates[min(best + 1, candidates.shape[0] - 1)])
         around = (lo, hi)
+        if not exact:
+            m, k = values.shape[0], points.shape[0]
+            start = int(np.searchsorted(values, lo, side="left"))
+            first, last, a, b = _local_runs(
+                m, k, start, int(np.searchsorted(values, hi, side="right"))
+            )
+            if b - a <= k:  # the durations around the bracket, exactly
+                points = np.concatenate((points[:first], values[a:b], points[last:]))
+                weights = np.concatenate((weights[:first], np.full(b - a, 1.0 / m), weights[last:]))
+                value = float(scores(np.asarray([window]), points, weights)[0])
         for _ in range(2):
             if hi - lo <= 1:
                 break
             grid = np.unique(np.ceil(np.linspace(lo, hi, 64)).astype(np.int64))
-            found = scores(grid)
+            found = scores(grid, points, weights)
             best = int(np.argmax(found))
             if float(found[best]) > value:
                 window, value = int(grid[best]), float(found[best])

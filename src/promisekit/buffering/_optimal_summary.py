@@ -17,9 +17,10 @@ kept-or-not step).
 from __future__ import annotations
 
 import itertools
+from bisect import bisect_left, bisect_right
 from typing import Any
 
-__all__ = ["summarize", "summarize_array", "summary_error"]
+__all__ = ["local_runs", "summarize", "summarize_array", "summary_error"]
 
 
 def _edges(m: int, k: int) -> list[int]:
@@ -63,3 +64,16 @@ def summarize_array(np: Any, values: Any, k: int) -> tuple[Any, Any, bool]:
 def summary_error(m: int, k: int) -> float:
     """The bound ``ceil(m / k) / m`` on the summary error per unit of variation."""
     return -(-m // k) / m
+
+
+def local_runs(m: int, k: int, start: int, stop: int) -> tuple[int, int, int, int]:
+    """``(first, last, a, b)``: runs ``first`` to ``last - 1`` of a ``k``-run summary of
+    ``m`` values meet the sample indices ``[start, stop)`` and cover ``[a, b)``.
+
+    Replacing those runs by their values (each with share ``1 / m``) keeps the
+    summary's bound and makes it exact for a window among those values.
+    """
+    edges = _edges(m, k)
+    first = min(max(bisect_right(edges, start) - 1, 0), k - 1)
+    last = max(min(bisect_left(edges, stop), k), first + 1)
+    return first, last, edges[first], edges[last]
