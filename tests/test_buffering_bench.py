@@ -30,3 +30,14 @@ def test_columnar_part_agrees_with_the_numpy_reference(capsys: pytest.CaptureFix
     assert status == 0
     assert out.count("agree: yes") == 2
     assert "hand-written numpy replay (ref.)" in out
+
+
+@pytest.mark.skipif(not BENCH.exists(), reason="benchmarks are not next to the tests")
+def test_optimal_part_checks_the_summarized_searches(capsys: pytest.CaptureFixture[str]) -> None:
+    bench = _bench()
+    status = bench.main(["--part", "optimal"])  # type: ignore[attr-defined]
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "plain callable, full search (ref.)" in out
+    assert "numpy, vectorized=True, summary 256" in out
+    assert "closed form as good as the search: yes; summaries within" in out

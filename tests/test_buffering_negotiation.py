@@ -304,7 +304,7 @@ def test_newsvendor_golden_case() -> None:
     q = optimal_quote(T0, cap, cost, what="callback")
     assert minutes_of(q.window) == pytest.approx(59.91, abs=0.01)
     assert q.confidence is not None and q.confidence == pytest.approx(0.95, abs=1e-9)
-    assert q.explanation.startswith("callback by 09:59:55 (median of exponential durations")
+    assert q.explanation.startswith("callback by 09:59:55 UTC (median of exponential durations")
     assert "newsvendor optimum p95 = 1 h" in q.explanation
 
 

@@ -74,7 +74,8 @@ def test_golden_explanation_in_business_time() -> None:
     policy = QuantileBuffer(0.9) + FixedBuffer(15 * M) + RoundUp("half-hour")
     q = quote(start, callbacks(), policy, OFFICE, what="callback")
     assert q.explanation == (
-        "callback by 14:30 (p90 of 212 past callbacks = 37 business min, +15 min buffer, "
+        "callback by 14:30 Europe/Paris (p90 of 212 past callbacks = 37 business min, "
+        "+15 min buffer, "
         "rounded up to the half-hour)"
     )
     assert str(q) == q.explanation
@@ -98,14 +99,14 @@ def test_quote_without_calendar_uses_real_time_in_the_start_zone() -> None:
     assert q.window == H
     assert q.business_buffer is None
     assert q.confidence is None  # a point estimate states no confidence
-    assert q.explanation == "due by 03:30 (estimate 1 h, no buffer)"
+    assert q.explanation == "due by 03:30 Europe/Paris (estimate 1 h, no buffer)"
 
 
 def test_quote_explanation_on_another_day() -> None:
     start = paris(2026, 3, 10, 17, 50)
     q = quote(start, callbacks(), QuantileBuffer(0.9), OFFICE)
     assert q.due == paris(2026, 3, 11, 9, 27)
-    assert q.explanation.startswith("due by Wed 2026-03-11 09:27 (p90 of 212")
+    assert q.explanation.startswith("due by Wed 2026-03-11 09:27 Europe/Paris (p90 of 212")
 
 
 def test_quote_business_buffer_differs_from_real_buffer_over_a_night() -> None:
@@ -168,7 +169,7 @@ def test_quantile_buffer_already_covered_note() -> None:
     q = quote(start, cap, FixedBuffer(2 * H) + QuantileBuffer(0.9))
     assert q.due == start + 50 * M + 2 * H
     assert "(already covered)" in q.explanation
-    assert q.explanation.startswith("due by 11:50 (median of 100 past jobs = 50 min")
+    assert q.explanation.startswith("due by 11:50 UTC (median of 100 past jobs = 50 min")
 
 
 def test_quantile_buffer_refuses_too_few_samples() -> None:
@@ -343,7 +344,7 @@ def test_later_takes_the_latest_and_explains_the_winner() -> None:
     assert "+1 h buffer" in q.explanation and "p90" not in q.explanation
     q = quote(start, cap, QuantileBuffer(0.9) | FixedBuffer(10 * M))
     assert q.due == start + 90 * M
-    assert q.explanation == "due by 10:30 (p90 of 100 past jobs = 1 h 30 min)"
+    assert q.explanation == "due by 10:30 UTC (p90 of 100 past jobs = 1 h 30 min)"
 
 
 def test_combinator_errors() -> None:
@@ -636,3 +637,26 @@ def test_cap_and_floor_bound_the_window(
     assert floored.window >= low
     bounded = quote(start, capability, policy + Floor(low) + Cap(high), calendar)
     assert bounded.window <= high or bounded.due == bounded.target
+
+
+@pytest.mark.parametrize(
+    ("zone", "label"),
+    [
+        (UTC, "UTC"),
+        (PARIS, "Europe/Paris"),
+        (ZoneInfo("America/Toronto"), "America/Toronto"),
+        (timezone(timedelta(hours=-3)), "UTC-03:00"),
+    ],
+)
+def test_quote_explanation_names_the_zone_like_negotiation(zone: tzinfo, label: str) -> None:
+    from promisekit.buffering import negotiate
+
+    start = datetime(2026, 3, 10, 9, 0, tzinfo=UTC).astimezone(zone)
+    cap = EmpiricalCapability.from_durations([timedelta(minutes=m) for m in range(1, 101)])
+    q = quote(start, cap, QuantileBuffer(0.9), what="callback")
+    assert q.zone == label
+    moment = f"{q.due:%H:%M} {label}"
+    assert q.explanation.startswith(f"callback by {moment} (p90 of 100 past jobs")
+    answer = negotiate(start + M, start=start, capability=cap, min_confidence=0.9)
+    assert answer.due == q.due
+    assert f"{moment} is the earliest due" in answer.reason  # the same label, same place

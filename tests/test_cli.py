@@ -224,14 +224,15 @@ def test_quote(export: Path, capsys: pytest.CaptureFixture[str]) -> None:
     )
     assert code == 0
     out = capsys.readouterr().out
-    assert "due by 15:00 (p90 of 3 past promises = 1 h 30 min)" in out
+    assert "due by 15:00 America/Toronto (p90 of 3 past promises = 1 h 30 min)" in out
     assert "2026-03-10T15:00:00-04:00" in out
 
 
 def test_quote_business_time_by_kind(export: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["quote", "--history", str(export), "--start", "2026-03-10T13:30-04:00"]
     assert main([*args, "--calendar", "montreal", "--kind", "callback", "--min-samples", "3"]) == 0
-    assert "callback by 15:00 (p90 of 3 past callbacks = 1 business h" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "callback by 15:00 America/Toronto (p90 of 3 past callbacks = 1 business h" in out
 
 
 def test_quote_errors(export: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -28,7 +28,7 @@ Example:
     >>> policy = QuantileBuffer(0.9) + FixedBuffer(timedelta(minutes=15)) + RoundUp("half-hour")
     >>> q = policy.quote(datetime(2026, 3, 10, 13, 30, tzinfo=timezone.utc), cap, what="callback")
     >>> print(q)
-    callback by 14:30 (p90 of 40 past callbacks = 45 min, +15 min buffer)
+    callback by 14:30 UTC (p90 of 40 past callbacks = 45 min, +15 min buffer)
     >>> round(q.confidence, 3)
     1.0
 

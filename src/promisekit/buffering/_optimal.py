@@ -15,6 +15,7 @@ capability's quantile. Any other callable is optimized numerically.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Hashable
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +32,9 @@ from promisekit.buffering._common import (
     td_us,
     us_td,
 )
+from promisekit.buffering._optimal_summary import local_runs as _local_runs
+from promisekit.buffering._optimal_summary import summarize as _summarize
+from promisekit.buffering._optimal_summary import summarize_array as _summarize_array
 from promisekit.buffering._policies._base import BufferPolicy, Quote, _check_policy, quote
 from promisekit.buffering._policies._context import QuoteContext
 from promisekit.calendar import BusinessCalendar
@@ -192,6 +196,17 @@ def _convert_points(value: Any) -> int:
     return check_count("points", value, minimum=10)
 
 
+def _convert_summary_points(value: Any) -> int | None:
+    if value is None:
+        return None
+    return check_count("summary_points", value, minimum=16)
+
+
+#: Windows re-scored exactly around the summary's optimum (besides it and its
+#: neighbouring sample durations).
+_EXACT_STEPS = 4
+
+
 @attrs.frozen(slots=True)
 class OptimalBuffer(BufferPolicy):
     """Promise the window that maximizes expected satisfaction minus the cost of quoting.
@@ -203,18 +218,35 @@ class OptimalBuffer(BufferPolicy):
       of the capability (``quote_cost`` is folded into ``c_quote``).
     * With a :class:`StepSatisfaction`, ``w*`` is found in one pass over the
       same equally likely durations as below (closed form, no search).
+    * Any other callable is optimized numerically. The expectation (and
+      :meth:`objective`) is an average over ``points`` equally likely durations
+      (every observed duration when there are at most ``points``, else the
+      mid-quantiles ``(i + 0.5) / points``). The search scans 100 quantile
+      levels, then refines between the neighbours of the best one: by a
+      golden-section search, or with ``vectorized=True`` by a finer scan.
     * With ``vectorized=True`` the satisfaction is called with numpy arrays
       (``timedelta64[us]`` lateness and window arrays of one shape, returning an
-      array of floats): every candidate window of the scan is evaluated in one
-      call, then the best interval is refined by two finer scans of 64 points
-      instead of the golden-section search (the ``analysis`` extra).
-    * Any other callable is optimized numerically: the expectation is an average
-      over ``points`` equally likely durations (every observed duration when there
-      are at most ``points``, else the mid-quantiles ``(i + 0.5) / points``); the
-      objective is scanned at 100 quantile levels and refined by a golden-section
-      search between the neighbours of the best level — about 160 × ``points``
-      calls of the satisfaction function per quote, so in a large backtest prefer
-      the closed form or a smaller ``points``.
+      array of floats): each scan is a single call (the ``analysis`` extra).
+    * ``summary_points`` (default 256) makes the search fast: it scores the
+      candidate windows against at most ``summary_points`` weighted durations —
+      every distinct duration with its share when there are that few (then the
+      scores are exact and the window is the full search's, up to floating-point
+      rounding), else runs of consecutive sorted durations of equal size, each
+      at its middle value; after the 100-level scan, the runs between the
+      neighbours of the best level are replaced by their durations, so the
+      refinement scores exactly near the optimum. Only the search is
+      approximate: the window it finds, its neighbouring durations and a few
+      windows around it are then re-scored exactly over all ``m`` durations
+      (``m = min(n_samples, points)``) and the best is kept. Guarantee: every
+      summary score is within ``eps = V * ceil(m / summary_points) / m`` of the
+      exact one, where ``V`` bounds the total variation of ``lateness ->
+      satisfaction(lateness, w)`` (``on_time - late`` for a kept-or-not step:
+      ``eps`` is 0.4 % of it with 2,000 durations), so the window's exact
+      objective is within ``2 * eps`` of the best window the search scores (a
+      Hypothesis test checks it is within ``2 * eps`` of the full search's
+      optimum). With 2,000 durations that is about 6 × fewer calls
+      (or array elements); ``summary_points=None`` runs the full search (about
+      160 × ``m`` calls, or 230 × ``m`` array elements).
 
     Args:
         satisfaction: ``satisfaction(lateness, window) -> float`` (higher is better).
@@ -223,6 +255,12 @@ class OptimalBuffer(BufferPolicy):
         cost_unit: Time unit of ``quote_cost`` (default one hour).
         points: Size of the numerical expectation (``>= 10``).
         vectorized: The satisfaction accepts numpy arrays (see above).
+        summary_points: Size of the weighted summary the search scores against
+            (``>= 16``), or ``None`` to search over all ``points`` durations.
+
+    .. versionchanged:: 0.1.0
+       The search scores a summary of ``summary_points`` weighted durations, then
+       re-scores the best windows exactly (``summary_points=None``: as before).
 
     .. versionadded:: 0.1.0
     """
@@ -232,6 +270,9 @@ class OptimalBuffer(BufferPolicy):
     cost_unit: timedelta = attrs.field(default=_HOUR, converter=_convert_cost_unit, kw_only=True)
     points: int = attrs.field(default=2000, converter=_convert_points, kw_only=True)
     vectorized: bool = attrs.field(default=False, validator=_check_flag, kw_only=True)
+    summary_points: int | None = attrs.field(
+        default=256, converter=_convert_summary_points, kw_only=True
+    )
 
     def _service_level(self) -> float | None:
         cost = self.satisfaction
@@ -248,13 +289,20 @@ class OptimalBuffer(BufferPolicy):
         support = _support(capability, self.points)
         return self._objective(support, td_us(check_duration("window", window)))
 
-    def _objective(self, support: list[int], window: int) -> float:
+    def _objective(
+        self, support: list[int], window: int, weights: list[float] | None = None
+    ) -> float:
         func = self.satisfaction
         quoted = us_td(window)
         total = 0.0
-        for value in support:
-            total += func(us_td(value - window), quoted)
-        mean = total / len(support)
+        if weights is None:
+            for value in support:
+                total += func(us_td(value - window), quoted)
+            mean = total / len(support)
+        else:
+            for value, weight in zip(support, weights, strict=True):
+                total += weight * func(us_td(value - window), quoted)
+            mean = total
         if not math.isfinite(mean):
             raise InvalidValueError(
                 f"'satisfaction' must return finite numbers (got a mean of {mean!r} "
@@ -276,18 +324,38 @@ class OptimalBuffer(BufferPolicy):
             return timedelta(0) if level <= 0 else capability.quantile(level)
         if isinstance(self.satisfaction, StepSatisfaction):
             return us_td(self._step_window(_support(capability, self.points, as_array=True)))
-        support = _support(capability, self.points)
         if self.vectorized:
-            return us_td(self._vector_window(support, capability))
+            return us_td(self._vector_window(capability))
+        support = _support(capability, self.points)
+        points, weights, exact = support, None, True
+        if self.summary_points is not None and len(support) > self.summary_points:
+            points, summary_weights, exact = _summarize(support, self.summary_points)
+            weights = summary_weights
+
+        def score(window: int) -> float:
+            return self._objective(points, window, weights)
+
         candidates = sorted({0, support[-1], *_grid(capability)})
-        values = [self._objective(support, c) for c in candidates]
+        values = [score(c) for c in candidates]
         best = max(range(len(values)), key=values.__getitem__)
         lo = candidates[max(best - 1, 0)]
         hi = candidates[min(best + 1, len(candidates) - 1)]
-        window, value = self._golden(support, lo, hi)
-        if value <= values[best]:
-            return us_td(candidates[best])
-        return us_td(window)
+        if not exact and weights is not None:
+            m = len(support)
+            first, last, a, b = _local_runs(
+                m, len(points), bisect_left(support, lo), bisect_right(support, hi)
+            )
+            if b - a <= len(points):  # the durations around the bracket, exactly
+                points = [*points[:first], *support[a:b], *points[last:]]
+                weights = [*weights[:first], *([1.0 / m] * (b - a)), *weights[last:]]
+        window, value = self._golden(score, lo, hi)
+        if value <= score(candidates[best]):
+            window = candidates[best]
+        if exact:
+            return us_td(window)
+        finals = _neighbourhood(support, window, lo, hi)
+        exact_values = [self._objective(support, c) for c in finals]
+        return us_td(finals[_first_best(exact_values)])
 
     def _step_window(self, support: Any) -> int:
         """Closed form for a step satisfaction: best of ``0`` and each support value."""
@@ -326,7 +394,7 @@ class OptimalBuffer(BufferPolicy):
                 best, best_window = score, value
         return best_window
 
-    def _vector_window(self, support: list[int], capability: Capability) -> int:
+    def _vector_window(self, capability: Capability) -> int:
         """Grid scan then two zooms, each a single call of the vectorized satisfaction."""
         try:
             import numpy as np
@@ -334,11 +402,15 @@ class OptimalBuffer(BufferPolicy):
             raise MissingDependencyError(
                 "numpy", "analysis", "OptimalBuffer(vectorized=True)"
             ) from None
-        values = np.asarray(support, dtype=np.int64)
+        values = np.asarray(_support(capability, self.points, as_array=True), dtype=np.int64)
         per_us = self.quote_cost / td_us(self.cost_unit)
+        points, exact = values, True
+        weights: Any = None
+        if self.summary_points is not None and values.shape[0] > self.summary_points:
+            points, weights, exact = _summarize_array(np, values, self.summary_points)
 
-        def scores(windows: Any) -> Any:
-            late = (values[None, :] - windows[:, None]).view("timedelta64[us]")
+        def scores(windows: Any, sample: Any, shares: Any) -> Any:
+            late = (sample[None, :] - windows[:, None]).view("timedelta64[us]")
             quoted = np.broadcast_to(windows.view("timedelta64[us]")[:, None], late.shape)
             vector: Any = self.satisfaction
             result = np.asarray(vector(late, quoted), dtype=np.float64)
@@ -347,46 +419,63 @@ class OptimalBuffer(BufferPolicy):
                     f"'satisfaction' must return an array of shape {late.shape} when "
                     f"vectorized=True (got shape {result.shape})"
                 )
-            mean = result.mean(axis=1)
+            mean = result.mean(axis=1) if shares is None else result @ shares
             if not np.isfinite(mean).all():
                 raise InvalidValueError("'satisfaction' must return finite numbers")
             return mean - per_us * windows
 
-        candidates = np.unique(np.array([0, support[-1], *_grid(capability)], dtype=np.int64))
-        found = scores(candidates)
+        candidates = np.unique(np.concatenate(([0, values[-1]], _grid_array(np, capability))))
+        found = scores(candidates, points, weights)
         best = int(np.argmax(found))
         window, value = int(candidates[best]), float(found[best])
         lo = int(candidates[max(best - 1, 0)])
         hi = int(candidates[min(best + 1, candidates.shape[0] - 1)])
+        around = (lo, hi)
+        if not exact:
+            m, k = values.shape[0], points.shape[0]
+            start = int(np.searchsorted(values, lo, side="left"))
+            first, last, a, b = _local_runs(
+                m, k, start, int(np.searchsorted(values, hi, side="right"))
+            )
+            if b - a <= k:  # the durations around the bracket, exactly
+                points = np.concatenate((points[:first], values[a:b], points[last:]))
+                weights = np.concatenate((weights[:first], np.full(b - a, 1.0 / m), weights[last:]))
+                value = float(scores(np.asarray([window]), points, weights)[0])
         for _ in range(2):
             if hi - lo <= 1:
                 break
             grid = np.unique(np.ceil(np.linspace(lo, hi, 64)).astype(np.int64))
-            found = scores(grid)
+            found = scores(grid, points, weights)
             best = int(np.argmax(found))
             if float(found[best]) > value:
                 window, value = int(grid[best]), float(found[best])
             lo = int(grid[max(best - 1, 0)])
             hi = int(grid[min(best + 1, grid.shape[0] - 1)])
-        return window
+        if exact:
+            return window
+        index = int(np.searchsorted(values, window, side="right"))
+        sides = values[max(index - 1, 0) : index + 1].tolist()
+        finals = np.asarray(_neighbourhood(sides, window, *around), dtype=np.int64)
+        exact_values = scores(finals, values, None).tolist()
+        return int(finals[_first_best(exact_values)])
 
-    def _golden(self, support: list[int], lo: int, hi: int) -> tuple[int, float]:
+    def _golden(self, score: Callable[[int], float], lo: int, hi: int) -> tuple[int, float]:
         a, b = float(lo), float(hi)
         c = b - _INV_PHI * (b - a)
         d = a + _INV_PHI * (b - a)
-        fc = self._objective(support, math.ceil(c))
-        fd = self._objective(support, math.ceil(d))
+        fc = score(math.ceil(c))
+        fd = score(math.ceil(d))
         for _ in range(_GOLDEN_STEPS):
             if b - a < 1.0:
                 break
             if fc >= fd:
                 b, d, fd = d, c, fc
                 c = b - _INV_PHI * (b - a)
-                fc = self._objective(support, math.ceil(c))
+                fc = score(math.ceil(c))
             else:
                 a, c, fc = c, d, fd
                 d = a + _INV_PHI * (b - a)
-                fd = self._objective(support, math.ceil(d))
+                fd = score(math.ceil(d))
         return (math.ceil(c), fc) if fc >= fd else (math.ceil(d), fd)
 
     def apply(self, context: QuoteContext, due: datetime) -> datetime:
@@ -456,6 +545,34 @@ def _ranks_for_levels(np: Any, levels: Any, n: int) -> Any:
             break
         k += up
     return k - 1
+
+
+def _neighbourhood(support: list[int], window: int, lo: int, hi: int) -> list[int]:
+    """Windows re-scored exactly: ``window``, the sample durations on each side of it,
+    and ``_EXACT_STEPS - 1`` evenly spaced windows strictly between ``lo`` and ``hi``."""
+    index = bisect_right(support, window)
+    near = {window, *support[max(index - 1, 0) : index + 1]}
+    step = (hi - lo) / _EXACT_STEPS
+    near.update(lo + math.ceil(step * j) for j in range(1, _EXACT_STEPS))
+    return sorted(near)
+
+
+def _first_best(values: list[float]) -> int:
+    """The first index of the largest value (candidates ascend: the shortest window)."""
+    top = max(values)
+    if not math.isfinite(top):
+        raise InvalidValueError(f"'satisfaction' must return finite numbers (got {top!r})")
+    return values.index(top)
+
+
+def _grid_array(np: Any, capability: Capability) -> Any:
+    """:func:`_grid` as an ``int64`` array, without a conversion per level for a sample."""
+    if isinstance(capability, _SampleMixin):
+        values = capability._values
+        n = len(values)
+        levels = np.arange(1, _GRID, dtype=np.int64) / _GRID  # the same floats as j / _GRID
+        return np.asarray([values[r] for r in _ranks_for_levels(np, levels, n).tolist()])
+    return np.asarray(_grid(capability), dtype=np.int64)
 
 
 def _grid(capability: Capability) -> list[int]:

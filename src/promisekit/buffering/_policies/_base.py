@@ -45,9 +45,9 @@ class Quote:
         confidence: Probability of keeping the promise (the capability's CDF at
             ``window``), or ``None`` for a point estimate.
         policy: The policy that produced the quote.
-        explanation: One human line, e.g. ``"callback by 14:30 (p90 of 212 past
-            callbacks = 37 business min, +15 min buffer, rounded up to the
-            half-hour)"``.
+        explanation: One human line naming the zone of the due (:attr:`zone`),
+            e.g. ``"callback by 14:30 America/Toronto (p90 of 212 past callbacks
+            = 37 business min, +15 min buffer, rounded up to the half-hour)"``.
 
     Every datetime is aware, in the calendar's zone (the start's zone without one).
 
@@ -122,9 +122,14 @@ def _run(policy: BufferPolicy, context: QuoteContext, notes: _Notes | None) -> d
 
 
 def _build_quote(
-    context: QuoteContext, policy: BufferPolicy, *, what: str = "due", zone_label: bool = False
+    context: QuoteContext, policy: BufferPolicy, *, what: str = "due", zone_label: bool = True
 ) -> Quote:
-    """Run ``policy`` in ``context`` and assemble the :class:`Quote` (private API)."""
+    """Run ``policy`` in ``context`` and assemble the :class:`Quote` (private API).
+
+    The explanation names the zone of the due after the time (``"callback by
+    15:00 Europe/Paris (...)"``), formatted like negotiation reasons; ``zone_label``
+    is kept for callers that still pass it.
+    """
     notes = _Notes()
     due = _run(policy, context, notes)
     if not notes.leads:
@@ -191,7 +196,7 @@ def quote(
         >>> start = datetime(2026, 3, 10, 13, 50, tzinfo=timezone.utc)
         >>> q = quote(start, cap, QuantileBuffer(0.9) + RoundUp("half-hour"), what="callback")
         >>> print(q.explanation)
-        callback by 15:00 (p90 of 40 past callbacks = 45 min, rounded up to the half-hour)
+        callback by 15:00 UTC (p90 of 40 past callbacks = 45 min, rounded up to the half-hour)
         >>> q.target.strftime("%H:%M"), round(q.confidence, 3)
         ('14:19', 1.0)
 
