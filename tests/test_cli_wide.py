@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from promisekit import io
 from promisekit._durations import parse_duration
 from promisekit.cli import main
+from promisekit.serialize import SchemaError
 
 pytest.importorskip("pandas")
 
@@ -464,3 +465,13 @@ def test_event_export_without_recorded_at(
     assert main(["report", str(csv_path)]) == 0
     # The library itself still requires it.
     assert not io.load_csv(csv_path).ok
+
+
+def test_a_nested_columns_table_under_wide_says_how_to_write_it(tmp_path: Path) -> None:
+    path = tmp_path / "nested.toml"
+    path.write_text('[wide]\ncolumns = { made_at = "purchased" }\n', encoding="utf-8")
+    with pytest.raises(SchemaError) as caught:
+        io.load_wide_mapping(path)
+    message = str(caught.value)
+    assert "'columns' holds a table" in message
+    assert "directly under [wide]" in message

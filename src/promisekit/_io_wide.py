@@ -15,7 +15,7 @@ import attrs
 
 from promisekit._io_mapping import _convert_ignore, _convert_tz, _str_table, mapping_data
 from promisekit._io_rows import RowError
-from promisekit._validation import describe
+from promisekit._validation import describe, describe_names
 from promisekit.errors import InvalidValueError
 from promisekit.serialize import SchemaError
 
@@ -160,6 +160,17 @@ def wide_mapping_from(data: Mapping[str, Any], name: str) -> WideMapping:
             f"[constants], [ignore])",
             path=None,
         )
+    wide = data.get("wide", {})
+    if isinstance(wide, dict):
+        nested = sorted(key for key, value in wide.items() if isinstance(value, dict))
+        if nested:
+            raise SchemaError(
+                f"{name!r}: [wide] maps each field to its source column, one per line "
+                f'(made_at = "purchased"); {describe_names(nested)} holds a table: write '
+                f"its entries directly under [wide]"
+                + (" and constants under [constants]" if "constants" in nested else ""),
+                path=None,
+            )
     ignore = data.get("ignore", {})
     if not isinstance(ignore, dict) or set(ignore) - {"columns"}:
         raise SchemaError(f"{name!r}: [ignore] must only have 'columns = [...]'", path=None)
