@@ -10,8 +10,7 @@ A row is ``(id, promise_id, type, at_us, recorded_us, document, digest)``: the e
 JSON document (:func:`promisekit.serialize.to_json`, written by the fast
 :func:`~promisekit._serialize_trusted.event_text`), the columns the queries use, and
 ``digest``, a CRC-32 of the document started from a value that depends on ``type``,
-exclusive-or ``at_us`` (rows written with the digest's first version, a CRC-32 mixed
-with ``at_us`` another way, are still read trusted when it matches). The store computes the digest
+exclusive-or ``at_us``. The store computes the digest
 only for events it has just checked (every
 :class:`~promisekit.ledger.Event` is validated when it is created), so a row whose
 digest matches holds a valid document that nobody changed since: it is read with
@@ -45,9 +44,6 @@ from promisekit.serialize import SCHEMA, SCHEMA_VERSION, SchemaError, from_json,
 # Change the text to stop trusting every row written so far (they are then validated).
 _DIGEST_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 2")
 _TYPE_SEEDS = {name: zlib.crc32(name.encode(), _DIGEST_SEED) for name in EVENT_TYPES}
-# The digest rows were written with before version 2: they are still read trusted.
-_V1_SEED = zlib.crc32(b"promisekit/1 rows written by SQLiteLedger, version 1")
-_V1_TYPE_SEEDS = {name: zlib.crc32(name.encode(), _V1_SEED) for name in EVENT_TYPES}
 # Distinct seeds give distinct digests of the same document (CRC-32 is affine in its start).
 assert len(set(_TYPE_SEEDS.values())) == len(_TYPE_SEEDS)
 _RANKS = {name: cls._rank for name, cls in EVENT_TYPES.items()}
@@ -124,20 +120,9 @@ def digest(event_type: str, at_us: int, document: str) -> int | None:
     return zlib.crc32(document.encode(), seed) ^ at_us
 
 
-def _digest_v1(event_type: str, at_us: int, document: str) -> int | None:
-    """The digest rows were written with before version 2 (a CRC-32)."""
-    seed = _V1_TYPE_SEEDS.get(event_type)
-    if seed is None:
-        return None
-    return zlib.crc32(document.encode(), seed ^ ((at_us ^ (at_us >> 32)) & 0xFFFFFFFF))
-
-
 def matches(event_type: str, at_us: int, document: str, stored: int | None) -> bool:
-    """Whether ``stored`` is the digest of the row (of either version)."""
-    return stored is not None and (
-        stored == digest(event_type, at_us, document)
-        or stored == _digest_v1(event_type, at_us, document)
-    )
+    """Whether ``stored`` is the digest of the row."""
+    return stored is not None and stored == digest(event_type, at_us, document)
 
 
 def fast_row(event: Event) -> Row:
@@ -218,14 +203,7 @@ def stream_states(
                 _trusted.reader_of(event_type),
             )
         seed, read = kind
-        if (
-            stored is None
-            or seed is None
-            or (
-                stored != crc32(document.encode(), seed) ^ at_us
-                and stored != _digest_v1(event_type, at_us, document)
-            )
-        ):
+        if stored is None or seed is None or stored != crc32(document.encode(), seed) ^ at_us:
             trusted = False
             continue
         # trusted_event(), inline: (the type column is the document's, the digest says)
