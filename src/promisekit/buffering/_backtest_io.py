@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from promisekit._validation import check_non_empty_str, describe, load_zone
+from promisekit._validation import check_aware, check_non_empty_str, describe, load_zone
 from promisekit.buffering._common import check_segment, to_us
 from promisekit.buffering._history import _coerce_history
 from promisekit.errors import (
@@ -186,3 +187,67 @@ def check_columns(columns: HistoryColumns) -> HistoryColumns:
         for index, value in enumerate(columns.segment[:1]):
             check_segment(f"history.segment[{index}]", value)
     return columns
+
+
+def history_from_ledger(
+    cls: type[HistoryColumns],
+    ledger: Any,
+    *,
+    now: datetime,
+    zone: str | None,
+    segment: str | Callable[[Any], Any] | None,
+) -> HistoryColumns:
+    """See :meth:`HistoryColumns.from_ledger`."""
+    np = _numpy("HistoryColumns.from_ledger()")
+    check_aware("now", now)
+    if segment is not None and segment != "kind" and not callable(segment):
+        raise InvalidTypeError(
+            f"'segment' must be 'kind', a callable state -> label or None (got {describe(segment)})"
+        )
+    if zone is not None:
+        load_zone(zone, field="zone")
+    states_of = getattr(ledger, "states", None)
+    if callable(states_of):
+        states: Iterable[Any] = states_of(at=now)
+    elif callable(getattr(ledger, "promise_ids", None)):
+
+        def made_by_now() -> Iterator[Any]:
+            for promise_id in ledger.promise_ids():
+                try:
+                    yield ledger.state(promise_id, now)
+                except LookupError:  # UnknownPromiseError: made after `now`
+                    continue
+
+        states = made_by_now()
+    else:
+        raise InvalidTypeError(
+            f"'ledger' must be a promise ledger or a ledger store (got {describe(ledger)})"
+        )
+    rows: list[tuple[int, int, int, Any]] = []
+    for state in states:
+        promise = state.promise
+        if state.cancellation is not None:
+            done = to_us(state.cancellation.at)
+        else:
+            completed = state.assess(now).completed_at
+            done = OPEN if completed is None else to_us(completed)
+        label: Any = None
+        if callable(segment):
+            label = segment(state)
+        elif segment == "kind":
+            label = promise.kind
+        rows.append((to_us(promise.made_at), done, to_us(promise.due), label))
+        if zone is None:
+            zone = _zone_name(promise.made_at.tzinfo)
+    rows.sort(key=lambda row: row[0])
+    segments = None
+    if segment is not None:
+        segments = np.empty(len(rows), dtype=object)
+        segments[:] = [row[3] for row in rows]
+    return cls(
+        np.array([row[0] for row in rows], dtype=np.int64),
+        np.array([row[1] for row in rows], dtype=np.int64),
+        zone or "UTC",
+        segments,
+        np.array([row[2] for row in rows], dtype=np.int64),
+    )

@@ -15,12 +15,17 @@ numpy is imported lazily (the ``analysis`` extra).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import attrs
 
-from promisekit.buffering._backtest_io import history_from_frame, history_from_records
+from promisekit.buffering._backtest_io import (
+    history_from_frame,
+    history_from_ledger,
+    history_from_records,
+)
 
 __all__ = ["ColumnarPolicy", "ColumnarQuoter", "HistoryColumns", "QuoteColumns"]
 
@@ -124,6 +129,40 @@ class HistoryColumns:
         .. versionadded:: 0.1.0
         """
         return history_from_records(cls, history, zone=zone)
+
+    @classmethod
+    def from_ledger(
+        cls,
+        ledger: Any,
+        *,
+        now: datetime,
+        zone: str | None = None,
+        segment: str | Callable[[Any], Any] | None = "kind",
+    ) -> HistoryColumns:
+        """Columns from the promises of a ledger or ledger store, as known at ``now``.
+
+        One row per promise made by ``now``: requested at its ``made_at``, completed
+        when its terms were met (or when it was cancelled; still open otherwise),
+        its current ``due`` as the reference. This feeds the queue-aware predictors
+        from the open promises of a live ledger (:func:`open_promises`,
+        :func:`head_of_line_wait`, :func:`queue_features`) and every columnar model.
+
+        Args:
+            ledger: A :class:`~promisekit.ledger.PromiseLedger`, ``SQLiteLedger`` or
+                ``PostgresLedger``.
+            now: The instant the ledger is read at (aware).
+            zone: IANA zone of :attr:`zone`; default the first promise's zone, else UTC.
+            segment: ``"kind"`` (the promise's kind), a callable ``state -> label``,
+                or ``None`` for no segments.
+
+        Raises:
+            NaiveDatetimeError: ``now`` has no time zone.
+            InvalidTypeError: ``ledger`` or ``segment`` has the wrong type.
+            MissingDependencyError: numpy is not installed.
+
+        .. versionadded:: 0.1.0
+        """
+        return history_from_ledger(cls, ledger, now=now, zone=zone, segment=segment)
 
     def take(self, index: Any) -> HistoryColumns:
         """The rows selected by ``index`` (an integer or boolean numpy array).
