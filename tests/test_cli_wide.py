@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from promisekit import io
 from promisekit._durations import parse_duration
 from promisekit.cli import main
+from promisekit.errors import InvalidValueError
 from promisekit.serialize import SchemaError
 
 pytest.importorskip("pandas")
@@ -475,3 +476,10 @@ def test_a_nested_columns_table_under_wide_says_how_to_write_it(tmp_path: Path) 
     message = str(caught.value)
     assert "'columns' holds a table" in message
     assert "directly under [wide]" in message
+
+
+def test_a_field_with_both_a_column_and_a_constant_is_refused_in_both_forms() -> None:
+    with pytest.raises(InvalidValueError, match="'kind' are given both a column and a constant"):
+        io.WideMapping(columns={"kind": "type"}, constants={"kind": "delivery"})
+    with pytest.raises(InvalidValueError, match="'kind' are given both a column and a constant"):
+        io.ColumnMapping(columns={"kind": "type"}, constants={"kind": "callback"})

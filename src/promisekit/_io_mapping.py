@@ -17,7 +17,7 @@ from typing import Any
 import attrs
 
 from promisekit._serialize_codecs import _coerce_zone
-from promisekit._validation import describe
+from promisekit._validation import describe, describe_names
 from promisekit.errors import (
     InvalidTypeError,
     InvalidValueError,
@@ -122,6 +122,15 @@ def _check_field(field: str, where: str) -> None:
     )
 
 
+def check_column_or_constant(columns: Mapping[str, str], constants: Mapping[str, str]) -> None:
+    """Refuse a field given both a column and a constant (column and wide mappings)."""
+    both = sorted(set(columns) & set(constants))
+    if both:
+        raise InvalidValueError(
+            f"fields {describe_names(both)} are given both a column and a constant; keep one"
+        )
+
+
 @attrs.frozen
 class ColumnMapping:
     """How the columns of a source become event fields.
@@ -150,11 +159,7 @@ class ColumnMapping:
     ignore: tuple[str, ...] = attrs.field(default=(), converter=_convert_ignore)
 
     def __attrs_post_init__(self) -> None:
-        both = sorted(set(self.columns) & set(self.constants))
-        if both:
-            raise InvalidValueError(
-                f"fields {both} are given both a column and a constant; keep one"
-            )
+        check_column_or_constant(self.columns, self.constants)
 
     @classmethod
     def from_toml(cls, path: str | os.PathLike[str]) -> ColumnMapping:

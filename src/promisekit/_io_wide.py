@@ -13,7 +13,13 @@ from typing import Any
 
 import attrs
 
-from promisekit._io_mapping import _convert_ignore, _convert_tz, _str_table, mapping_data
+from promisekit._io_mapping import (
+    _convert_ignore,
+    _convert_tz,
+    _str_table,
+    check_column_or_constant,
+    mapping_data,
+)
 from promisekit._io_rows import RowError
 from promisekit._validation import describe, describe_names
 from promisekit.errors import InvalidValueError
@@ -101,11 +107,7 @@ class WideMapping:
     ignore: tuple[str, ...] = attrs.field(default=(), converter=_convert_ignore)
 
     def __attrs_post_init__(self) -> None:
-        both = sorted(set(self.columns) & set(self.constants))
-        if both:
-            raise InvalidValueError(
-                f"fields {both} are given both a column and a constant; keep one"
-            )
+        check_column_or_constant(self.columns, self.constants)
 
     def column_of(self, field: str, header: tuple[str, ...]) -> str | None:
         """The source column of ``field`` in ``header``, or ``None``."""
@@ -156,8 +158,8 @@ def wide_mapping_from(data: Mapping[str, Any], name: str) -> WideMapping:
     unknown = sorted(set(data) - {"tz", "wide", "constants", "ignore"})
     if unknown:
         raise SchemaError(
-            f"{name!r} has unknown keys {unknown} for a wide mapping (expected tz, [wide], "
-            f"[constants], [ignore])",
+            f"{name!r} has unknown keys {describe_names(unknown)} for a wide mapping "
+            f"(expected tz, [wide], [constants], [ignore])",
             path=None,
         )
     wide = data.get("wide", {})
