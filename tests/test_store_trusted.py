@@ -408,3 +408,44 @@ def test_the_digest_changes_with_the_instant_and_the_type(
         assert rows_module.digest(other_type, at_us, document) != digest
     assert rows_module.digest("no_such_type", at_us, document) is None
     assert not rows_module.matches(event_type, at_us, document, None)
+
+
+# Wall times at the edges of a zone's changes: a skipped whole day (Pacific/Apia
+# 2011-12-30, Pacific/Kwajalein 1993-08-21), a half-hour change (Australia/Lord_Howe),
+# the hour skipped and the hour repeated (America/Toronto), each with fold 0 and 1.
+EDGE_TIMES = [
+    ("Pacific/Apia", datetime(2011, 12, 30, 12, 0)),
+    ("Pacific/Apia", datetime(2011, 12, 29, 23, 59, 59, 999_999)),
+    ("Pacific/Apia", datetime(2011, 12, 31, 0, 0)),
+    ("Pacific/Kwajalein", datetime(1993, 8, 21, 9, 30)),
+    ("Australia/Lord_Howe", datetime(2026, 10, 4, 2, 15)),
+    ("Australia/Lord_Howe", datetime(2026, 4, 5, 1, 45)),
+    ("America/Toronto", datetime(2026, 3, 8, 2, 30)),
+    ("America/Toronto", datetime(2026, 11, 1, 1, 30)),
+]
+
+
+@pytest.mark.parametrize("fold", [0, 1])
+@pytest.mark.parametrize(("zone", "wall"), EDGE_TIMES)
+def test_the_trusted_reader_keeps_wall_times_at_a_zones_changes(
+    zone: str, wall: datetime, fold: int
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from promisekit.serialize import from_json
+
+    value = wall.replace(tzinfo=ZoneInfo(zone), fold=fold)
+    event = made(at=value)
+    text = to_json(event)
+    checked = from_json(text, PromiseMade)
+    fast = trusted_module.trusted_event(text)
+    alone = trusted_module.read_datetime(trusted_module.write_datetime(value))
+    assert fast is not None
+    for got in (fast.at, fast.recorded_at, alone):
+        assert got.replace(tzinfo=None) == checked.at.replace(tzinfo=None) == wall
+        assert (got.tzinfo, got.fold, got.utcoffset()) == (
+            checked.at.tzinfo,
+            checked.at.fold,
+            checked.at.utcoffset(),
+        )
+    assert repr(fast) == repr(checked)

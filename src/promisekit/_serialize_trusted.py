@@ -82,6 +82,20 @@ def write_datetime(value: datetime) -> str:
     return text
 
 
+def _same_wall_time(local: datetime, value: datetime) -> bool:
+    """Whether two datetimes of the same instant show the same wall time.
+
+    Their offsets differ by less than two days, so the same day of the month, hour,
+    minute and second means the same wall time (checking the day too matters: some
+    zones skipped a whole day, as Pacific/Apia did on 2011-12-30)."""
+    return (
+        local.second == value.second
+        and local.minute == value.minute
+        and local.hour == value.hour
+        and local.day == value.day
+    )
+
+
 def read_datetime(text: str) -> datetime:
     """A datetime as :func:`write_datetime` wrote it (``isoformat()``, maybe ``[zone]``)."""
     clock, bracket, suffix = text.partition("[")
@@ -100,7 +114,7 @@ def read_datetime(text: str) -> datetime:
     # The instant in its zone: the wall time written, with the fold that gives the
     # offset written...
     local = value.astimezone(zone)
-    if local.second == value.second and local.minute == value.minute and local.hour == value.hour:
+    if _same_wall_time(local, value):
         return local
     # ...unless the wall time written is one a daylight-saving change skips (a valid
     # datetime, kept as is, as parse_datetime does).
@@ -287,7 +301,8 @@ def _reader(cls: type[Event]) -> Callable[[dict[str, Any]], Event]:
 def _read_datetime_lines() -> list[str]:
     """Read the datetime text ``v`` into ``w`` (and remember it as ``t``): the same text
     as the previous one is the same datetime; a zone name is looked up as
-    :func:`read_datetime` does (inline, the usual case; anything else calls it)."""
+    :func:`read_datetime` does (inline, the usual case, with the check of
+    :func:`_same_wall_time`; anything else calls it)."""
     return [
         "    if v != t:",
         "        t = v",
@@ -298,7 +313,7 @@ def _read_datetime_lines() -> list[str]:
         "            w = u.astimezone(z)",
         "            if (",
         "                w.second != u.second or w.minute != u.minute or w.hour != u.hour",
-        "                or u.tzinfo is None",
+        "                or w.day != u.day or u.tzinfo is None",
         "            ):",
         "                w = _dt(v)",
         "        elif b:",
