@@ -32,13 +32,8 @@ from promisekit._ledger_events import (
     _conflict,
     _same_payload,
 )
-from promisekit._ledger_state import (
-    PromiseState,
-    UnknownPromiseError,
-    _replay_sorted,
-    _select,
-    _StateSource,
-)
+from promisekit._ledger_replay import _replay_sorted, _select
+from promisekit._ledger_state import PromiseState, UnknownPromiseError, _StateSource
 from promisekit._validation import (
     check_non_empty_str,
     describe,

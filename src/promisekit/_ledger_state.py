@@ -1,47 +1,33 @@
-"""The state of a promise and its replay from events.
+"""The state of a promise: what replaying its events gives (the replay itself is in
+:mod:`promisekit._ledger_replay`).
 
-Private to :mod:`promisekit.ledger`, which re-exports :class:`PromiseState`,
-:func:`replay` and the records a state holds. Both ledgers (the in-memory one and
-:class:`promisekit.store.SQLiteLedger`) replay through :func:`_replay_sorted`.
+Private to :mod:`promisekit.ledger`, which re-exports :class:`PromiseState` and the
+records a state holds.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
-from types import MemberDescriptorType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import attrs
 
 from promisekit._ledger_events import (
-    _EVENT_CLASSES,
     ActionDelivered,
     CustomerNotified,
-    DeliveryRecorded,
     EscalationFailed,
     EscalationFired,
     Event,
     PromiseCancelled,
     PromiseMade,
-    PromisePaused,
-    PromiseResumed,
-    PromiseRevised,
-    _check_event,
-    _conflict,
-    _same_payload,
 )
 from promisekit._validation import (
     check_aware,
-    check_non_empty_str,
-    describe,
 )
 from promisekit.delivery import Delivery, Outcome, assess
 from promisekit.errors import (
-    InconsistentRecordError,
-    InvalidTypeError,
     InvalidValueError,
-    PromiseKitError,
 )
 from promisekit.promise import (
     Promise,
@@ -307,303 +293,6 @@ class PromiseState:
         if self.cancellation is not None and _utc(self.cancellation.at) <= _utc(now):
             return False
         return self.assess(now).is_open
-
-
-_new = object.__new__
-
-
-def slot_setter(cls: type[Any], name: str) -> Callable[[Any, Any], None]:
-    """A function that sets the field ``name`` of an instance of ``cls`` as
-    ``object.__setattr__`` does (past a frozen class's ``__setattr__``), faster: the
-    slot's own setter when the field is a slot."""
-    for klass in cls.__mro__:
-        found = klass.__dict__.get(name)
-        if found is not None:
-            if isinstance(found, MemberDescriptorType):
-                setter: Callable[[Any, Any], None] = found.__set__
-                return setter
-            break
-    return lambda obj, value: object.__setattr__(obj, name, value)
-
-
-_PAUSED_START, _PAUSED_END, _PAUSED_REASON = (
-    slot_setter(PausedInterval, name) for name in ("start", "end", "reason")
-)
-_DELIVERY = {
-    name: slot_setter(Delivery, name)
-    for name in ("promise_id", "at", "quantity", "quality", "cost", "id", "note")
-}
-
-
-def _paused(start: datetime, end: datetime | None, reason: str | None) -> PausedInterval:
-    """A :class:`PausedInterval` of values taken from valid events (not checked again)."""
-    interval: PausedInterval = _new(PausedInterval)
-    _PAUSED_START(interval, start)
-    _PAUSED_END(interval, end)
-    _PAUSED_REASON(interval, reason)
-    return interval
-
-
-def _delivery(event: DeliveryRecorded) -> Delivery:
-    """``event.delivery()`` without checking again what the event checked.
-
-    :class:`~promisekit.delivery.Delivery` and :class:`DeliveryRecorded` share their
-    fields' converters and validators, so the values of a valid event make a valid
-    delivery (the tests compare the two).
-    """
-    delivery: Delivery = _new(Delivery)
-    set_ = _DELIVERY
-    set_["promise_id"](delivery, event.promise_id)
-    set_["at"](delivery, event.at)
-    set_["quantity"](delivery, event.quantity)
-    set_["quality"](delivery, event.quality)
-    set_["cost"](delivery, event.cost)
-    set_["id"](delivery, event.id)
-    set_["note"](delivery, event.note)
-    return delivery
-
-
-# The kind of each event class, for replay's dispatch (a subclass gets its base's kind).
-_KIND_BY_CLASS: dict[type[Event], type[Event]] = {cls: cls for cls in _EVENT_CLASSES}
-# What a cancellation closes: these events are ignored after it.
-_CLOSED_BY_CANCELLATION = frozenset(
-    (PromiseRevised, PromisePaused, PromiseResumed, DeliveryRecorded, PromiseCancelled)
-)
-
-
-def _kind(event: Event) -> type[Event]:
-    kind = _KIND_BY_CLASS.get(type(event))
-    if kind is None:
-        kind = next((k for k in _KIND_BY_CLASS if isinstance(event, k)), Event)
-    return kind
-
-
-def _ignore_reason(
-    kind: type[Event],
-    made: PromiseMade,
-    cancellation: PromiseCancelled | None,
-    pauses: list[PausedInterval],
-) -> str | None:
-    """Why an event of ``kind`` cannot be applied to the state built so far, or ``None``."""
-    if kind is PromiseMade:
-        return f"the promise was already made by event {describe(made.id)} at {_fmt(made.at)}"
-    if cancellation is not None and kind in _CLOSED_BY_CANCELLATION:
-        return (
-            f"happened after the promise was cancelled at {_fmt(cancellation.at)} "
-            f"(event {describe(cancellation.id)})"
-        )
-    paused = bool(pauses) and pauses[-1].end is None
-    if kind is PromisePaused and paused:
-        return f"the promise was already paused since {_fmt(pauses[-1].start)}"
-    if kind is PromiseResumed and not paused:
-        return "the promise was not paused"
-    return None
-
-
-def _replay_sorted(
-    promise_id: str,
-    events: list[Event],
-    as_of: datetime | None,
-    known_at: datetime | None,
-) -> PromiseState:
-    """Replay the events of one promise, already unique by id and in replay order."""
-    if events and type(events[0]) is PromiseMade:  # (the usual case)
-        start: int | None = 0
-    else:
-        start = next((i for i, e in enumerate(events) if isinstance(e, PromiseMade)), None)
-    if start is None:
-        if as_of is not None or known_at is not None:
-            limits = []
-            if as_of is not None:
-                limits.append(f"at {_fmt(as_of)}")
-            if known_at is not None:
-                limits.append(f"known at {_fmt(known_at)}")
-            raise UnknownPromiseError(
-                promise_id,
-                f"promise {describe(promise_id)} had not been made as of {' and '.join(limits)} "
-                f"(no promise_made event up to then)",
-            )
-        raise UnknownPromiseError(
-            promise_id,
-            f"promise {describe(promise_id)} has {len(events)} event(s) but no promise_made event",
-        )
-    made = events[start]
-    assert isinstance(made, PromiseMade)
-    promise = made.promise
-    # Events sorted before the promise-made event happened strictly earlier.
-    ignored = [
-        IgnoredEvent(
-            event=early,
-            reason=(
-                f"happened at {_fmt(early.at)}, before the promise was made at "
-                f"{_fmt(made.at)} (event {describe(made.id)})"
-            ),
-        )
-        for early in events[:start]
-    ]
-    skipped = len(ignored)  # the events ignored so far are not applied
-    deliveries: list[Delivery] = []
-    pauses: list[PausedInterval] = []
-    notifications: list[CustomerNotified] = []
-    escalations: list[EscalationFired] = []
-    action_deliveries: list[ActionDelivered] = []
-    failures: list[EscalationFailed] = []
-    cancellation: PromiseCancelled | None = None
-    for event in events[start + 1 :]:
-        kind = _KIND_BY_CLASS.get(type(event)) or _kind(event)
-        if kind is CustomerNotified:  # (never ignored)
-            assert isinstance(event, CustomerNotified)
-            notifications.append(event)
-            continue
-        if kind is EscalationFired:  # (never ignored)
-            assert isinstance(event, EscalationFired)
-            escalations.append(event)
-            continue
-        if kind is ActionDelivered:  # (never ignored)
-            assert isinstance(event, ActionDelivered)
-            action_deliveries.append(event)
-            continue
-        if kind is EscalationFailed:  # (never ignored)
-            assert isinstance(event, EscalationFailed)
-            failures.append(event)
-            continue
-        if cancellation is None:  # the usual cases, decided as _ignore_reason would
-            if kind is DeliveryRecorded:
-                assert isinstance(event, DeliveryRecorded)
-                deliveries.append(_delivery(event))
-                continue
-            is_paused = bool(pauses) and pauses[-1].end is None
-            if kind is PromisePaused and not is_paused:
-                assert isinstance(event, PromisePaused)
-                pauses.append(_paused(event.at, None, event.reason))
-                continue
-            if kind is PromiseResumed and is_paused:
-                last = pauses[-1]
-                pauses[-1] = _paused(last.start, event.at, last.reason)
-                continue
-        reason = _ignore_reason(kind, made, cancellation, pauses)
-        if reason is None and kind is PromiseRevised:
-            assert isinstance(event, PromiseRevised)
-            try:
-                promise = promise.revise(
-                    due=event.due, at=event.at, reason=event.reason, target=event.target
-                )
-            except PromiseKitError as exc:
-                reason = f"the revision was refused: {exc}"
-        if reason is not None:
-            ignored.append(IgnoredEvent(event=event, reason=reason))
-            continue
-        if kind is PromisePaused:
-            assert isinstance(event, PromisePaused)
-            pauses.append(_paused(event.at, None, event.reason))
-        elif kind is PromiseResumed:
-            last = pauses[-1]
-            pauses[-1] = _paused(last.start, event.at, last.reason)
-        elif kind is DeliveryRecorded:
-            assert isinstance(event, DeliveryRecorded)
-            deliveries.append(_delivery(event))
-        elif kind is PromiseCancelled:
-            assert isinstance(event, PromiseCancelled)
-            cancellation = event
-            if pauses and pauses[-1].end is None:
-                last = pauses[-1]
-                pauses[-1] = _paused(last.start, event.at, last.reason)
-    if len(ignored) == skipped:  # (the usual case: every event from the made one applies)
-        applied = tuple(events[start:])
-    else:
-        left_out = {id(item.event) for item in ignored[skipped:]}
-        applied = tuple(e for e in events[start:] if id(e) not in left_out)
-    return PromiseState(
-        promise_id=promise_id,
-        promise=promise,
-        made=made,
-        deliveries=tuple(deliveries),
-        paused_intervals=tuple(pauses),
-        notifications=tuple(notifications),
-        escalations=tuple(escalations),
-        action_deliveries=tuple(action_deliveries),
-        failures=tuple(failures),
-        cancellation=cancellation,
-        events=applied,
-        ignored=tuple(ignored),
-        as_of=as_of,
-        known_at=known_at,
-    )
-
-
-def _limit(field: str, value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(check_aware(field, value))
-
-
-def _select(
-    events: Iterable[Event], as_of: datetime | None, known_at: datetime | None
-) -> list[Event]:
-    """The events that happened by ``as_of`` and were recorded by ``known_at``, in order."""
-    at_utc = _limit("at", as_of)
-    known_utc = _limit("known_at", known_at)
-    chosen = [
-        e
-        for e in events
-        if (at_utc is None or _utc(e.at) <= at_utc)
-        and (known_utc is None or _utc(e.recorded_at) <= known_utc)
-    ]
-    chosen.sort(key=Event.order_key)
-    return chosen
-
-
-def replay(
-    promise_id: str,
-    events: Iterable[Event],
-    *,
-    at: datetime | None = None,
-    known_at: datetime | None = None,
-) -> PromiseState:
-    """The state of a promise from a collection of its events (a pure function of the set).
-
-    The order of ``events`` does not matter, and an event given twice counts once.
-    See the module documentation for the replay rules.
-
-    Args:
-        promise_id: Id of the promise.
-        events: Its events, in any order, possibly with repeats.
-        at: Replay only the events that happened at or before this instant (aware), or
-            ``None`` for all.
-        known_at: Replay only the events recorded at or before this instant (aware), or
-            ``None`` for all — "what was known then".
-
-    Returns:
-        The :class:`PromiseState`.
-
-    Raises:
-        InvalidTypeError: An item is not an :class:`Event`.
-        NaiveDatetimeError: ``at`` or ``known_at`` has no time zone.
-        InconsistentRecordError: An event is about another promise, or two events share
-            an id with different payloads.
-        UnknownPromiseError: No :class:`PromiseMade` event is among the replayed events.
-
-    .. versionadded:: 0.1.0
-    """
-    check_non_empty_str("promise_id", promise_id)
-    if isinstance(events, (str, bytes, Event)) or not isinstance(events, Iterable):
-        raise InvalidTypeError(
-            f"'events' must be an iterable of Event (got {type(events).__name__} "
-            f"{describe(events)})"
-        )
-    unique: dict[str, Event] = {}
-    for index, item in enumerate(events):
-        event = _check_event(item, f"'events[{index}]'")
-        if event.promise_id != promise_id:
-            raise InconsistentRecordError(
-                f"'events' must all be about promise {describe(promise_id)} (got event "
-                f"{describe(event.id)} "
-                f"about promise {describe(event.promise_id)})"
-            )
-        seen = unique.get(event.id)
-        if seen is None:
-            unique[event.id] = event
-        elif not _same_payload(seen, event):
-            raise _conflict(seen, event)
-    return _replay_sorted(promise_id, _select(unique.values(), at, known_at), at, known_at)
 
 
 class _StateSource:

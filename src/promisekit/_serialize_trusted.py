@@ -39,7 +39,7 @@ from zoneinfo import ZoneInfo
 import attrs
 
 from promisekit._ledger_events import EVENT_TYPES, Event, PromiseMade
-from promisekit._ledger_state import slot_setter
+from promisekit._ledger_replay import slot_setter
 from promisekit._serialize_codecs import _zone_named, format_datetime
 from promisekit._serialize_registry import _BY_CLASS, SCHEMA, SchemaError, _Spec, get_converter
 from promisekit._validation import describe

@@ -15,13 +15,8 @@ from types import TracebackType
 from typing import TypeVar
 
 from promisekit._ledger_events import Event
-from promisekit._ledger_state import (
-    PromiseState,
-    UnknownPromiseError,
-    _replay_sorted,
-    _select,
-    _StateSource,
-)
+from promisekit._ledger_replay import _replay_sorted, _select
+from promisekit._ledger_state import PromiseState, UnknownPromiseError, _StateSource
 from promisekit._store_cursor import micros
 from promisekit._store_rows import ReplayRow, decode_row, stream_states
 from promisekit._validation import check_aware, check_non_empty_str, describe

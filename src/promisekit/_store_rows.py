@@ -34,7 +34,8 @@ from typing import Any
 
 from promisekit import _serialize_trusted as _trusted
 from promisekit._ledger_events import EVENT_TYPES, Event
-from promisekit._ledger_state import PromiseState, _replay_sorted
+from promisekit._ledger_replay import _replay_sorted
+from promisekit._ledger_state import PromiseState
 from promisekit._serialize_trusted import event_text, trusted_event
 from promisekit._store_cursor import micros
 from promisekit._validation import describe

@@ -91,12 +91,12 @@ from promisekit._ledger_events import (
     PromiseRevised,
 )
 from promisekit._ledger_memory import PromiseLedger
+from promisekit._ledger_replay import replay
 from promisekit._ledger_state import (
     IgnoredEvent,
     PausedInterval,
     PromiseState,
     UnknownPromiseError,
-    replay,
 )
 from promisekit.errors import LeaseLostError, PositionConflictError
 
