@@ -92,6 +92,75 @@ def test_letters_with_a_placeholder_wait(
     assert "0 fired, 0 delivered, 0 failed, 1 waiting" in capsys.readouterr().err
 
 
+def _overdue(count: int) -> list[PromiseMade]:
+    now = datetime.now(timezone.utc)
+    return [
+        PromiseMade(
+            id=f"made-{i}",
+            promise_id=f"T-{i}",
+            at=now - timedelta(hours=3),
+            recorded_at=now - timedelta(hours=3),
+            customer_id=f"C-{i}",
+            kind="callback",
+            due=now - timedelta(hours=1),
+        )
+        for i in range(count)
+    ]
+
+
+def test_once_over_a_postgresql_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str, pg_schema: str
+) -> None:
+    from promisekit.postgres import PostgresLedger
+
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        ledger.append_many(_overdue(2))
+    (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
+    args = ["run", "--store", postgres_url, "--schema", pg_schema, "--policy"]
+    args += [str(tmp_path / "policy.toml"), "--out", str(tmp_path / "actions.jsonl"), "--once"]
+    assert main([*args, "--explanation", "A storm."]) == 0
+    assert "4 fired, 4 delivered" in capsys.readouterr().err
+    docs = [json.loads(line) for line in (tmp_path / "actions.jsonl").read_text().splitlines()]
+    assert sorted(d["escalation"]["promise_id"] for d in docs) == ["T-0", "T-0", "T-1", "T-1"]
+    # Recorded in the server's ledger: a second run (another runner) fires nothing again.
+    assert main(args) == 0
+    assert "0 fired, 0 delivered" in capsys.readouterr().err
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        history = ledger.history()
+    assert sum(isinstance(e, EscalationFired) for e in history) == 4
+    assert sum(isinstance(e, ActionDelivered) for e in history) == 4
+
+
+def test_a_postgresql_schema_without_a_ledger_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_url: str, pg_schema: str
+) -> None:
+    (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
+    args = ["run", "--store", postgres_url, "--schema", pg_schema, "--policy"]
+    args += [str(tmp_path / "policy.toml"), "--out", str(tmp_path / "actions.jsonl"), "--once"]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert f"no ledger in schema '{pg_schema}'" in err and "--schema" in err
+    import psycopg
+
+    with psycopg.connect(postgres_url) as conn:  # and nothing was created
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.schemata WHERE schema_name = %s", (pg_schema,)
+        ).fetchone()
+    assert found is None
+
+
+def test_an_unreachable_postgresql_store_is_one_error_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
+    url = f"postgresql:///promises?host={tmp_path / 'no-server'}&user=nobody&password=s3cret"
+    args = ["run", "--store", url, "--policy", str(tmp_path / "policy.toml")]
+    assert main([*args, "--out", str(tmp_path / "actions.jsonl"), "--once"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("promisekit: error: cannot open the PostgreSQL '--store'")
+    assert "s3cret" not in err and "Traceback" not in err
+
+
 def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _store(tmp_path)
     assert main(_args(tmp_path, "--interval", "0s")) == 2
@@ -101,6 +170,8 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     missing = ["run", "--store", str(tmp_path / "nope.db"), "--policy", "p.toml", "--out", "x"]
     assert main([*missing, "--once"]) == 2
     assert "'--store' must be an existing ledger store" in capsys.readouterr().err
+    assert main([*_args(tmp_path, "--once"), "--schema", "crm"]) == 2
+    assert "'--schema' is for a postgresql:// store" in capsys.readouterr().err
     (tmp_path / "policy.toml").write_text("[[rules]]\nname = 'x'\n", encoding="utf-8")
     assert main(_args(tmp_path, "--once")) == 1
     assert "promisekit: error:" in capsys.readouterr().err

@@ -1,4 +1,5 @@
-"""``promisekit run``: the escalation runner as a command, over an SQLite store.
+"""``promisekit run``: the escalation runner as a command, over an SQLite store or a
+PostgreSQL one (``--store postgresql://…``, the ``postgres`` extra).
 
 Reads the wall clock (the command line is the one place that does), steps an
 :class:`~promisekit.runtime.EscalationRunner` once (``--once``) or every ``--interval``,
@@ -13,6 +14,7 @@ import argparse
 import signal
 import sys
 import time
+from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
@@ -32,7 +34,7 @@ def add_run_command(commands: Any) -> None:
     """Add the ``run`` sub-command to the ``promisekit`` parser's sub-parsers."""
     run = commands.add_parser(
         "run",
-        help="run an escalation policy over an SQLite ledger store, as a service",
+        help="run an escalation policy over a ledger store (SQLite or PostgreSQL), as a service",
         description=(
             "Fire the rules of --policy over the promises of --store exactly once (recorded "
             "in the store), and write each action to --out as a JSON line, at least once, "
@@ -40,7 +42,16 @@ def add_run_command(commands: Any) -> None:
             "(the step in progress finishes first), or once with --once."
         ),
     )
-    run.add_argument("--store", metavar="PATH", required=True, help="the SQLite ledger store")
+    run.add_argument(
+        "--store",
+        metavar="PATH|URL",
+        required=True,
+        help="the ledger store: an SQLite file, or a postgresql:// URL (the postgres extra)",
+    )
+    run.add_argument(
+        "--schema",
+        help="with a postgresql:// store: the PostgreSQL schema of the ledger (default promisekit)",
+    )
     run.add_argument("--policy", metavar="FILE", required=True, help="the policy (TOML)")
     run.add_argument(
         "--out", metavar="FILE", required=True, help="JSON Lines file of actions ('-': stdout)"
@@ -91,11 +102,58 @@ def _progress(report: StepReport) -> str:
     )
 
 
+_URL_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _store_opener(where: str, schema: str | None) -> Any:
+    """A function that opens the ``--store`` (checked now: an SQLite file that exists, or
+    a PostgreSQL URL whose schema holds a ledger), so that a typing mistake is an error
+    rather than a new, empty store the runner would watch forever."""
+    if not where.startswith(_URL_SCHEMES):
+        if schema is not None:
+            raise UsageError(
+                f"'--schema' is for a postgresql:// store (got the file {describe(where)})"
+            )
+        if not Path(where).exists():
+            raise UsageError(f"'--store' must be an existing ledger store (got {where!r})")
+        return lambda: SQLiteLedger(where)
+    from promisekit.postgres import PostgresLedger, StoreError
+
+    name = "promisekit" if schema is None else schema
+    if not _has_ledger(where, name):
+        raise StoreError(
+            f"the PostgreSQL database of '--store' has no ledger in schema {describe(name)} "
+            f"(create it with PostgresLedger(url, schema={name!r}), or pass --schema)"
+        )
+
+    def open_postgres() -> AbstractContextManager[Any]:
+        return PostgresLedger(where, schema=name)
+
+    return open_postgres
+
+
+def _has_ledger(url: str, schema: str) -> bool:
+    """Whether the schema ``schema`` of the database at ``url`` holds a ledger's tables."""
+    import psycopg
+
+    from promisekit.store import StoreError
+
+    try:
+        with psycopg.connect(url, connect_timeout=30) as conn:
+            found = conn.execute(
+                "SELECT 1 FROM information_schema.tables "
+                "WHERE table_schema = %s AND table_name = 'meta'",
+                (schema,),
+            ).fetchone()
+    except psycopg.Error as exc:
+        raise StoreError(f"cannot open the PostgreSQL '--store': {exc}".rstrip()) from None
+    return found is not None
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run ``promisekit run`` (see the module docstring); returns the exit code."""
     interval = None if args.once else _interval(args.interval)
-    if not Path(args.store).exists():
-        raise UsageError(f"'--store' must be an existing ledger store (got {args.store!r})")
+    opener = _store_opener(args.store, args.schema)
     policy = EscalationPolicy.from_toml(Path(args.policy))
     calendar = calendar_from_args(args)
     stop = False
@@ -108,7 +166,7 @@ def run_command(args: argparse.Namespace) -> int:
     tty = sys.stderr.isatty()
     sink: Any = _StdoutSink(sys.stdout) if args.out == "-" else JsonLinesSink(args.out)
     try:
-        with SQLiteLedger(args.store) as store:
+        with opener() as store:
             runner = EscalationRunner(
                 store,
                 policy,
