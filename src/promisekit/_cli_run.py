@@ -23,7 +23,7 @@ from typing import Any, TextIO
 from promisekit._cli_calendar import add_calendar_options, calendar_from_args
 from promisekit._cli_format import UsageError, parse_duration
 from promisekit._validation import describe
-from promisekit.escalation import EscalationPolicy
+from promisekit.escalation import EscalationPolicy, PolicyConfigError, sla_plan_from_toml
 from promisekit.runtime import ActionEnvelope, EscalationRunner, JsonLinesSink, StepReport
 from promisekit.store import SQLiteLedger
 
@@ -53,6 +53,11 @@ def add_run_command(commands: Any) -> None:
         help="with a postgresql:// store: the PostgreSQL schema of the ledger (default promisekit)",
     )
     run.add_argument("--policy", metavar="FILE", required=True, help="the policy (TOML)")
+    run.add_argument(
+        "--sla",
+        metavar="FILE",
+        help="the SLA plan (TOML [[clocks]]) whose clocks the policy's conditions name",
+    )
     run.add_argument(
         "--out", metavar="FILE", required=True, help="JSON Lines file of actions ('-': stdout)"
     )
@@ -150,11 +155,30 @@ def _has_ledger(url: str, schema: str) -> bool:
     return found is not None
 
 
+def _policy(policy: str, sla: str | None) -> EscalationPolicy:
+    """The ``--policy`` file, its clock conditions bound to the ``--sla`` plan."""
+    if sla is None:
+        try:
+            return EscalationPolicy.from_toml(Path(policy))
+        except PolicyConfigError as exc:
+            if "needs the binding 'sla'" not in str(exc):
+                raise
+            raise UsageError(
+                f"the policy {describe(policy)} names SLA clocks: pass the plan that "
+                f"defines them with --sla FILE.toml ({exc})"
+            ) from None
+    try:
+        plan = sla_plan_from_toml(Path(sla))
+    except PolicyConfigError as exc:
+        raise PolicyConfigError(f"the SLA plan {describe(sla)}: {exc}") from None
+    return EscalationPolicy.from_toml(Path(policy), bindings={"sla": plan})
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run ``promisekit run`` (see the module docstring); returns the exit code."""
     interval = None if args.once else _interval(args.interval)
     opener = _store_opener(args.store, args.schema)
-    policy = EscalationPolicy.from_toml(Path(args.policy))
+    policy = _policy(args.policy, args.sla)
     calendar = calendar_from_args(args)
     stop = False
 

@@ -8,7 +8,9 @@ customer with :meth:`~promisekit.escalation.TrackedPromise.receive`, pending sta
 ticket's :class:`SlaClock` s, each with its target in business time; their readings
 (:class:`ClockReading`) and conditions (:class:`ClockCondition`, or
 ``"next_response remaining <= 15m"`` in a policy given ``bindings={"sla": plan}``) are
-computed by the escalation engine's exact closed-form business-time arithmetic.
+computed by the escalation engine's exact closed-form business-time arithmetic. A plan
+can be written as data: :func:`sla_plan_from_toml` reads the file ``promisekit run
+--sla FILE`` takes.
 
 This module only re-exports names of :mod:`promisekit.escalation`; the guide is
 ``docs/helpdesk-slas.md``.
@@ -38,6 +40,9 @@ from promisekit.escalation import (
     SlaClock,
     SlaPlan,
     Unanswered,
+    sla_plan_from_dict,
+    sla_plan_from_toml,
+    sla_plan_to_dict,
 )
 
 __all__ = [
@@ -49,4 +54,7 @@ __all__ = [
     "SlaClock",
     "SlaPlan",
     "Unanswered",
+    "sla_plan_from_dict",
+    "sla_plan_from_toml",
+    "sla_plan_to_dict",
 ]

@@ -64,6 +64,7 @@ from __future__ import annotations
 #   _clock_triggers, _state_triggers   the built-in triggers
 #   _triggers                          Trigger and its combinators
 #   _actions                           actions, revision proposers, compensation
+#   _sla_plan_file                     SLA plans as data (TOML, dicts)
 #   _sla_conditions                    ClockCondition, Unanswered, SlaPlan (named clocks)
 #   _sla_clocks                        SlaClock: named helpdesk clocks of a ticket
 #   _track                             TrackedPromise and its events
@@ -130,6 +131,11 @@ from promisekit.escalation._rules import Rule
 from promisekit.escalation._scheduler import Escalator
 from promisekit.escalation._sla_clocks import CLOCK_KINDS, ClockReading, SlaClock
 from promisekit.escalation._sla_conditions import ClockCondition, SlaPlan, Unanswered
+from promisekit.escalation._sla_plan_file import (
+    sla_plan_from_dict,
+    sla_plan_from_toml,
+    sla_plan_to_dict,
+)
 from promisekit.escalation._state_triggers import (
     LEVEL_NAMES,
     PredictedDissatisfaction,
@@ -218,4 +224,7 @@ __all__ = [
     "ready_policy",
     "register_action",
     "register_trigger",
+    "sla_plan_from_dict",
+    "sla_plan_from_toml",
+    "sla_plan_to_dict",
 ]

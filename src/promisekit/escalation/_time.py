@@ -57,8 +57,8 @@ def format_duration(delta: timedelta) -> str:
         count, us = divmod(us, size)
         if count:
             parts.append(f"{count}{unit}")
-    if us:
-        parts.append(f"{us / 1_000_000:g}s")
+    if us:  # the microseconds left, exactly ("0.000001s", not "1e-06s")
+        parts.append(f"0.{us:06d}".rstrip("0") + "s")
     return sign + "".join(parts)
 
 
