@@ -14,7 +14,6 @@ import argparse
 import signal
 import sys
 import time
-from contextlib import AbstractContextManager
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
@@ -22,10 +21,10 @@ from typing import Any, TextIO
 
 from promisekit._cli_calendar import add_calendar_options, calendar_from_args
 from promisekit._cli_format import UsageError, parse_duration
+from promisekit._cli_store import store_opener
 from promisekit._validation import describe
 from promisekit.escalation import EscalationPolicy, PolicyConfigError, sla_plan_from_toml
 from promisekit.runtime import ActionEnvelope, EscalationRunner, JsonLinesSink, StepReport
-from promisekit.store import SQLiteLedger
 
 __all__ = ["add_run_command"]
 
@@ -107,54 +106,6 @@ def _progress(report: StepReport) -> str:
     )
 
 
-_URL_SCHEMES = ("postgresql://", "postgres://")
-
-
-def _store_opener(where: str, schema: str | None) -> Any:
-    """A function that opens the ``--store`` (checked now: an SQLite file that exists, or
-    a PostgreSQL URL whose schema holds a ledger), so that a typing mistake is an error
-    rather than a new, empty store the runner would watch forever."""
-    if not where.startswith(_URL_SCHEMES):
-        if schema is not None:
-            raise UsageError(
-                f"'--schema' is for a postgresql:// store (got the file {describe(where)})"
-            )
-        if not Path(where).exists():
-            raise UsageError(f"'--store' must be an existing ledger store (got {where!r})")
-        return lambda: SQLiteLedger(where)
-    from promisekit.postgres import PostgresLedger, StoreError
-
-    name = "promisekit" if schema is None else schema
-    if not _has_ledger(where, name):
-        raise StoreError(
-            f"the PostgreSQL database of '--store' has no ledger in schema {describe(name)} "
-            f"(create it with PostgresLedger(url, schema={name!r}), or pass --schema)"
-        )
-
-    def open_postgres() -> AbstractContextManager[Any]:
-        return PostgresLedger(where, schema=name)
-
-    return open_postgres
-
-
-def _has_ledger(url: str, schema: str) -> bool:
-    """Whether the schema ``schema`` of the database at ``url`` holds a ledger's tables."""
-    import psycopg
-
-    from promisekit.store import StoreError
-
-    try:
-        with psycopg.connect(url, connect_timeout=30) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM information_schema.tables "
-                "WHERE table_schema = %s AND table_name = 'meta'",
-                (schema,),
-            ).fetchone()
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot open the PostgreSQL '--store': {exc}".rstrip()) from None
-    return found is not None
-
-
 def _policy(policy: str, sla: str | None) -> EscalationPolicy:
     """The ``--policy`` file, its clock conditions bound to the ``--sla`` plan."""
     if sla is None:
@@ -177,7 +128,7 @@ def _policy(policy: str, sla: str | None) -> EscalationPolicy:
 def run_command(args: argparse.Namespace) -> int:
     """Run ``promisekit run`` (see the module docstring); returns the exit code."""
     interval = None if args.once else _interval(args.interval)
-    opener = _store_opener(args.store, args.schema)
+    opener = store_opener(args.store, args.schema)
     policy = _policy(args.policy, args.sla)
     calendar = calendar_from_args(args)
     stop = False

@@ -44,7 +44,7 @@ from pathlib import Path
 from promisekit import __version__
 from promisekit._cli_calendar import add_calendar_options
 from promisekit._cli_demo import DemoRow, keep_rate_lines, story
-from promisekit._cli_export import _calendar, _load, _summary, _write_html
+from promisekit._cli_export import _calendar, _Export, _load, _summary, _write_html
 from promisekit._cli_format import (
     EXIT_OK,
     EXIT_USAGE,
@@ -59,6 +59,8 @@ from promisekit._cli_format import (
 )
 from promisekit._cli_main import _Commands, _run, add_debug
 from promisekit._cli_run import add_run_command
+from promisekit._cli_store import is_store, load_store, store_name
+from promisekit._cli_wide import _WideExport
 from promisekit._validation import describe
 from promisekit.datasets import callback_centre_promises
 from promisekit.delivery import assess
@@ -142,10 +144,26 @@ def _demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _read(
+    where: str, option: str, args: argparse.Namespace, progress: _Progress | None = None
+) -> _Export | _WideExport:
+    """The promises of an export file, or of a ledger store (SQLite or PostgreSQL)."""
+    if is_store(where):
+        if args.mapping is not None:
+            raise UsageError(
+                f"'--mapping' is for exports; {describe(store_name(where))} is a ledger store"
+            )
+        return load_store(where, args.schema, option)
+    if args.schema is not None:
+        raise UsageError(f"'--schema' is for a postgresql:// store (got {describe(where)})")
+    return _load(where, args.mapping, args.tz, progress)
+
+
 def _report(args: argparse.Namespace) -> int:
     progress = _Progress(sys.stderr, delay=0.3)
     _calendar(args, range(2000, 2001))  # a bad --calendar before reading
-    export = _load(args.file, args.mapping, args.tz, progress)
+    export = _read(args.file, "FILE", args, progress)
+    name = store_name(args.file) if is_store(args.file) else args.file
     calendar = _calendar(args, export.years())
     if progress.enabled:
         progress.update("assessing promises", 0, export.size)
@@ -157,7 +175,7 @@ def _report(args: argparse.Namespace) -> int:
     clock = "business time" if book.calendar is not None else "real time"
     if args.json:
         document = {
-            "file": args.file,
+            "file": name,
             "now": book.now.isoformat(),
             "business_time": book.calendar is not None,
             "promises": len(book),
@@ -165,12 +183,12 @@ def _report(args: argparse.Namespace) -> int:
         }
         print(json.dumps(document, indent=2, ensure_ascii=False))
     else:
-        print(f"{args.file}: {len(book)} promises as of {book.now.isoformat()}")
+        print(f"{name}: {len(book)} promises as of {book.now.isoformat()}")
         print(f"lateness and response in {clock}; signed (negative = early)")
         print()
         print(format_table(headers, rows))
     if args.html is not None:
-        title = f"Promise report: {Path(args.file).name}"
+        title = f"Promise report: {name if is_store(args.file) else Path(args.file).name}"
         _write_html(book, args.html, title, to_stderr=args.json)
     return EXIT_OK
 
@@ -193,7 +211,7 @@ def _quote(args: argparse.Namespace) -> int:
             )
         start = start.replace(tzinfo=zone)
     _calendar(args, range(start.year, start.year + 1))  # a bad --calendar before reading
-    export = _load(args.history, args.mapping, args.tz)
+    export = _read(args.history, "--history", args)
     years = export.years()
     calendar = _calendar(args, range(years.start, max(years.stop, start.year + 2)))
     records = export.history(args.kind)
@@ -211,7 +229,7 @@ def _check_commitment(args: argparse.Namespace) -> int:
 
     window = parse_duration(args.window)
     _calendar(args, range(2000, 2001))  # a bad --calendar before reading
-    export = _load(args.history, args.mapping, args.tz)
+    export = _read(args.history, "--history", args)
     calendar = _calendar(args, export.years())
     records = export.history(args.kind)
     commitment = Commitment(
@@ -220,6 +238,9 @@ def _check_commitment(args: argparse.Namespace) -> int:
     check = commitment.check(records, calendar)
     print(check.verdict)
     return EXIT_OK
+
+
+_HISTORY_HELP = "the export, or a ledger store (SQLite file or postgresql:// URL)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,19 +287,30 @@ def build_parser() -> argparse.ArgumentParser:
             "per row, [wide] for one promise per row (see docs/cli.md)",
         )
         command.add_argument("--tz", metavar="Z", help="IANA zone of timestamps without UTC offset")
+        command.add_argument(
+            "--schema",
+            help="with a postgresql:// store: the ledger's PostgreSQL schema (default promisekit)",
+        )
         add_calendar_options(command)
 
     report = commands.add_parser(
         "report",
-        help="summarize the promises of a CRM export (CSV or JSON Lines)",
+        help="summarize the promises of a CRM export (CSV or JSON Lines) or a ledger store",
         description=(
             "Read a CRM export (CSV, or JSON Lines for .jsonl/.ndjson) of ledger events and "
             "print keep rates and lateness, overall and by kind, segment and owner. Bad rows "
-            "are reported on stderr with their line numbers and skipped. Exit code 1 when "
-            "the file cannot be read or has no usable promise, 0 otherwise."
+            "are reported on stderr with their line numbers and skipped. FILE may also be a "
+            "ledger store (an SQLite ledger file, or a postgresql:// URL with --schema), read "
+            "as of its last event. Exit code 1 when the file cannot be read or has no usable "
+            "promise, 0 otherwise."
         ),
     )
-    report.add_argument("file", metavar="FILE", help="the export (CSV or JSON Lines)")
+    report.add_argument(
+        "file",
+        metavar="FILE",
+        help="the export (CSV or JSON Lines), or a ledger store: an SQLite file or a "
+        "postgresql:// URL",
+    )
     source(report)
     report.add_argument("--html", metavar="OUT", help="also write a self-contained HTML report")
     report.add_argument("--json", action="store_true", help="print the summary as JSON")
@@ -293,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
             "given confidence for work requested at --start."
         ),
     )
-    quote.add_argument("--history", metavar="FILE", required=True, help="the export")
+    quote.add_argument("--history", metavar="FILE", required=True, help=_HISTORY_HELP)
     quote.add_argument(
         "--confidence",
         type=_probability("--confidence", allow_one=True),
@@ -323,7 +355,7 @@ def build_parser() -> argparse.ArgumentParser:
             "95 %% Wilson interval of that rate must reach --rate."
         ),
     )
-    check.add_argument("--history", metavar="FILE", required=True, help="the export")
+    check.add_argument("--history", metavar="FILE", required=True, help=_HISTORY_HELP)
     check.add_argument(
         "--window",
         required=True,

@@ -1,0 +1,138 @@
+"""``report``, ``quote`` and ``check-commitment`` read a ledger store (SQLite file or
+``postgresql://`` URL) as they read an export: the same promises give the same answers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from promisekit import io
+from promisekit.cli import main
+from promisekit.ledger import PromiseCancelled
+from promisekit.store import SQLiteLedger
+
+HEADER = "type,id,promise_id,at,recorded_at,customer_id,kind,due,segment,owner\n"
+ROWS = [
+    "promise_made,M1,P1,2026-03-02T09:00:00-05:00,2026-03-02T09:00:00-05:00,C1,callback,"
+    "2026-03-02T10:00:00-05:00,gold,ana\n",
+    "delivery_recorded,D1,P1,2026-03-02T09:40:00-05:00,2026-03-02T09:40:00-05:00,,,,,\n",
+    "promise_made,M2,P2,2026-03-02T10:00:00-05:00,2026-03-02T10:00:00-05:00,C2,callback,"
+    "2026-03-02T11:00:00-05:00,standard,ana\n",
+    "delivery_recorded,D2,P2,2026-03-02T11:30:00-05:00,2026-03-02T11:30:00-05:00,,,,,\n",
+    "promise_made,M4,P4,2026-03-02T13:00:00-05:00,2026-03-02T13:00:00-05:00,C4,callback,"
+    "2026-03-02T14:00:00-05:00,standard,bo\n",
+    "delivery_recorded,D4,P4,2026-03-02T13:20:00-05:00,2026-03-02T13:20:00-05:00,,,,,\n",
+    "promise_made,M5,P5,2026-03-02T14:00:00-05:00,2026-03-02T14:00:00-05:00,C5,callback,"
+    "2026-03-02T16:00:00-05:00,gold,bo\n",
+]
+
+
+@pytest.fixture
+def export(tmp_path: Path) -> Path:
+    path = tmp_path / "export.csv"
+    path.write_text(HEADER + "".join(ROWS), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def store(export: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "promises.db"
+    with SQLiteLedger(path) as ledger:
+        ledger.append_many(io.load_csv(export).records)
+    return path
+
+
+def _json(args: list[str], capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
+    assert main(args) == 0
+    document: dict[str, object] = json.loads(capsys.readouterr().out)
+    return document
+
+
+def test_report_of_a_store_is_the_report_of_its_export(
+    export: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from_export = _json(["report", str(export), "--json"], capsys)
+    from_store = _json(["report", str(store), "--json"], capsys)
+    assert from_store.pop("file") == "promises.db"
+    assert from_export.pop("file") == str(export)
+    assert from_store == from_export
+    assert from_store["promises"] == 4
+    assert main(["report", str(store)]) == 0
+    assert capsys.readouterr().out.startswith(
+        "promises.db: 4 promises as of 2026-03-02T19:00:00+00:00"
+    )
+
+
+def test_quote_and_check_commitment_read_a_store(
+    export: Path, store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    answers = []
+    for source in (export, store):
+        quote = ["quote", "--history", str(source), "--start", "2026-03-03T09:00-05:00"]
+        assert main([*quote, "--confidence", "0.5", "--min-samples", "1"]) == 0
+        check = ["check-commitment", "--history", str(source), "--window", "1h"]
+        assert main([*check, "--rate", "0.5"]) == 0
+        answers.append(capsys.readouterr().out)
+    assert answers[0] == answers[1]
+    assert "due 2026-03-03T" in answers[1]
+
+
+def test_a_cancelled_promise_is_left_out(store: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    at = datetime(2026, 3, 2, 19, 0, tzinfo=timezone(-timedelta(hours=5)))
+    with SQLiteLedger(store) as ledger:
+        ledger.append(PromiseCancelled(id="X5", promise_id="P5", at=at, recorded_at=at))
+    document = _json(["report", str(store), "--json"], capsys)
+    assert document["promises"] == 3
+    assert document["now"] == "2026-03-03T00:00:00+00:00"  # the store's last event (19:00-05:00)
+
+
+def test_store_mistakes_are_one_line_errors(
+    store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(store), "--mapping", "m.toml"]) == 2
+    assert "'--mapping' is for exports; 'promises.db' is a ledger store" in capsys.readouterr().err
+    assert main(["report", str(store), "--schema", "crm"]) == 2
+    assert "'--schema' is for a postgresql:// store" in capsys.readouterr().err
+    other = tmp_path / "other.db"
+    sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
+    assert main(["report", str(other)]) == 1
+    err = capsys.readouterr().err
+    assert "of 'FILE' is not a promisekit ledger" in err
+    with sqlite3.connect(other) as conn:  # and nothing was created in it
+        assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
+    assert main(["run", "--store", str(other), "--policy", "p.toml", "--out", "-"]) == 1
+    assert "of '--store' is not a promisekit ledger" in capsys.readouterr().err
+    empty = tmp_path / "empty.db"
+    SQLiteLedger(empty).close()
+    assert main(["report", str(empty)]) == 1
+    assert "the store empty.db has no usable promise" in capsys.readouterr().err
+
+
+def test_report_of_a_postgresql_store(
+    export: Path, capsys: pytest.CaptureFixture[str], postgres_url: str, pg_schema: str
+) -> None:
+    from promisekit.postgres import PostgresLedger
+
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        ledger.append_many(io.load_csv(export).records)
+    from_export = _json(["report", str(export), "--json"], capsys)
+    from_store = _json(["report", postgres_url, "--schema", pg_schema, "--json"], capsys)
+    from_export.pop("file")
+    assert from_store.pop("file") == postgres_url  # (no password in the test URL)
+    assert from_store == from_export
+    assert main(["report", postgres_url, "--schema", f"{pg_schema}_missing"]) == 1
+    assert f"no ledger in schema '{pg_schema}_missing'" in capsys.readouterr().err
+
+
+def test_a_password_in_the_url_is_not_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    from promisekit._cli_store import store_name
+
+    pytest.importorskip("psycopg")
+    assert store_name("postgresql://crm:s3cret@db.internal/promises") == (
+        "postgresql://crm:***@db.internal/promises"
+    )
