@@ -22,6 +22,7 @@ import random
 import sys
 import time
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from promisekit.escalation import EscalationPolicy
 from promisekit.ledger import DeliveryRecorded, PromiseMade
@@ -53,12 +54,22 @@ do = ["notify_owner"]
 POLICY = EscalationPolicy.from_toml(POLICY_TOML)
 
 
+def open_store(spec: str) -> Any:
+    """The store of ``spec``: an SQLite path, or ``URL|SCHEMA`` of a PostgreSQL ledger."""
+    if spec.startswith("postgresql://"):
+        from promisekit.postgres import PostgresLedger
+
+        url, _, schema = spec.partition("|")
+        return PostgresLedger(url, schema=schema, timeout=60)
+    return SQLiteLedger(spec, timeout=60)
+
+
 def virtual_now(start: float) -> datetime:
     return T0 + timedelta(seconds=(time.time() - start) * SPEED)
 
 
 def run_runner(path: str, sink_path: str, holder: str, start: float) -> int:
-    with SQLiteLedger(path, timeout=60) as store:
+    with open_store(path) as store:
         sink = JsonLinesSink(sink_path)
         runner = EscalationRunner(
             store, POLICY, sink, holder=holder, lease_ttl=timedelta(minutes=2)
@@ -70,7 +81,7 @@ def run_runner(path: str, sink_path: str, holder: str, start: float) -> int:
 
 def run_writer(path: str, start: float, count: int) -> int:
     rng = random.Random(count)
-    with SQLiteLedger(path, timeout=60) as store:
+    with open_store(path) as store:
         for i in range(count):
             at = virtual_now(start)
             promise_id = f"P-{i:04d}"

@@ -1,8 +1,9 @@
 """Crash test of the escalation runner: real processes, SIGKILLed at random moments.
 
-Two runner processes compete for one SQLite store while a writer process keeps recording
-promises and deliveries. The test kills a random runner at a random moment at least 50
-times, starting a new one each time, then lets a last runner finish and checks:
+Two runner processes compete for one store (SQLite, and PostgreSQL as runners on several
+hosts would share it) while a writer process keeps recording promises and deliveries.
+The test kills a random runner at a random moment at least 50 times, starting a new one
+each time, then lets a last runner finish and checks:
 
 * every escalation that should have fired (a fresh evaluation of the policy over each
   promise's final state) is recorded in the ledger exactly once, and nothing else is;
@@ -29,7 +30,6 @@ from promisekit.escalation import TrackedPromise
 from promisekit.ledger import EscalationFired
 from promisekit.runtime import EscalationRunner, JsonLinesSink
 from promisekit.serialize import to_dict
-from promisekit.store import SQLiteLedger
 
 HELPER = Path(__file__).with_name("helpers_runtime.py")
 sys.path.insert(0, str(HELPER.parent))
@@ -54,11 +54,23 @@ def _action_type(event: EscalationFired) -> str:
     return str(event.document["escalation"]["action"]["type"])
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_spec(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Where the processes' store is: an SQLite path, or ``URL|SCHEMA`` (PostgreSQL)."""
+    if request.param == "sqlite":
+        return str(tmp_path / "ledger.db")
+    url: str = request.getfixturevalue("postgres_url")
+    schema: str = request.getfixturevalue("pg_schema")
+    return f"{url}|{schema}"
+
+
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
-def test_killed_runners_fire_exactly_once_and_deliver_at_least_once(tmp_path: Path) -> None:
-    db = str(tmp_path / "ledger.db")
+def test_killed_runners_fire_exactly_once_and_deliver_at_least_once(
+    tmp_path: Path, store_spec: str
+) -> None:
+    db = store_spec
     sink_path = str(tmp_path / "actions.jsonl")
-    SQLiteLedger(db).close()  # create the schema before the processes race for it
+    helpers_runtime.open_store(db).close()  # create the schema before the processes race
     start = time.time()
     rng = random.Random(2026)
     log = tmp_path / "stderr.log"
@@ -85,7 +97,7 @@ def test_killed_runners_fire_exactly_once_and_deliver_at_least_once(tmp_path: Pa
                 process.wait()
 
     # A last runner finishes the work, well after every rule could have fired.
-    with SQLiteLedger(db) as store:
+    with helpers_runtime.open_store(db) as store:
         final = helpers_runtime.virtual_now(start) + timedelta(hours=5)
         sink = JsonLinesSink(sink_path)
         runner = EscalationRunner(
