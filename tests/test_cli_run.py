@@ -203,3 +203,58 @@ def test_sigterm_finishes_the_step_and_exits_zero(tmp_path: Path) -> None:
     _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err.decode()
     assert len(out.read_text("utf-8").splitlines()) == 6
+
+
+def _wait_for_lines(path: Path, count: int, process: subprocess.Popen[bytes]) -> list[str]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        lines = path.read_text("utf-8").splitlines() if path.exists() else []
+        if len(lines) >= count:
+            return lines
+        assert process.poll() is None, process.communicate()[1].decode()
+        time.sleep(0.1)
+    raise AssertionError(f"fewer than {count} lines in {path} after 60 s")
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGTERM"), reason="needs POSIX signals")
+def test_the_service_outlives_a_lost_database_connection(
+    tmp_path: Path, postgres_url: str, pg_schema: str
+) -> None:
+    import psycopg
+
+    from promisekit.postgres import PostgresLedger
+
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        ledger.append_many(_overdue(1))
+    (tmp_path / "policy.toml").write_text(POLICY, encoding="utf-8")
+    name = f"pk_{pg_schema}"  # the runner's connections, to end them as a restart would
+    url = f"{postgres_url}{'&' if '?' in postgres_url else '?'}application_name={name}"
+    out = tmp_path / "actions.jsonl"
+    args = ["run", "--store", url, "--schema", pg_schema, "--policy", str(tmp_path / "policy.toml")]
+    args += ["--out", str(out), "--interval", "1s", "--allow-placeholders"]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "promisekit.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert len(_wait_for_lines(out, 2, process)) == 2
+        with psycopg.connect(postgres_url, autocommit=True) as admin:
+            ended = admin.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = %s",
+                (name,),
+            ).fetchone()
+        assert ended is not None and ended[0] >= 1
+        with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+            ledger.append(_overdue(2)[1])
+        lines = _wait_for_lines(out, 4, process)  # the runner reconnected and went on
+        promised = sorted(json.loads(line)["escalation"]["promise_id"] for line in lines)
+        assert promised == ["T-0", "T-0", "T-1", "T-1"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err.decode()
+    assert "promisekit run: the step failed, next try in 1s: cannot" in err.decode()

@@ -201,6 +201,45 @@ def test_an_existing_connection_stays_the_callers(postgres_url: str, pg_schema: 
         conn.close()
 
 
+def _terminate(url: str, backend_pid: int) -> None:
+    """End a server process as a restart would: its client's next use fails."""
+    with raw(url) as admin:
+        assert admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,)).fetchone() == (
+            True,
+        )
+
+
+def test_a_lost_connection_fails_one_operation_and_the_next_reconnects(
+    postgres_url: str, pg_schema: str
+) -> None:
+    with PostgresLedger(postgres_url, schema=pg_schema) as ledger:
+        ledger.append(made())
+        assert ledger._conn is not None
+        _terminate(postgres_url, ledger._conn.info.backend_pid)
+        with pytest.raises(StoreError, match="cannot write to the store"):
+            ledger.append(notified("N-1"))  # met the lost connection: nothing written
+        assert ledger.append(notified("N-1")) is True  # reconnected
+        assert len(ledger) == 2 and ledger.append(notified("N-1")) is False
+        _terminate(postgres_url, ledger._conn.info.backend_pid)
+        with pytest.raises(StoreError, match="cannot read the store"):
+            len(ledger)
+        assert [e.id for e in ledger.history("P-1")] == ["E-1", "N-1"]
+        assert ledger.events_since(0)[-1][1] == notified("N-1")
+
+
+def test_a_lost_connection_of_the_callers_is_not_replaced(
+    postgres_url: str, pg_schema: str
+) -> None:
+    conn = psycopg.connect(postgres_url, autocommit=True)
+    with PostgresLedger(conn, schema=pg_schema) as ledger:
+        ledger.append(made())
+        _terminate(postgres_url, conn.info.backend_pid)
+        for _ in range(2):  # the caller's connection stays the caller's to replace
+            with pytest.raises(StoreError):
+                ledger.append(notified("N-1"))
+    assert conn.closed
+
+
 class _Pool:
     """The smallest pool: a new connection per use."""
 

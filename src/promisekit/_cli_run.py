@@ -25,6 +25,7 @@ from promisekit._cli_store import store_opener
 from promisekit._validation import describe
 from promisekit.escalation import EscalationPolicy, PolicyConfigError, sla_plan_from_toml
 from promisekit.runtime import ActionEnvelope, EscalationRunner, JsonLinesSink, StepReport
+from promisekit.store import StoreError
 
 __all__ = ["add_run_command"]
 
@@ -125,6 +126,18 @@ def _policy(policy: str, sla: str | None) -> EscalationPolicy:
     return EscalationPolicy.from_toml(Path(policy), bindings={"sla": plan})
 
 
+def _release(runner: EscalationRunner) -> None:
+    """Give up the lease on the way out; if the store cannot be reached, the lease
+    expires by itself (another runner waits ``lease_ttl`` at most)."""
+    try:
+        runner.release()
+    except StoreError as exc:
+        print(
+            f"promisekit run: could not release the lease (it expires by itself): {exc}",
+            file=sys.stderr,
+        )
+
+
 def run_command(args: argparse.Namespace) -> int:
     """Run ``promisekit run`` (see the module docstring); returns the exit code."""
     interval = None if args.once else _interval(args.interval)
@@ -158,9 +171,21 @@ def run_command(args: argparse.Namespace) -> int:
                 return 0
             try:
                 while not stop:
-                    report = runner.step(datetime.now(timezone.utc))
-                    if tty:
-                        print(f"\r{_progress(report)}\033[K", end="", file=sys.stderr)
+                    try:
+                        report = runner.step(datetime.now(timezone.utc))
+                    except StoreError as exc:
+                        # A service outlives a database that restarts or a lock held too
+                        # long: the step left nothing half-done; the next one starts over.
+                        clear = "\r\033[K" if tty else ""  # (over the progress line)
+                        print(
+                            f"{clear}promisekit run: the step failed, next try in "
+                            f"{args.interval}: {exc}",
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                    else:
+                        if tty:
+                            print(f"\r{_progress(report)}\033[K", end="", file=sys.stderr)
                     waited = 0.0
                     while waited < interval and not stop:
                         time.sleep(min(0.2, interval - waited))
@@ -169,7 +194,7 @@ def run_command(args: argparse.Namespace) -> int:
                 pass  # Ctrl-C between steps: the last step is complete
             if tty:
                 print(file=sys.stderr)
-            runner.release()
+            _release(runner)
             return 0
     finally:
         signal.signal(signal.SIGTERM, previous)

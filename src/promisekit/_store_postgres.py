@@ -83,7 +83,11 @@ class PostgresLedger(RowStore):
             with a ``connection()`` context manager (``psycopg_pool.ConnectionPool``).
             A connection or pool you pass stays yours: :meth:`close` does not close it.
             A connection already inside a transaction when the ledger writes makes the
-            write part of that transaction (committed when you commit it).
+            write part of that transaction (committed when you commit it). When the
+            ledger opened the connection from a string and loses it (the server
+            restarted, the backend was terminated), the operation that met the lost
+            connection raises :class:`StoreError` and the next one reconnects (a pool
+            replaces its connections itself).
         schema: The PostgreSQL schema holding the ledger's tables (created if missing),
             so several ledgers can share a database.
         timeout: Seconds a write waits for another writer's lock before failing
@@ -108,6 +112,7 @@ class PostgresLedger(RowStore):
         timeout: float = 30.0,
     ) -> None:
         self._conn: psycopg.Connection[Any] | None = None
+        self._dsn: str | None = None  # the connection string, to reconnect with
         self._pool: ConnectionPool | None = None
         self._owned = False
         self._closed = False
@@ -121,12 +126,8 @@ class PostgresLedger(RowStore):
         self._statements: dict[str, sql.Composed] = {}
         if isinstance(connection, str):
             self._where = f"{describe(q.redact(connection))} (schema {describe(name)})"
-            try:
-                self._conn = psycopg.connect(connection, autocommit=True)
-            except psycopg.Error as exc:
-                raise StoreError(
-                    f"cannot open the store {self._where}: {q.redact(str(exc)).strip()}"
-                ) from exc
+            self._dsn = connection
+            self._conn = self._connect("open")
             self._owned = True
         elif isinstance(connection, psycopg.Connection):
             self._conn = connection
@@ -144,6 +145,15 @@ class PostgresLedger(RowStore):
         except BaseException:
             self.close()
             raise
+
+    def _connect(self, verb: str) -> psycopg.Connection[Any]:
+        assert self._dsn is not None
+        try:
+            return psycopg.connect(self._dsn, autocommit=True)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot {verb} the store {self._where}: {q.redact(str(exc)).strip()}"
+            ) from exc
 
     def _sql(self, text: str) -> sql.Composed:
         statement = self._statements.get(text)
@@ -216,9 +226,13 @@ class PostgresLedger(RowStore):
         if self._pool is not None:
             with self._pool.connection() as conn:
                 yield conn
-        else:
-            assert self._conn is not None
-            yield self._conn
+            return
+        assert self._conn is not None
+        if self._owned and self._conn.closed:
+            # The connection was lost (the server restarted, the backend was terminated):
+            # the operation that met it failed; this one reconnects.
+            self._conn = self._connect("reconnect to")
+        yield self._conn
 
     def _query(self, text: str, params: Iterable[Any] = ()) -> list[Any]:
         try:

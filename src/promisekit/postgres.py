@@ -20,6 +20,10 @@ errors (:class:`~promisekit.store.StoreError` for anything the database refuses)
   the next positions, so :meth:`~PostgresLedger.events_since` never skips an event
   that commits late — the pitfall of a ``BIGSERIAL`` column. Writers wait for each
   other up to ``timeout`` seconds.
+* **It survives a server restart.** A ledger opened from a connection string that
+  loses its connection raises :class:`~promisekit.store.StoreError` for the operation
+  that met the loss (a write is then all or nothing, and appending the same events
+  again is safe: appends are idempotent) and reconnects on the next one.
 * **Checkpoints, leases and fencing** as in :class:`~promisekit.ledger.LedgerStore`:
   a fenced checkpoint locks its lease row (``FOR SHARE``) in the append's transaction,
   so a takeover cannot slip in between the check and the commit.
