@@ -23,8 +23,15 @@ from promisekit._cli_calendar import add_calendar_options, calendar_from_args
 from promisekit._cli_format import UsageError, parse_duration
 from promisekit._cli_store import store_opener
 from promisekit._validation import describe
+from promisekit.errors import PromiseKitError
 from promisekit.escalation import EscalationPolicy, PolicyConfigError, sla_plan_from_toml
-from promisekit.runtime import ActionEnvelope, EscalationRunner, JsonLinesSink, StepReport
+from promisekit.runtime import (
+    ActionEnvelope,
+    CommandSink,
+    EscalationRunner,
+    JsonLinesSink,
+    StepReport,
+)
 from promisekit.store import StoreError
 
 __all__ = ["add_run_command"]
@@ -37,9 +44,10 @@ def add_run_command(commands: Any) -> None:
         help="run an escalation policy over a ledger store (SQLite or PostgreSQL), as a service",
         description=(
             "Fire the rules of --policy over the promises of --store exactly once (recorded "
-            "in the store), and write each action to --out as a JSON line, at least once, "
-            "with its idempotency key. Runs every --interval until SIGTERM or Ctrl-C "
-            "(the step in progress finishes first), or once with --once."
+            "in the store), and write each action to --out as a JSON line (or hand it to "
+            "the command --exec), at least once, with its idempotency key. Runs every "
+            "--interval until SIGTERM or Ctrl-C (the step in progress finishes first), or "
+            "once with --once."
         ),
     )
     run.add_argument(
@@ -58,8 +66,19 @@ def add_run_command(commands: Any) -> None:
         metavar="FILE",
         help="the SLA plan (TOML [[clocks]]) whose clocks the policy's conditions name",
     )
+    to = run.add_mutually_exclusive_group(required=True)
+    to.add_argument("--out", metavar="FILE", help="JSON Lines file of actions ('-': stdout)")
+    to.add_argument(
+        "--exec",
+        metavar="CMD",
+        help="run CMD for each action, its JSON on standard input; exit status 0 means taken "
+        "(anything else: retried later)",
+    )
     run.add_argument(
-        "--out", metavar="FILE", required=True, help="JSON Lines file of actions ('-': stdout)"
+        "--exec-timeout",
+        default="30s",
+        metavar="D",
+        help="how long an --exec command may run (default 30s)",
     )
     when = run.add_mutually_exclusive_group()
     when.add_argument("--once", action="store_true", help="run one step and exit")
@@ -126,6 +145,21 @@ def _policy(policy: str, sla: str | None) -> EscalationPolicy:
     return EscalationPolicy.from_toml(Path(policy), bindings={"sla": plan})
 
 
+def _sink(args: argparse.Namespace) -> Any:
+    """Where the actions go: ``--out`` (a file, ``-`` for stdout) or ``--exec``."""
+    if args.exec is not None:
+        seconds = parse_duration(args.exec_timeout, "--exec-timeout").total_seconds()
+        if seconds <= 0:
+            raise UsageError(
+                f"'--exec-timeout' must be positive (got {describe(args.exec_timeout)})"
+            )
+        try:
+            return CommandSink(args.exec, timeout=seconds)
+        except PromiseKitError as exc:
+            raise UsageError(f"'--exec': {exc}") from None
+    return _StdoutSink(sys.stdout) if args.out == "-" else JsonLinesSink(args.out)
+
+
 def _release(runner: EscalationRunner) -> None:
     """Give up the lease on the way out; if the store cannot be reached, the lease
     expires by itself (another runner waits ``lease_ttl`` at most)."""
@@ -142,6 +176,7 @@ def run_command(args: argparse.Namespace) -> int:
     """Run ``promisekit run`` (see the module docstring); returns the exit code."""
     interval = None if args.once else _interval(args.interval)
     opener = store_opener(args.store, args.schema)
+    sink = _sink(args)
     policy = _policy(args.policy, args.sla)
     calendar = calendar_from_args(args)
     stop = False
@@ -152,7 +187,6 @@ def run_command(args: argparse.Namespace) -> int:
 
     previous = signal.signal(signal.SIGTERM, request_stop)
     tty = sys.stderr.isatty()
-    sink: Any = _StdoutSink(sys.stdout) if args.out == "-" else JsonLinesSink(args.out)
     try:
         with opener() as store:
             runner = EscalationRunner(

@@ -39,14 +39,16 @@ from promisekit.runtime._envelope import ActionEnvelope, escalation_document, no
 from promisekit.runtime._keys import idempotency_key
 from promisekit.runtime._recovery import memory_from_state
 from promisekit.runtime._runner import Backoff, EscalationRunner, StepReport
-from promisekit.runtime._sinks import JsonLinesSink, Sink
+from promisekit.runtime._sinks import CommandSink, JsonLinesSink, Sink, SinkError
 
 __all__ = [
     "ActionEnvelope",
     "Backoff",
+    "CommandSink",
     "EscalationRunner",
     "JsonLinesSink",
     "Sink",
+    "SinkError",
     "StepReport",
     "escalation_document",
     "idempotency_key",

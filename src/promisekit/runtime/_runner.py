@@ -137,6 +137,22 @@ def _default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
+_SAID = 600  # characters of a sink's error kept in the ledger
+
+
+def _what(exc: Exception) -> str:
+    """What a sink's exception says, quoted, on one line and at most ``_SAID`` characters
+    (``describe`` would keep only a few dozen: the end, where a command's error or an HTTP
+    status is, matters)."""
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # an exception whose str() fails
+        return f"<{type(exc).__name__} object>"
+    if len(text) > _SAID:
+        text = text[: _SAID // 3] + " … " + text[-(_SAID * 2 // 3) :]
+    return repr(text)
+
+
 class EscalationRunner:
     """Run an escalation policy over a ledger store, exactly once across restarts.
 
@@ -514,7 +530,7 @@ class EscalationRunner:
                 try:
                     self._sink(envelope)
                 except Exception as exc:  # a sink may fail any way: record it, retry later
-                    error = f"the sink raised {type(exc).__name__}: {describe(str(exc))}"
+                    error = f"the sink raised {type(exc).__name__}: {_what(exc)}"
             if error is None:
                 delivered += 1
                 del self._outbox[key]
