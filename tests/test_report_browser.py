@@ -16,6 +16,7 @@ import base64
 import os
 import re
 import shutil
+import signal
 import struct
 import subprocess
 import tempfile
@@ -35,6 +36,7 @@ DATA_PNG = "data:image/png;base64,"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 WINDOW = (1280, 2000)
 TIMEOUT = 60
+ATTEMPTS = 3
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -85,20 +87,35 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_chromium(exe: str, *args: str) -> str:
-    """Run headless Chromium with a new empty profile; return its stdout."""
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        try:
-            done = subprocess.run(
+    """Run headless Chromium with a new empty profile; return its stdout.
+
+    Headless Chromium now and then hangs at start-up on a loaded machine (it never
+    loads the page); such a run is killed with its whole process group and tried
+    again, up to ``ATTEMPTS`` times. A page that fails to render fails every time.
+    """
+    hung: list[str] = []
+    for _ in range(ATTEMPTS):
+        with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+            process = subprocess.Popen(
                 [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                capture_output=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
                 text=True,
-                timeout=TIMEOUT,
-                check=False,
+                start_new_session=True,
             )
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"chromium did not finish within {TIMEOUT} s: {args}")
-    assert done.returncode == 0, f"chromium exited {done.returncode}:\n{done.stderr[-3000:]}"
-    return done.stdout
+            try:
+                stdout, stderr = process.communicate(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                _, stderr = process.communicate()
+                hung.append(stderr[-500:])
+                continue
+        assert process.returncode == 0, f"chromium exited {process.returncode}:\n{stderr[-3000:]}"
+        return stdout
+    pytest.fail(
+        f"chromium did not finish within {TIMEOUT} s in {ATTEMPTS} attempts: {args}\n"
+        + "\n---\n".join(hung)
+    )
 
 
 class _Images(HTMLParser):
