@@ -15,6 +15,7 @@ from typing import IO, Any
 
 import attrs
 
+from promisekit._io_fast import _CsvPlan
 from promisekit._io_mapping import _TERMS_FIELDS, CSV_COLUMNS
 from promisekit._io_rows import RowError, _bad_text, _open_for_writing, _RowBuilder, escape_formula
 from promisekit._validation import describe, describe_names
@@ -66,6 +67,7 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
     if twice:
         raise SchemaError(f"line 1: several columns map to the fields {twice}", path=None)
     width = len(header)
+    plan = _CsvPlan(builder, pairs, width)
     last = reader.line_num
     while True:
         start = last + 1
@@ -82,6 +84,10 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
             continue  # a blank line carries nothing
         if len(row) != width:
             yield RowError(start, None, f"expected {width} cells like the header (got {len(row)})")
+            continue
+        event = plan.event(row)
+        if event is not None:
+            yield event
             continue
         cells = {f: (row[i], header[i]) for f, i in pairs}
         result = builder.build(start, cells, text=True)

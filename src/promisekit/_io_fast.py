@@ -1,0 +1,175 @@
+"""The CSV event reader's plan: a header read once, the common row built without detours.
+
+Private to the CSV reader (:mod:`promisekit._io_csv`). :class:`_CsvPlan` is made once per
+header; for each row, :meth:`_CsvPlan.event` returns the event the general
+:meth:`_RowBuilder.build <promisekit._io_rows._RowBuilder.build>` would return, or
+``None`` whenever the row is anything but plain (a value that does not parse, an
+unknown event type, a missing or foreign field, a JSON cell, non-UTF-8 text, an event
+that refuses its values): the caller then gives the row to the general builder, which
+finds and words every error. The plan only decides *how fast* a good row is built,
+never *whether* it is good: every value goes through the same parser as in the
+general path, and the event is created through its class, so every validator runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from promisekit._io_rows import (
+    _TERMS_HINTS,
+    _bad_text,
+    _hints,
+    _parse_float,
+    _parse_int,
+    _parse_value,
+    _required,
+    _RowBuilder,
+    unescape_formula,
+)
+from promisekit.ledger import EVENT_TYPES, Event
+from promisekit.promise import Terms
+from promisekit.serialize import parse_datetime, parse_decimal
+
+# What a cell of a row is for, given the event type of the row.
+_SKIP = 0  # the ``type`` column itself
+_DROP = 1  # a constant or shared column the event type lacks: only checked for UTF-8
+_STR = 2
+_DATETIME = 3
+_DECIMAL = 4
+_FLOAT = 5
+_INT = 6
+_TERM = 7  # ``terms.<name>``
+_META = 8  # ``metadata.<key>``
+_GENERAL = 9  # a field the plan leaves to the general builder when the cell is not empty
+
+_ACTIONS: dict[Any, int] = {str: _STR, datetime: _DATETIME, Decimal: _DECIMAL}
+_ACTIONS[float] = _FLOAT
+_ACTIONS[int] = _INT
+
+#: How many distinct timestamp texts a reader remembers (then it starts again).
+_DATES_KEPT = 4096
+
+_Entry = tuple[str, int, int, str]
+_Kind = tuple[type[Event], tuple[_Entry, ...], tuple[str, ...]]
+
+
+class _CsvPlan:
+    """How the cells of rows under one header become the fields of each event type."""
+
+    def __init__(self, builder: _RowBuilder, pairs: Sequence[tuple[str, int]], width: int) -> None:
+        self.builder = builder
+        # field → index in the row extended with the constants (after the cells), in
+        # the order the general builder sees them: columns, then constants (a constant
+        # for a field a column also fills takes the column's place and value).
+        slots: dict[str, int] = dict(pairs)
+        self.constants = list(builder.mapping.constants.values())
+        for offset, field in enumerate(builder.mapping.constants):
+            slots[field] = width + offset
+        self.slots = slots
+        self.type_slot = slots.get("type")
+        self.kinds: dict[str, _Kind | None] = {}
+        self.dates: dict[str, datetime] = {}
+
+    def _kind(self, kind: str) -> _Kind | None:
+        """The entries of the rows of one event type (``None``: leave them to ``build``)."""
+        if kind in self.kinds:
+            return self.kinds[kind]
+        cls = EVENT_TYPES.get(kind)
+        plan: _Kind | None = None
+        if cls is not None:
+            hints = _hints(cls)
+            entries: list[_Entry] = []
+            for field, slot in self.slots.items():
+                base = field.partition(".")[0]
+                if field == "type":
+                    action = _SKIP
+                elif base not in hints:
+                    action = _DROP if field in self.builder.optional else _GENERAL
+                elif field.startswith("terms."):
+                    action = _TERM if field[6:] in _TERMS_HINTS else _GENERAL
+                elif field.startswith("metadata."):
+                    action = _META
+                elif field in hints:
+                    action = _ACTIONS.get(hints[field], _GENERAL)
+                else:  # pragma: no cover - every known field is one of the above
+                    action = _GENERAL
+                if field in ("terms", "metadata", "document"):
+                    action = _GENERAL  # JSON in a cell: the general builder's job
+                entries.append((field, slot, action, field[6:] if action == _TERM else field))
+            plan = (cls, tuple(entries), _required(cls))
+        self.kinds[kind] = plan
+        return plan
+
+    def _datetime(self, text: str, field: str) -> datetime:
+        """:func:`parse_datetime` of ``text``, remembered (the same text, the same instant)."""
+        value = self.dates.get(text)
+        if value is None:
+            value = parse_datetime(text, field=field, tz=self.builder.zone)
+            if len(self.dates) >= _DATES_KEPT:
+                self.dates.clear()
+            self.dates[text] = value
+        return value
+
+    def event(self, row: list[str]) -> Event | None:
+        """The event of a plain row, or ``None`` to let the general builder judge it."""
+        builder = self.builder
+        unescape = builder.unescape
+        cells = row + self.constants if self.constants else row
+        if self.type_slot is None:
+            return None
+        kind = cells[self.type_slot]
+        if unescape:
+            kind = unescape_formula(kind)
+        plan = self.kinds.get(kind) if kind in self.kinds else self._kind(kind)
+        if plan is None:
+            return None
+        cls, entries, required = plan
+        kwargs: dict[str, Any] = {}
+        terms: dict[str, Any] | None = None
+        metadata: dict[str, str] | None = None
+        try:
+            for field, slot, action, name in entries:
+                value = cells[slot]
+                if not value:
+                    continue
+                if unescape and value[0] == "'":
+                    value = unescape_formula(value)
+                if not value.isascii() and _bad_text(value):
+                    return None
+                if action == _STR:
+                    kwargs[field] = value
+                elif action == _DATETIME:
+                    kwargs[field] = self._datetime(value, field)
+                elif action <= _DROP:
+                    continue
+                elif action == _DECIMAL:
+                    kwargs[field] = parse_decimal(value, field=field)
+                elif action == _FLOAT:
+                    kwargs[field] = _parse_float(value, field, True)
+                elif action == _INT:
+                    kwargs[field] = _parse_int(value, field, True)
+                elif action == _TERM:
+                    if terms is None:
+                        terms = {}
+                    terms[name] = _parse_value(_TERMS_HINTS[name], value, field, True, builder.zone)
+                elif action == _META:
+                    if metadata is None:
+                        metadata = {}
+                    metadata[field[9:]] = value
+                else:
+                    return None
+            if builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs:
+                kwargs["recorded_at"] = kwargs["at"]
+            if terms:
+                kwargs["terms"] = Terms(**terms)
+            if metadata:
+                kwargs["metadata"] = metadata
+            for name in required:
+                if name not in kwargs:
+                    return None
+            return cls(**kwargs)
+        except Exception:  # whatever it is, the general builder meets it again and says it
+            return None

@@ -1,0 +1,348 @@
+"""The CSV event reader's plan (promisekit._io_fast) against the general row builder.
+
+Every row is read twice: as the reader reads it (the plan first, the general builder
+when the plan declines), and by the general builder alone. Events must be the same
+(same class, same field values with the same types, zones and folds), errors the same
+(line, field, message, column), in the same order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+from zoneinfo import ZoneInfo
+
+import attrs
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from promisekit import _io_fast
+from promisekit._io_csv import _csv_rows
+from promisekit._io_rows import RowError, _hints, _required, _RowBuilder
+from promisekit.io import CSV_COLUMNS, ColumnMapping, load_csv
+from promisekit.ledger import EVENT_TYPES, Event, PromiseMade
+
+STAMPS = [
+    "2026-03-01T10:00:00-03:00",
+    "2026-03-01T10:00:00Z",
+    "2026-03-01t10:00:00z",
+    "2026-03-01 10:00",
+    "2026-03-01T10:00:00.5+00:00",
+    "2026-03-01T10:00:00,123456-0330",
+    "2026-03-01T10:00:00+05",
+    "2026-03-01T10:00:00+05:30:15",
+    "2026-04-01T00:00:00-03:00",
+    "2026-03-01T10:00:00[America/Toronto]",
+    "2026-03-01T10:00:00-05:00[America/Toronto]",
+    "2026-03-01T10:00:00-04:00[America/Toronto]",
+    "2026-11-01T01:30:00[America/Toronto]",
+    "2026-11-01T01:30:00-04:00[America/Toronto]",
+    "2026-03-08T02:30:00[America/Toronto]",
+    "2026-03-01T10:00:00[Nowhere/Land]",
+    "2026-03-01T10:00:00",
+    "9999-12-31T23:30:00-01:00",
+    "0001-01-01T00:30:00+01:00",
+    "2026-02-30T00:00:00Z",
+    "2026-03-01T25:00:00Z",
+    "2026-03-01T10:00:00+24:00",
+    "yesterday",
+    "'2026-03-01T10:00:00Z",
+    "",
+]
+TEXTS = ["a", "P-1", "", " ", "=cmd", "'=cmd", "'", "'x", "Zoë", "bad\udcff", "x,y", 'q"q']
+NUMBERS = ["1", "0.5", "-1", "1e400", "nan", "abc", "", "99999999999999999999", "+2", ".5"]
+JSON_CELLS = ["", '{"a": "b"}', '{"a": 1}', "{bad", '{"a": "b", "a": "c"}', "[1]"]
+TERMS_JSON = ["", '{"quantity": 2}', '{"unit": "kg", "quantity": -1}', '{"nope": 1}']
+KINDS = [*EVENT_TYPES, "", "bogus", "'promise_made", "Promise_made", "promise_made\udcff"]
+
+
+GOOD: dict[str, list[str]] = {
+    "at": STAMPS[:8],
+    "recorded_at": STAMPS[:14],
+    "due": ["2026-04-01T00:00:00-03:00", "2026-05-01T09:00:00[America/Toronto]"],
+    "target": ["2026-03-20T00:00:00Z", "2026-03-21 12:00"],
+    "retry_at": STAMPS[8:14],
+    "terms": ["", '{"quantity": 2}', '{"max_cost": "5", "currency": "EUR"}'],
+    "terms.quantity": ["1", "2.5", "+2", ".5"],
+    "terms.unit": ["kg", "'=u"],
+    "terms.quality": ["0.5", "-1"],
+    "terms.max_cost": ["3", "0.10", "1e2"],
+    "terms.currency": ["EUR"],
+    "metadata": ["", '{"a": "b"}', '{"source": "x"}'],
+    "document": ["", '{"a": 1, "b": [1.5, "x"]}'],
+    "level": ["0", "3"],
+    "revision": ["0", "2"],
+}
+
+
+def _good(field: str) -> list[str]:
+    if field == "type":
+        return list(EVENT_TYPES)
+    if field in GOOD:
+        return GOOD[field]
+    if _pool(field) is NUMBERS:
+        return ["1", "0.5", "+2", ".5", "3"]
+    return ["a", "P-1", "Zoë", "=cmd", "'=cmd", "'x", "x,y", "''"]
+
+
+def _pool(column: str) -> list[str]:
+    if column == "type":
+        return KINDS
+    if column in ("at", "recorded_at", "due", "target", "retry_at"):
+        return STAMPS
+    if column in ("quantity", "quality", "cost", "level", "revision", "occurrence", "attempt"):
+        return NUMBERS
+    if column.startswith("terms."):
+        return NUMBERS + TEXTS[:4]
+    if column in ("metadata", "document"):
+        return JSON_CELLS
+    if column == "terms":
+        return TERMS_JSON
+    return TEXTS
+
+
+REQUIRED = ("type", "id", "promise_id", "at", "recorded_at")
+COLUMNS = [*CSV_COLUMNS, "metadata.source", "terms"]
+MAPPINGS = [
+    ColumnMapping(),
+    ColumnMapping(constants={"kind": "order"}),
+    ColumnMapping(constants={"type": "delivery_recorded"}),
+    ColumnMapping(constants={"type": "'promise_made", "note": "=sum"}),
+    ColumnMapping(columns={"promise_id": "Ticket", "customer_id": "Ticket"}),
+    ColumnMapping(columns={"note": "Text", "reason": "Text", "message": "Text"}),
+    ColumnMapping(columns={"at": "When"}, ignore=("extra",)),
+]
+
+
+@st.composite
+def sources(draw: st.DrawFn) -> tuple[ColumnMapping, list[str], list[list[str]]]:
+    mapping = draw(st.sampled_from(MAPPINGS))
+    renamed = set(mapping.columns)
+    columns = [c for c in COLUMNS if c not in renamed and c not in mapping.constants]
+    columns += sorted(set(mapping.columns.values())) + list(mapping.ignore)
+    header = draw(st.lists(st.sampled_from(columns), unique=True, min_size=1, max_size=14))
+    fields = {column: field for field, column in mapping.columns.items()}
+    focus = draw(st.sampled_from(list(EVENT_TYPES)))
+    if draw(st.integers(0, 3)):  # mostly: the columns an event type needs, first
+        hints = _hints(EVENT_TYPES[focus])
+        wanted = set(REQUIRED) | set(_required(EVENT_TYPES[focus]))
+        if draw(st.booleans()):
+            wanted |= {f for c in columns if (f := fields.get(c, c)).partition(".")[0] in hints}
+        first = [c for c in columns if fields.get(c, c) in wanted]
+        header = first + [c for c in header if c not in first]
+    anything = st.tuples(*(st.sampled_from(_pool(fields.get(c, c))) for c in header)).map(list)
+    good = _likely_good(mapping, header, focus)
+    rows = draw(st.lists(st.one_of(anything, good, good), max_size=8))
+    return mapping, header, rows
+
+
+def _likely_good(
+    mapping: ColumnMapping, header: list[str], focus: str
+) -> st.SearchStrategy[list[str]]:
+    """Rows of one event type with its fields filled (mostly good), others empty."""
+    fields = {column: field for field, column in mapping.columns.items()}
+
+    @st.composite
+    def rows(draw: st.DrawFn) -> list[str]:
+        kind = draw(st.sampled_from([focus, focus, *EVENT_TYPES]))
+        kind = mapping.constants.get("type", kind).lstrip("'")
+        hints = _hints(EVENT_TYPES[kind])
+        required = set(_required(EVENT_TYPES[kind]))
+        row = []
+        for column in header:
+            field = fields.get(column, column)
+            if field == "type":
+                row.append(kind)
+            elif field.partition(".")[0] in hints:
+                pool = _good(field)
+                if field not in required and draw(st.booleans()):
+                    pool = [""]
+                row.append(draw(st.sampled_from(pool)))
+            else:
+                row.append("")
+        if row and draw(st.integers(0, 9)) == 0:  # now and then, bad UTF-8 somewhere
+            where = draw(st.integers(0, len(row) - 1))
+            row[where] += "\udcff"
+        return row
+
+    return rows()
+
+
+def _csv_text(header: list[str], rows: list[list[str]]) -> list[str]:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue().splitlines(keepends=True)
+
+
+def _exact(value: Any) -> Any:
+    """A value with everything ``==`` overlooks: datetimes' zones and folds, types."""
+    if isinstance(value, datetime):
+        zone = value.tzinfo
+        return ("dt", value.isoformat(), value.fold, type(zone), getattr(zone, "key", repr(zone)))
+    if attrs.has(type(value)):
+        names = [f.name for f in attrs.fields(type(value))]
+        return (type(value), tuple(_exact(getattr(value, name)) for name in names))
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return ("map", type(value), tuple((k, _exact(v)) for k, v in value.items()))
+    if isinstance(value, (list, tuple)):
+        return (type(value), tuple(_exact(v) for v in value))
+    if isinstance(value, (Decimal, float)):
+        return (type(value), repr(value))
+    return (type(value), value)
+
+
+def _outcome(items: Iterator[Event | RowError]) -> list[Any]:
+    out: list[Any] = []
+    try:
+        for item in items:
+            if isinstance(item, RowError):
+                out.append(item)
+            elif isinstance(item, PromiseMade):
+                out.append((item, _exact(item), _exact(item.promise)))
+            else:
+                out.append((item, _exact(item)))
+    except Exception as exc:  # a refused header, or anything else: the same, the same way
+        out.append(("raised", type(exc), str(exc)))
+    return out
+
+
+def _both(
+    mapping: ColumnMapping, lines: list[str], zone: Any, unescape: bool, from_at: bool
+) -> tuple[list[Any], list[Any]]:
+    def read() -> list[Any]:
+        builder = _RowBuilder(mapping, zone, unescape, recorded_at_from_at=from_at)
+        return _outcome(_csv_rows(iter(lines), builder))
+
+    fast = read()
+    with mock.patch.object(_io_fast._CsvPlan, "event", return_value=None):
+        general = read()
+    return fast, general
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sources(),
+    st.sampled_from([None, ZoneInfo("America/Toronto"), timezone.utc]),
+    st.booleans(),
+    st.booleans(),
+)
+def test_the_plan_reads_every_row_as_the_general_builder(
+    source: tuple[ColumnMapping, list[str], list[list[str]]],
+    zone: Any,
+    unescape: bool,
+    from_at: bool,
+) -> None:
+    mapping, header, rows = source
+    fast, general = _both(mapping, _csv_text(header, rows), zone, unescape, from_at)
+    assert fast == general
+
+
+def _good_rows(count: int) -> list[str]:
+    lines = ["type,id,promise_id,at,recorded_at,customer_id,kind,due,quantity,cost,note\n"]
+    for i in range(count):
+        at = f"2026-03-{1 + i % 28:02d}T{i % 24:02d}:{i % 60:02d}:00-03:00"
+        due = f"2026-04-{1 + i % 28:02d}T00:00:00-03:00"
+        lines.append(f"promise_made,m{i},o{i},{at},{at},c{i},order,{due},,,\n")
+        lines.append(f"delivery_recorded,d{i},o{i},{due},,,,,{i % 5},{i}.50,n\n")
+    return lines
+
+
+def test_plain_rows_take_the_plan_and_match_the_general_builder() -> None:
+    lines = _good_rows(60)
+    calls: list[bool] = []
+    original = _io_fast._CsvPlan.event
+
+    def spy(self: _io_fast._CsvPlan, row: list[str]) -> Event | None:
+        result = original(self, row)
+        calls.append(result is not None)
+        return result
+
+    with mock.patch.object(_io_fast._CsvPlan, "event", spy):
+        fast, general = _both(ColumnMapping(), lines, None, True, True)
+    assert calls and all(calls)  # every row took the plan
+    assert fast == general and len(fast) == 120
+
+
+def test_timestamps_remembered_are_bounded_and_the_same() -> None:
+    lines = _good_rows(10)
+    with mock.patch.object(_io_fast, "_DATES_KEPT", 3):
+        fast, general = _both(ColumnMapping(), lines, None, False, True)
+    assert fast == general
+
+
+def test_load_csv_errors_and_events_unchanged_by_the_plan() -> None:
+    text = (
+        "type,id,promise_id,at,recorded_at,customer_id,kind,due\n"
+        "promise_made,m1,o1,2026-03-01T10:00:00Z,2026-03-01T10:00:00Z,c1,order,"
+        "2026-02-01T00:00:00Z\n"
+        "promise_made,m2,o2,2026-03-01T10:00:00Z,2026-03-01T10:00:00Z,c1,order,"
+        "2026-04-01T00:00:00Z\n"
+    )
+    result = load_csv(io.StringIO(text))
+    assert [error.line for error in result.errors] == [2]
+    assert "'due' must not be before 'at'" in result.errors[0].reason
+    assert [event.id for event in result.records] == ["m2"]
+
+
+PM = "promise_made,m1,o1,2026-03-01T10:00:00-03:00,2026-03-01T10:00:00-03:00,c1,order"
+
+
+@pytest.mark.parametrize(
+    ("mapping", "text"),
+    [
+        (
+            ColumnMapping(),
+            "type,id,promise_id,at,recorded_at,customer_id,kind,due,metadata.source,metadata.b\n"
+            f"{PM},2026-04-01T00:00:00Z,crm,x\n{PM},2026-04-01T00:00:00Z,,'=y\n",
+        ),
+        (
+            ColumnMapping(),
+            "type,id,promise_id,at,recorded_at,customer_id,kind,due,terms.quantity,terms.unit,"
+            "terms.max_cost,terms.currency,terms.quality\n"
+            f"{PM},2026-04-01T00:00:00Z,3,kg,25.00,EUR,0.5\n"
+            f"{PM},2026-04-01T00:00:00Z,3,,,,\n{PM},2026-04-01T00:00:00Z,,kg,,,\n",
+        ),
+        (
+            ColumnMapping(constants={"kind": "order", "type": "promise_made"}),
+            "id,promise_id,at,recorded_at,customer_id,due\n"
+            "m1,o1,2026-03-01 10:00,2026-03-01 10:00,c1,2026-03-02 10:00\n",
+        ),
+        (
+            ColumnMapping(columns={"promise_id": "Ticket", "customer_id": "Ticket"}),
+            "type,id,Ticket,at,recorded_at,kind,due\n"
+            "promise_made,m1,T-1,2026-03-01 10:00,2026-03-01 10:00,order,2026-03-02 10:00\n"
+            "promise_paused,p1,T-1,2026-03-01 11:00,2026-03-01 11:00,,\n",
+        ),
+        (
+            ColumnMapping(columns={"note": "Text", "reason": "Text"}),
+            "type,id,promise_id,at,recorded_at,Text,quantity,cost\n"
+            "delivery_recorded,d1,o1,2026-03-01 10:00,,'=n,1.5,2.50\n"
+            "promise_paused,p1,o1,2026-03-01 11:00,,why,,\n"
+            "promise_resumed,r1,o1,2026-03-01 12:00,,why,,\n",
+        ),
+    ],
+)
+@pytest.mark.parametrize("unescape", [False, True])
+def test_the_plan_on_examples(mapping: ColumnMapping, text: str, unescape: bool) -> None:
+    lines = text.splitlines(keepends=True)
+    zone = ZoneInfo("America/Toronto")
+    calls: list[bool] = []
+    original = _io_fast._CsvPlan.event
+
+    def spy(self: _io_fast._CsvPlan, row: list[str]) -> Event | None:
+        result = original(self, row)
+        calls.append(result is not None)
+        return result
+
+    with mock.patch.object(_io_fast._CsvPlan, "event", spy):
+        fast, general = _both(mapping, lines, zone, unescape, True)
+    assert fast == general
+    assert any(calls)
