@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
@@ -24,6 +25,7 @@ from hypothesis import strategies as st
 
 from promisekit import _io_fast
 from promisekit._io_csv import _csv_rows
+from promisekit._io_jsonl import _jsonl_rows
 from promisekit._io_rows import RowError, _hints, _required, _RowBuilder
 from promisekit.io import CSV_COLUMNS, ColumnMapping, load_csv
 from promisekit.ledger import EVENT_TYPES, Event, PromiseMade
@@ -124,7 +126,7 @@ MAPPINGS = [
 def sources(draw: st.DrawFn) -> tuple[ColumnMapping, list[str], list[list[str]]]:
     mapping = draw(st.sampled_from(MAPPINGS))
     renamed = set(mapping.columns)
-    columns = [c for c in COLUMNS if c not in renamed and c not in mapping.constants]
+    columns = [c for c in COLUMNS if c not in renamed]  # (a constant overrides its column)
     columns += sorted(set(mapping.columns.values())) + list(mapping.ignore)
     header = draw(st.lists(st.sampled_from(columns), unique=True, min_size=1, max_size=14))
     fields = {column: field for field, column in mapping.columns.items()}
@@ -346,3 +348,109 @@ def test_the_plan_on_examples(mapping: ColumnMapping, text: str, unescape: bool)
         fast, general = _both(mapping, lines, zone, unescape, True)
     assert fast == general
     assert any(calls)
+
+
+# --------------------------------------------------------------------------- JSON Lines
+
+
+def _json_pool(field: str) -> list[str]:
+    """JSON texts for a field: its text forms as JSON strings, and other JSON values."""
+    texts = [json.dumps(text) for text in _good(field) + _pool(field)]
+    return [*texts, "1", "0.5", "-1", "1e400", "true", "null", "{}", '{"a": "b"}', "[1]", "7"]
+
+
+def _json_good(field: str) -> list[str]:
+    if field == "cost":
+        return ["1", "0.5", '"3"', '" 3"', '"1e2"', "2"]
+    if field.startswith("metadata."):
+        return ['"crm"', '"=x"', "5"]
+    if field in ("quantity", "quality", "level", "revision", "occurrence", "attempt"):
+        return ["1", "0.5", "2", '"3"', "0"]
+    if field.startswith("terms.") and field not in ("terms.unit", "terms.currency"):
+        return ["1", "2.5", '"4"']
+    if field in ("metadata", "terms", "document"):
+        return ["null", '{"a": "b"}', '{"quantity": 2}']
+    return [json.dumps(text) for text in _good(field)]
+
+
+@st.composite
+def json_sources(draw: st.DrawFn) -> tuple[ColumnMapping, list[str]]:
+    mapping, header, _ = draw(sources())
+    fields = {column: field for field, column in mapping.columns.items()}
+    lines = []
+    present = {fields.get(column, column) for column in header}
+    complete = [k for k, cls in EVENT_TYPES.items() if present.issuperset(_required(cls))]
+    for _ in range(draw(st.integers(0, 6))):
+        kind = draw(st.sampled_from(complete or list(EVENT_TYPES)))
+        hints = _hints(EVENT_TYPES[kind])
+        good = draw(st.booleans())
+        pairs = []
+        for column in header:
+            field = fields.get(column, column)
+            if field == "type" and good:
+                pairs.append((column, json.dumps(kind)))
+            elif good and field.partition(".")[0] not in hints:
+                continue
+            elif good:
+                pairs.append((column, draw(st.sampled_from(_json_good(field)))))
+            elif draw(st.booleans()):
+                pairs.append((column, draw(st.sampled_from(_json_pool(field)))))
+        if pairs and draw(st.integers(0, 9)) == 0:
+            pairs.append(draw(st.sampled_from([*pairs, ("bogus", "1")])))  # repeated, unknown
+        if pairs and draw(st.integers(0, 9)) == 0:  # bad UTF-8 in a value
+            where = draw(st.integers(0, len(pairs) - 1))
+            pairs[where] = (pairs[where][0], '"x\\udcff"')
+        lines.append("{" + ", ".join(f"{json.dumps(key)}: {value}" for key, value in pairs) + "}\n")
+    return mapping, lines
+
+
+def _both_jsonl(
+    mapping: ColumnMapping, lines: list[str], zone: Any, from_at: bool
+) -> tuple[list[Any], list[Any]]:
+    def read() -> list[Any]:
+        builder = _RowBuilder(mapping, zone, False, recorded_at_from_at=from_at)
+        return _outcome(_jsonl_rows(iter(lines), builder))
+
+    fast = read()
+    with mock.patch.object(_io_fast._JsonPlan, "event", return_value=None):
+        general = read()
+    return fast, general
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    json_sources(),
+    st.sampled_from([None, ZoneInfo("America/Toronto"), timezone.utc]),
+    st.booleans(),
+)
+def test_the_json_plan_reads_every_row_as_the_general_builder(
+    source: tuple[ColumnMapping, list[str]], zone: Any, from_at: bool
+) -> None:
+    mapping, lines = source
+    fast, general = _both_jsonl(mapping, lines, zone, from_at)
+    assert fast == general
+
+
+def test_plain_json_rows_take_the_plan() -> None:
+    lines = [
+        json.dumps({k: int(v) if k == "quantity" else v for k, v in row.items() if v}) + "\n"
+        for row in csv.DictReader(_good_rows(30))
+    ]
+    lines.append(
+        '{"type": "promise_made", "id": "m", "promise_id": "o", "at": '
+        '"2026-03-01T10:00:00Z", "customer_id": "c", "kind": "k", "due": '
+        '"2026-03-02T10:00:00Z", "terms.quantity": 2, "terms.unit": "kg", '
+        '"metadata.source": "crm"}\n'
+    )
+    calls: list[bool] = []
+    original = _io_fast._JsonPlan.event
+
+    def spy(self: _io_fast._JsonPlan, cells: dict[str, Any]) -> Event | None:
+        result = original(self, cells)
+        calls.append(result is not None)
+        return result
+
+    with mock.patch.object(_io_fast._JsonPlan, "event", spy):
+        fast, general = _both_jsonl(ColumnMapping(constants={"segment": "b2b"}), lines, None, True)
+    assert calls and all(calls)
+    assert fast == general and len(fast) == 61

@@ -173,3 +173,110 @@ class _CsvPlan:
             return cls(**kwargs)
         except Exception:  # whatever it is, the general builder meets it again and says it
             return None
+
+
+# What a JSON value is for (the plan of JSON Lines rows), by event type and field.
+_Action = tuple[int, Any]
+_JsonKind = tuple[type[Event], dict[str, _Action], tuple[str, ...]]
+
+
+class _JsonPlan:
+    """How the fields of JSON Lines rows become the fields of each event type."""
+
+    def __init__(self, builder: _RowBuilder) -> None:
+        self.builder = builder
+        self.constants = {
+            field: (value, "(constant)") for field, value in builder.mapping.constants.items()
+        }
+        self.kinds: dict[str, _JsonKind | None] = {}
+        self.dates: dict[str, datetime] = {}
+
+    def _kind(self, kind: str) -> _JsonKind | None:
+        cls = EVENT_TYPES.get(kind)
+        plan: _JsonKind | None = None if cls is None else (cls, {}, _required(cls))
+        if len(self.kinds) < 64:
+            self.kinds[kind] = plan
+        return plan
+
+    def _action(self, cls: type[Event], field: str) -> _Action:
+        hints = _hints(cls)
+        if field == "type":
+            return (_SKIP, None)
+        if field.partition(".")[0] not in hints:
+            return (_DROP if field in self.builder.optional else _GENERAL, None)
+        if field.startswith("terms.") and field[6:] in _TERMS_HINTS:
+            return (_TERM, _TERMS_HINTS[field[6:]])
+        if field.startswith("metadata."):
+            return (_META, str)
+        if field in ("terms", "metadata", "document") or field not in hints:
+            return (_GENERAL, None)  # objects: the general builder's job
+        tp = hints[field]
+        return (_DATETIME if tp is datetime else _STR, tp)
+
+    def _datetime(self, text: str, field: str) -> datetime:
+        value = self.dates.get(text)
+        if value is None:
+            value = parse_datetime(text, field=field, tz=self.builder.zone)
+            if len(self.dates) >= _DATES_KEPT:
+                self.dates.clear()
+            self.dates[text] = value
+        return value
+
+    def event(self, cells: dict[str, tuple[Any, str]]) -> Event | None:
+        """The event of a plain row (field → (value, key)), or ``None`` for ``build``."""
+        builder = self.builder
+        if self.constants:
+            cells = {**cells, **self.constants}
+        kind = cells.get("type", (None, None))[0]
+        if not isinstance(kind, str):
+            return None
+        plan = self.kinds[kind] if kind in self.kinds else self._kind(kind)
+        if plan is None:
+            return None
+        cls, actions, required = plan
+        kwargs: dict[str, Any] = {}
+        terms: dict[str, Any] | None = None
+        metadata: dict[str, str] | None = None
+        zone = builder.zone
+        try:
+            for field, (value, _) in cells.items():
+                if value is None:
+                    continue
+                if isinstance(value, str) and not value.isascii() and _bad_text(value):
+                    return None
+                action = actions.get(field)
+                if action is None:
+                    action = self._action(cls, field)
+                    if len(actions) < 256:
+                        actions[field] = action
+                what, tp = action
+                if what == _DATETIME:
+                    if not isinstance(value, str):
+                        return None
+                    kwargs[field] = self._datetime(value, field)
+                elif what == _STR:
+                    kwargs[field] = _parse_value(tp, value, field, False, zone)
+                elif what <= _DROP:
+                    continue
+                elif what == _TERM:
+                    if terms is None:
+                        terms = {}
+                    terms[field[6:]] = _parse_value(tp, value, field, False, zone)
+                elif what == _META:
+                    if metadata is None:
+                        metadata = {}
+                    metadata[field[9:]] = _parse_value(str, value, field, False, zone)
+                else:
+                    return None
+            if builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs:
+                kwargs["recorded_at"] = kwargs["at"]
+            if terms:
+                kwargs["terms"] = Terms(**terms)
+            if metadata:
+                kwargs["metadata"] = metadata
+            for name in required:
+                if name not in kwargs:
+                    return None
+            return cls(**kwargs)
+        except Exception:  # whatever it is, the general builder meets it again and says it
+            return None

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import IO, Any
 
 from promisekit import _json
+from promisekit._io_fast import _JsonPlan
 from promisekit._io_rows import RowError, _bad_text, _open_for_writing, _RowBuilder
 from promisekit._validation import describe
 from promisekit.errors import (
@@ -26,6 +27,8 @@ from promisekit.serialize import (
 
 
 def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | RowError]:
+    plan = _JsonPlan(builder)
+    fields_of: dict[str, tuple[str, ...]] = {}  # key → fields, as builder.column_fields says
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
@@ -46,11 +49,21 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
         cells: dict[str, tuple[Any, str]] = {}
         bad_key = None
         for key, value in data.items():
-            names = builder.column_fields(key)
+            names = fields_of.get(key)
+            if names is None:
+                names = builder.column_fields(key)
+                if len(fields_of) < 1024:
+                    fields_of[key] = names
             if not names:
                 if key not in builder.mapping.ignore:
                     bad_key = key
                     break
+                continue
+            if len(names) == 1:
+                if names[0] in cells:
+                    bad_key = key
+                    break
+                cells[names[0]] = (value, key)
                 continue
             if any(field in cells for field in names):
                 bad_key = key
@@ -65,6 +78,10 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
                 f"in the mapping's ignore",
                 bad_key,
             )
+            continue
+        event = plan.event(cells)
+        if event is not None:
+            yield event
             continue
         result = builder.build(number, cells, text=False)
         if isinstance(result, list):
