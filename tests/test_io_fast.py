@@ -454,3 +454,22 @@ def test_plain_json_rows_take_the_plan() -> None:
         fast, general = _both_jsonl(ColumnMapping(constants={"segment": "b2b"}), lines, None, True)
     assert calls and all(calls)
     assert fast == general and len(fast) == 61
+
+
+def test_what_the_plans_remember_is_bounded() -> None:
+    builder = _RowBuilder(ColumnMapping(), None, False)
+    header = ["type", "id", "promise_id", "at", "recorded_at"]
+    plan = _io_fast._CsvPlan(builder, [(c, i) for i, c in enumerate(header)], len(header))
+    json_plan = _io_fast._JsonPlan(builder)
+    for index in range(300):
+        row = [f"kind-{index}", "e", "p", "2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z"]
+        assert plan.event(row) is None
+        assert (
+            json_plan.event({"type": (row[0], "type"), "metadata.k": ("v", "metadata.k")}) is None
+        )
+    assert len(plan.kinds) <= 64 and len(json_plan.kinds) <= 64
+    row = ["promise_resumed", "e", "p", "", "2026-03-01T10:00:00Z"]
+    for index in range(_io_fast._DATES_KEPT + 10):
+        row[3] = f"{2000 + index % 8000:04d}-01-01T00:00:00Z"
+        assert isinstance(plan.event(row), Event)
+    assert len(plan.dates) <= _io_fast._DATES_KEPT

@@ -75,8 +75,6 @@ class _CsvPlan:
 
     def _kind(self, kind: str) -> _Kind | None:
         """The entries of the rows of one event type (``None``: leave them to ``build``)."""
-        if kind in self.kinds:
-            return self.kinds[kind]
         cls = EVENT_TYPES.get(kind)
         plan: _Kind | None = None
         if cls is not None:
@@ -100,7 +98,8 @@ class _CsvPlan:
                     action = _GENERAL  # JSON in a cell: the general builder's job
                 entries.append((field, slot, action, field[6:] if action == _TERM else field))
             plan = (cls, tuple(entries), _required(cls))
-        self.kinds[kind] = plan
+        if len(self.kinds) < 64:  # (the types of a source's rows are few; bad ones, many)
+            self.kinds[kind] = plan
         return plan
 
     def _datetime(self, text: str, field: str) -> datetime:
@@ -123,7 +122,7 @@ class _CsvPlan:
         kind = cells[self.type_slot]
         if unescape:
             kind = unescape_formula(kind)
-        plan = self.kinds.get(kind) if kind in self.kinds else self._kind(kind)
+        plan = self.kinds[kind] if kind in self.kinds else self._kind(kind)
         if plan is None:
             return None
         cls, entries, required = plan
