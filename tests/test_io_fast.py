@@ -67,7 +67,11 @@ KINDS = [*EVENT_TYPES, "", "bogus", "'promise_made", "Promise_made", "promise_ma
 GOOD: dict[str, list[str]] = {
     "at": STAMPS[:8],
     "recorded_at": STAMPS[:14],
-    "due": ["2026-04-01T00:00:00-03:00", "2026-05-01T09:00:00[America/Toronto]"],
+    "due": [
+        "2026-04-01T00:00:00-03:00",
+        "2026-05-01T09:00:00[America/Toronto]",
+        "2026-02-01 10:00",
+    ],
     "target": ["2026-03-20T00:00:00Z", "2026-03-21 12:00"],
     "retry_at": STAMPS[8:14],
     "terms": ["", '{"quantity": 2}', '{"max_cost": "5", "currency": "EUR"}'],
@@ -89,8 +93,8 @@ def _good(field: str) -> list[str]:
     if field in GOOD:
         return GOOD[field]
     if _pool(field) is NUMBERS:
-        return ["1", "0.5", "+2", ".5", "3"]
-    return ["a", "P-1", "Zoë", "=cmd", "'=cmd", "'x", "x,y", "''"]
+        return ["1", "0.5", "+2", ".5", "3", "-1"]
+    return ["a", "P-1", "Zoë", "=cmd", "'=cmd", "'x", "x,y", "''", " "]
 
 
 def _pool(column: str) -> list[str]:
@@ -116,6 +120,7 @@ MAPPINGS = [
     ColumnMapping(constants={"kind": "order"}),
     ColumnMapping(constants={"type": "delivery_recorded"}),
     ColumnMapping(constants={"type": "'promise_made", "note": "=sum"}),
+    ColumnMapping(constants={"segment": " ", "owner": "ops"}),  # one the event refuses
     ColumnMapping(columns={"promise_id": "Ticket", "customer_id": "Ticket"}),
     ColumnMapping(columns={"note": "Text", "reason": "Text", "message": "Text"}),
     ColumnMapping(columns={"at": "When"}, ignore=("extra",)),
@@ -262,9 +267,9 @@ def test_plain_rows_take_the_plan_and_match_the_general_builder() -> None:
     calls: list[bool] = []
     original = _io_fast._CsvPlan.event
 
-    def spy(self: _io_fast._CsvPlan, row: list[str]) -> Event | None:
-        result = original(self, row)
-        calls.append(result is not None)
+    def spy(self: _io_fast._CsvPlan, row: list[str], line: int) -> Any:
+        result = original(self, row, line)
+        calls.append(isinstance(result, Event))
         return result
 
     with mock.patch.object(_io_fast._CsvPlan, "event", spy):
@@ -318,6 +323,12 @@ PM = "promise_made,m1,o1,2026-03-01T10:00:00-03:00,2026-03-01T10:00:00-03:00,c1,
             "m1,o1,2026-03-01 10:00,2026-03-01 10:00,c1,2026-03-02 10:00\n",
         ),
         (
+            ColumnMapping(constants={"segment": " "}),
+            "type,id,promise_id,at,customer_id,kind,due\n"
+            "promise_made,m1,o1,2026-03-01 10:00,c,k,2026-03-02 10:00\n"
+            "promise_made,m1,o1,2026-03-01 10:00,c,k,2026-02-02 10:00\n",
+        ),
+        (
             ColumnMapping(columns={"promise_id": "Ticket", "customer_id": "Ticket"}),
             "type,id,Ticket,at,recorded_at,kind,due\n"
             "promise_made,m1,T-1,2026-03-01 10:00,2026-03-01 10:00,order,2026-03-02 10:00\n"
@@ -339,8 +350,8 @@ def test_the_plan_on_examples(mapping: ColumnMapping, text: str, unescape: bool)
     calls: list[bool] = []
     original = _io_fast._CsvPlan.event
 
-    def spy(self: _io_fast._CsvPlan, row: list[str]) -> Event | None:
-        result = original(self, row)
+    def spy(self: _io_fast._CsvPlan, row: list[str], line: int) -> Any:
+        result = original(self, row, line)
         calls.append(result is not None)
         return result
 
@@ -445,9 +456,9 @@ def test_plain_json_rows_take_the_plan() -> None:
     calls: list[bool] = []
     original = _io_fast._JsonPlan.event
 
-    def spy(self: _io_fast._JsonPlan, cells: dict[str, Any]) -> Event | None:
-        result = original(self, cells)
-        calls.append(result is not None)
+    def spy(self: _io_fast._JsonPlan, cells: dict[str, Any], line: int) -> Any:
+        result = original(self, cells, line)
+        calls.append(isinstance(result, Event))
         return result
 
     with mock.patch.object(_io_fast._JsonPlan, "event", spy):
@@ -459,17 +470,16 @@ def test_plain_json_rows_take_the_plan() -> None:
 def test_what_the_plans_remember_is_bounded() -> None:
     builder = _RowBuilder(ColumnMapping(), None, False)
     header = ["type", "id", "promise_id", "at", "recorded_at"]
-    plan = _io_fast._CsvPlan(builder, [(c, i) for i, c in enumerate(header)], len(header))
+    plan = _io_fast._CsvPlan(builder, header, [(c, i) for i, c in enumerate(header)])
     json_plan = _io_fast._JsonPlan(builder)
     for index in range(300):
         row = [f"kind-{index}", "e", "p", "2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z"]
-        assert plan.event(row) is None
-        assert (
-            json_plan.event({"type": (row[0], "type"), "metadata.k": ("v", "metadata.k")}) is None
-        )
+        assert plan.event(row, 2) is None
+        cells = {"type": (row[0], "type"), "metadata.k": ("v", "metadata.k")}
+        assert json_plan.event(cells, 2) is None
     assert len(plan.kinds) <= 64 and len(json_plan.kinds) <= 64
     row = ["promise_resumed", "e", "p", "", "2026-03-01T10:00:00Z"]
     for index in range(_io_fast._DATES_KEPT + 10):
         row[3] = f"{2000 + index % 8000:04d}-01-01T00:00:00Z"
-        assert isinstance(plan.event(row), Event)
+        assert isinstance(plan.event(row, 2), Event)
     assert len(plan.dates) <= _io_fast._DATES_KEPT

@@ -67,7 +67,7 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
     if twice:
         raise SchemaError(f"line 1: several columns map to the fields {twice}", path=None)
     width = len(header)
-    plan = _CsvPlan(builder, pairs, width)
+    plan = _CsvPlan(builder, header, pairs)
     last = reader.line_num
     while True:
         start = last + 1
@@ -85,9 +85,12 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         if len(row) != width:
             yield RowError(start, None, f"expected {width} cells like the header (got {len(row)})")
             continue
-        event = plan.event(row)
-        if event is not None:
-            yield event
+        planned = plan.event(row, start)
+        if isinstance(planned, list):
+            yield from planned
+            continue
+        if planned is not None:
+            yield planned
             continue
         cells = {f: (row[i], header[i]) for f, i in pairs}
         result = builder.build(start, cells, text=True)

@@ -20,7 +20,9 @@ from typing import Any
 
 from promisekit._io_rows import (
     _TERMS_HINTS,
+    RowError,
     _bad_text,
+    _guess_field,
     _hints,
     _parse_float,
     _parse_int,
@@ -29,6 +31,7 @@ from promisekit._io_rows import (
     _RowBuilder,
     unescape_formula,
 )
+from promisekit.errors import PromiseKitError
 from promisekit.ledger import EVENT_TYPES, Event
 from promisekit.promise import Terms
 from promisekit.serialize import parse_datetime, parse_decimal
@@ -59,8 +62,14 @@ _Kind = tuple[type[Event], tuple[_Entry, ...], tuple[str, ...]]
 class _CsvPlan:
     """How the cells of rows under one header become the fields of each event type."""
 
-    def __init__(self, builder: _RowBuilder, pairs: Sequence[tuple[str, int]], width: int) -> None:
+    def __init__(
+        self, builder: _RowBuilder, header: Sequence[str], pairs: Sequence[tuple[str, int]]
+    ) -> None:
         self.builder = builder
+        width = len(header)
+        # field → its column in the general builder's errors.
+        self.columns = {field: header[index] for field, index in pairs}
+        self.columns.update(dict.fromkeys(builder.mapping.constants, "(constant)"))
         # field → index in the row extended with the constants (after the cells), in
         # the order the general builder sees them: columns, then constants (a constant
         # for a field a column also fills takes the column's place and value).
@@ -112,8 +121,13 @@ class _CsvPlan:
             self.dates[text] = value
         return value
 
-    def event(self, row: list[str]) -> Event | None:
-        """The event of a plain row, or ``None`` to let the general builder judge it."""
+    def event(self, row: list[str], line: int) -> Event | list[RowError] | None:
+        """The event of a plain row, or ``None`` to let the general builder judge it.
+
+        A row whose values all parse but whose event refuses them gets the error the
+        general builder would give (it would build the same values, and meet the same
+        refusal): built from the same message, field and column.
+        """
         builder = self.builder
         unescape = builder.unescape
         cells = row + self.constants if self.constants else row
@@ -160,7 +174,8 @@ class _CsvPlan:
                     metadata[field[9:]] = value
                 else:
                     return None
-            if builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs:
+            derived = builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs
+            if derived:
                 kwargs["recorded_at"] = kwargs["at"]
             if terms:
                 kwargs["terms"] = Terms(**terms)
@@ -169,8 +184,19 @@ class _CsvPlan:
             for name in required:
                 if name not in kwargs:
                     return None
-            return cls(**kwargs)
         except Exception:  # whatever it is, the general builder meets it again and says it
+            return None
+        try:
+            return cls(**kwargs)
+        except PromiseKitError as exc:  # as _RowBuilder.build words it
+            message = str(exc)
+            where = _guess_field(message, "")
+            if where == "recorded_at" and derived:
+                column = self.columns.get("at")
+            else:
+                column = None if where is None else self.columns.get(where)
+            return [RowError(line, where, message, column)]
+        except Exception:
             return None
 
 
@@ -221,8 +247,12 @@ class _JsonPlan:
             self.dates[text] = value
         return value
 
-    def event(self, cells: dict[str, tuple[Any, str]]) -> Event | None:
-        """The event of a plain row (field → (value, key)), or ``None`` for ``build``."""
+    def event(self, cells: dict[str, tuple[Any, str]], line: int) -> Event | list[RowError] | None:
+        """The event of a plain row (field → (value, key)), or ``None`` for ``build``.
+
+        As :meth:`_CsvPlan.event`, a row whose event refuses its values gets the error
+        the general builder would give.
+        """
         builder = self.builder
         if self.constants:
             cells = {**cells, **self.constants}
@@ -267,7 +297,8 @@ class _JsonPlan:
                     metadata[field[9:]] = _parse_value(str, value, field, False, zone)
                 else:
                     return None
-            if builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs:
+            derived = builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs
+            if derived:
                 kwargs["recorded_at"] = kwargs["at"]
             if terms:
                 kwargs["terms"] = Terms(**terms)
@@ -276,6 +307,18 @@ class _JsonPlan:
             for name in required:
                 if name not in kwargs:
                     return None
-            return cls(**kwargs)
         except Exception:  # whatever it is, the general builder meets it again and says it
+            return None
+        try:
+            return cls(**kwargs)
+        except PromiseKitError as exc:  # as _RowBuilder.build words it
+            message = str(exc)
+            where = _guess_field(message, "")
+            column: str | None
+            if where == "recorded_at" and derived:
+                column = cells["at"][1]
+            else:
+                column = None if where is None else cells.get(where, (None, None))[1]
+            return [RowError(line, where, message, column)]
+        except Exception:
             return None

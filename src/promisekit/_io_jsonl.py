@@ -79,9 +79,12 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
                 bad_key,
             )
             continue
-        event = plan.event(cells)
-        if event is not None:
-            yield event
+        planned = plan.event(cells, number)
+        if isinstance(planned, list):
+            yield from planned
+            continue
+        if planned is not None:
+            yield planned
             continue
         result = builder.build(number, cells, text=False)
         if isinstance(result, list):
