@@ -1,14 +1,17 @@
-"""The CSV event reader's plan: a header read once, the common row built without detours.
+"""The event readers' plans: a header read once, the common row built without detours.
 
-Private to the CSV reader (:mod:`promisekit._io_csv`). :class:`_CsvPlan` is made once per
-header; for each row, :meth:`_CsvPlan.event` returns the event the general
-:meth:`_RowBuilder.build <promisekit._io_rows._RowBuilder.build>` would return, or
-``None`` whenever the row is anything but plain (a value that does not parse, an
-unknown event type, a missing or foreign field, a JSON cell, non-UTF-8 text, an event
-that refuses its values): the caller then gives the row to the general builder, which
-finds and words every error. The plan only decides *how fast* a good row is built,
-never *whether* it is good: every value goes through the same parser as in the
-general path, and the event is created through its class, so every validator runs.
+Private to the CSV and JSON Lines readers (:mod:`promisekit._io_csv`,
+:mod:`promisekit._io_jsonl`). A :class:`_CsvPlan` is made once per header, a
+:class:`_JsonPlan` once per source. For each row, ``event`` returns the event the
+general :meth:`_RowBuilder.build <promisekit._io_rows._RowBuilder.build>` would return,
+or ``None`` whenever the row is anything but plain (a value that does not parse, an
+unknown event type, a missing or foreign field, a JSON cell, non-UTF-8 text): the
+caller then gives the row to the general builder, which finds and words every error.
+The plan only decides *how fast* a good row is built, never *whether* it is good: every
+value goes through the same parser as in the general path, and the event is created
+through its class, so every validator runs. When the event refuses values that all
+parsed, the general builder would have built the same values and met the same refusal:
+the plan gives that error itself, worded as the builder words it.
 """
 
 from __future__ import annotations
