@@ -139,7 +139,8 @@ def test_a_postgresql_schema_without_a_ledger_is_refused(
     args += [str(tmp_path / "policy.toml"), "--out", str(tmp_path / "actions.jsonl"), "--once"]
     assert main(args) == 1
     err = capsys.readouterr().err
-    assert f"no ledger in schema '{pg_schema}'" in err and "--schema" in err
+    assert err.startswith("promisekit: error: '--store': the store 'postgresql://")
+    assert f"(schema '{pg_schema}') holds no promisekit ledger (no 'meta' and 'events'" in err
     import psycopg
 
     with psycopg.connect(postgres_url) as conn:  # and nothing was created
@@ -157,7 +158,8 @@ def test_an_unreachable_postgresql_store_is_one_error_line(
     args = ["run", "--store", url, "--policy", str(tmp_path / "policy.toml")]
     assert main([*args, "--out", str(tmp_path / "actions.jsonl"), "--once"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("promisekit: error: cannot open the PostgreSQL '--store'")
+    assert err.startswith("promisekit: error: '--store': cannot open the store 'postgresql://")
+    assert "user=nobody&password=***'" in err
     assert "s3cret" not in err and "Traceback" not in err
 
 

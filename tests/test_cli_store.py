@@ -102,11 +102,11 @@ def test_store_mistakes_are_one_line_errors(
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     assert main(["report", str(other)]) == 1
     err = capsys.readouterr().err
-    assert "of 'FILE' is not a promisekit ledger" in err
+    assert "'FILE': the SQLite database" in err and "is not a promisekit ledger" in err
     with sqlite3.connect(other) as conn:  # and nothing was created in it
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
     assert main(["run", "--store", str(other), "--policy", "p.toml", "--out", "-"]) == 1
-    assert "of '--store' is not a promisekit ledger" in capsys.readouterr().err
+    assert "'--store': the SQLite database" in capsys.readouterr().err
     empty = tmp_path / "empty.db"
     SQLiteLedger(empty).close()
     assert main(["report", str(empty)]) == 1
@@ -126,7 +126,7 @@ def test_report_of_a_postgresql_store(
     assert from_store.pop("file") == postgres_url  # (no password in the test URL)
     assert from_store == from_export
     assert main(["report", postgres_url, "--schema", f"{pg_schema}_missing"]) == 1
-    assert f"no ledger in schema '{pg_schema}_missing'" in capsys.readouterr().err
+    assert f"(schema '{pg_schema}_missing') holds no promisekit ledger" in capsys.readouterr().err
 
 
 def test_a_password_in_the_url_is_not_printed(capsys: pytest.CaptureFixture[str]) -> None:
@@ -136,3 +136,49 @@ def test_a_password_in_the_url_is_not_printed(capsys: pytest.CaptureFixture[str]
     assert store_name("postgresql://crm:s3cret@db.internal/promises") == (
         "postgresql://crm:***@db.internal/promises"
     )
+
+
+ORPHAN = "delivery_recorded,D9,P9,2026-03-02T18:00:00-05:00,2026-03-02T18:00:00-05:00,,,,,\n"
+
+
+def test_events_without_a_promise_are_skipped_but_date_the_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "export.csv"
+    export.write_text(HEADER + "".join(ROWS) + ORPHAN, encoding="utf-8")
+    store = tmp_path / "promises.db"
+    with SQLiteLedger(store) as ledger:
+        ledger.append_many(io.load_csv(export).records)
+    assert main(["report", str(export), "--json"]) == 0
+    out, err_export = capsys.readouterr()
+    from_export = json.loads(out)
+    assert main(["report", str(store), "--json"]) == 0
+    out, err_store = capsys.readouterr()
+    from_store = json.loads(out)
+    assert from_export.pop("file") == str(export) and from_store.pop("file") == "promises.db"
+    assert from_store == from_export
+    assert from_store["now"] == "2026-03-02T23:00:00+00:00"  # the orphan's event, the latest
+    assert "skipped: promise 'P9' has events but no promise_made row" in err_export
+    assert err_store == "promises.db: skipped: promise 'P9' has events but no promise_made event\n"
+
+
+def test_a_report_reads_beside_a_writer_and_changes_nothing(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with sqlite3.connect(store) as conn:  # kept in rollback mode by whoever owns it
+        conn.execute("PRAGMA journal_mode = DELETE")
+    before = store.read_bytes()
+    assert main(["report", str(store), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["promises"] == 4
+    assert store.read_bytes() == before
+    assert sorted(p.name for p in store.parent.iterdir()) == ["export.csv", "promises.db"]
+    with sqlite3.connect(store) as conn:
+        conn.execute("PRAGMA journal_mode = WAL")
+    writer = sqlite3.connect(store, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # the service is in the middle of a write
+    try:
+        assert main(["report", str(store), "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["promises"] == 4
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()

@@ -31,14 +31,15 @@ KINDS = ("first_response", "next_response", "update", "resolution")
 
 @st.composite
 def clocks(draw: st.DrawFn, name: str) -> SlaClock:
+    kind = draw(st.sampled_from(KINDS))
     return SlaClock(
         name,
-        draw(st.sampled_from(KINDS)),
+        kind,
         draw(st.integers(1, 8 * 60)) * MIN,
         pauses=draw(st.booleans()),
         rounding=draw(st.sampled_from(["exact", "minute"])),
-        restart_on_inbound=draw(st.booleans()),
-        on_reopen=draw(st.sampled_from(["keep", "restart"])),
+        restart_on_inbound=kind != "next_response" or draw(st.booleans()),
+        on_reopen=draw(st.sampled_from(["keep", "restart"])) if kind == "resolution" else "keep",
     )
 
 

@@ -69,21 +69,25 @@ def test_a_plan_from_toml_equals_the_plan_built_in_python(tmp_path: Path) -> Non
     }
 
 
-clocks = st.builds(
-    SlaClock,
-    name=st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True).filter(
-        lambda name: name not in RESERVED
-    ),
-    kind=st.sampled_from(CLOCK_KINDS),
-    target=st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=400)),
-    pauses=st.booleans(),
-    rounding=st.sampled_from(ROUNDINGS),
-    restart_on_inbound=st.booleans(),
-    on_reopen=st.sampled_from(("keep", "restart")),
-)
+@st.composite
+def clocks(draw: st.DrawFn) -> SlaClock:
+    kind = draw(st.sampled_from(CLOCK_KINDS))
+    return SlaClock(
+        draw(
+            st.from_regex(r"[a-z][a-z0-9_]{0,11}", fullmatch=True).filter(
+                lambda name: name not in RESERVED
+            )
+        ),
+        kind,
+        draw(st.timedeltas(min_value=timedelta(microseconds=1), max_value=timedelta(days=400))),
+        pauses=draw(st.booleans()),
+        rounding=draw(st.sampled_from(ROUNDINGS)),
+        restart_on_inbound=kind != "next_response" or draw(st.booleans()),
+        on_reopen=draw(st.sampled_from(("keep", "restart"))) if kind == "resolution" else "keep",
+    )
 
 
-@given(st.lists(clocks, min_size=1, max_size=4, unique_by=lambda clock: clock.name))
+@given(st.lists(clocks(), min_size=1, max_size=4, unique_by=lambda clock: clock.name))
 def test_to_dict_and_back_is_the_same_plan(chosen: list[SlaClock]) -> None:
     plan = SlaPlan(chosen)
     data = sla_plan_to_dict(plan)
@@ -155,7 +159,7 @@ def test_every_mistake_names_the_clock_and_the_key(data: Any, message: str) -> N
 def test_toml_and_file_errors(tmp_path: Path) -> None:
     with pytest.raises(PolicyConfigError, match="not valid TOML"):
         sla_plan_from_toml("[[clocks]\nname = 1\n")
-    with pytest.raises(PolicyConfigError, match="cannot read the policy file"):
+    with pytest.raises(PolicyConfigError, match="cannot read the SLA plan file"):
         sla_plan_from_toml(tmp_path / "missing.toml")
 
 
@@ -216,3 +220,25 @@ def test_run_without_the_plan_a_policy_names_says_to_pass_it(
     assert main([*args, "--sla", str(tmp_path / "sla.toml")]) == 1
     err = capsys.readouterr().err
     assert "the SLA plan '" in err and "sla.toml': field 'clocks[0]': is missing 'kind'" in err
+    (tmp_path / "sla.toml").write_text(
+        "[[clocks]]\nname = 'other'\nkind = 'first_response'\ntarget = '1h'\n", encoding="utf-8"
+    )
+    assert main([*args, "--sla", str(tmp_path / "sla.toml")]) == 1
+    err = capsys.readouterr().err
+    assert "the policy '" in err and "policy.toml' with the SLA plan '" in err
+    assert "no SLA clock named 'first_response' (the plan has: other)" in err
+    assert main([*args, "--sla", str(tmp_path / "missing.toml")]) == 2
+    assert "'--sla' must be an SLA plan file (got '" in capsys.readouterr().err
+
+
+def test_options_of_another_kind_of_clock_are_refused() -> None:
+    from promisekit.escalation import PolicyConfigError, sla_plan_from_dict
+
+    clock = {"name": "first", "kind": "first_response", "target": "1h"}
+    with pytest.raises(PolicyConfigError, match=r"clocks\[0\].*'restart_on_inbound' is for "):
+        sla_plan_from_dict({"clocks": [{**clock, "restart_on_inbound": False}]})
+    with pytest.raises(PolicyConfigError, match=r"clocks\[0\].*'on_reopen' is for resolution"):
+        sla_plan_from_dict({"clocks": [{**clock, "on_reopen": "restart"}]})
+    next_response = {**clock, "kind": "next_response", "restart_on_inbound": False}
+    sla_plan_from_dict({"clocks": [next_response]})
+    sla_plan_from_dict({"clocks": [{**clock, "kind": "resolution", "on_reopen": "restart"}]})

@@ -14,7 +14,7 @@ import argparse
 import signal
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
@@ -25,6 +25,7 @@ from promisekit._cli_store import store_opener
 from promisekit._validation import describe
 from promisekit.errors import PromiseKitError
 from promisekit.escalation import EscalationPolicy, PolicyConfigError, sla_plan_from_toml
+from promisekit.escalation._time import format_duration
 from promisekit.runtime import (
     ActionEnvelope,
     CommandSink,
@@ -138,11 +139,18 @@ def _policy(policy: str, sla: str | None) -> EscalationPolicy:
                 f"the policy {describe(policy)} names SLA clocks: pass the plan that "
                 f"defines them with --sla FILE.toml ({exc})"
             ) from None
+    if not Path(sla).is_file():
+        raise UsageError(f"'--sla' must be an SLA plan file (got {describe(sla)}: no such file)")
     try:
         plan = sla_plan_from_toml(Path(sla))
     except PolicyConfigError as exc:
         raise PolicyConfigError(f"the SLA plan {describe(sla)}: {exc}") from None
-    return EscalationPolicy.from_toml(Path(policy), bindings={"sla": plan})
+    try:
+        return EscalationPolicy.from_toml(Path(policy), bindings={"sla": plan})
+    except PolicyConfigError as exc:
+        raise PolicyConfigError(
+            f"the policy {describe(policy)} with the SLA plan {describe(sla)}: {exc}"
+        ) from None
 
 
 def _sink(args: argparse.Namespace) -> Any:
@@ -175,7 +183,7 @@ def _release(runner: EscalationRunner) -> None:
 def run_command(args: argparse.Namespace) -> int:
     """Run ``promisekit run`` (see the module docstring); returns the exit code."""
     interval = None if args.once else _interval(args.interval)
-    opener = store_opener(args.store, args.schema)
+    opener = store_opener(args.store, args.schema, read_only=False)
     sink = _sink(args)
     policy = _policy(args.policy, args.sla)
     calendar = calendar_from_args(args)
@@ -213,7 +221,7 @@ def run_command(args: argparse.Namespace) -> int:
                         clear = "\r\033[K" if tty else ""  # (over the progress line)
                         print(
                             f"{clear}promisekit run: the step failed, next try in "
-                            f"{args.interval}: {exc}",
+                            f"{format_duration(timedelta(seconds=interval))}: {exc}",
                             file=sys.stderr,
                             flush=True,
                         )

@@ -3,12 +3,14 @@
 ``check-commitment``.
 
 Private to :mod:`promisekit.cli`. Either must already hold a ledger: a misspelt path or
-schema is an error naming it, never a new, empty store.
+schema is an error naming it, never a new, empty store. Reading opens the store
+read-only (nothing is created or changed, not even SQLite's journal mode), so a report
+can run beside the service that writes the store.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import sys
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
@@ -59,44 +61,15 @@ def store_name(where: str) -> str:
     return Path(where).name
 
 
-def _sqlite_ledger(path: str, option: str) -> None:
-    """Refuse a path that is not an SQLite ledger (read only: nothing is created)."""
-    if not Path(path).exists():
-        raise UsageError(f"{option!r} must be an existing ledger store (got {path!r})")
-    try:
-        conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
-        try:
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-        finally:
-            conn.close()
-    except sqlite3.Error as exc:
-        raise StoreError(f"cannot read the store {path!r}: {exc}") from None
-    if not {"meta", "events"} <= tables:
-        raise StoreError(
-            f"the SQLite database {path!r} of {option!r} is not a promisekit ledger "
-            f"(no 'meta' and 'events' tables)"
-        )
+def store_opener(
+    where: str, schema: str | None, option: str = "--store", *, read_only: bool
+) -> Opener:
+    """A function that opens the store ``where`` (checked now, by opening it once): an
+    SQLite ledger file, or a PostgreSQL URL whose schema ``schema`` holds a ledger.
 
-
-def _has_ledger(url: str, schema: str, option: str) -> bool:
-    """Whether the schema ``schema`` of the database at ``url`` holds a ledger's tables."""
-    import psycopg
-
-    try:
-        with psycopg.connect(url, connect_timeout=30) as conn:
-            found = conn.execute(
-                "SELECT 1 FROM information_schema.tables "
-                "WHERE table_schema = %s AND table_name = 'meta'",
-                (schema,),
-            ).fetchone()
-    except psycopg.Error as exc:
-        raise StoreError(f"cannot open the PostgreSQL {option!r}: {exc}".rstrip()) from None
-    return found is not None
-
-
-def store_opener(where: str, schema: str | None, option: str = "--store") -> Opener:
-    """A function that opens the store ``where`` (checked now: an SQLite ledger file, or
-    a PostgreSQL URL whose schema ``schema`` holds a ledger).
+    ``read_only`` opens it for reading only; otherwise an existing ledger is opened
+    for writing (and brought up to date if an older promisekit wrote it), but never
+    created.
 
     Raises:
         UsageError: ``--schema`` with a file, or a file that does not exist.
@@ -108,30 +81,42 @@ def store_opener(where: str, schema: str | None, option: str = "--store") -> Ope
             raise UsageError(
                 f"'--schema' is for a postgresql:// store (got the file {describe(where)})"
             )
-        _sqlite_ledger(where, option)
-        return lambda: SQLiteLedger(where)
+        if not Path(where).is_file():
+            raise UsageError(f"{option!r} must be an existing ledger store (got {where!r})")
+        _probe(lambda: SQLiteLedger(where, read_only=read_only, create=False), option)
+        return lambda: SQLiteLedger(where, read_only=read_only, create=False)
     from promisekit.postgres import PostgresLedger
 
     name = "promisekit" if schema is None else schema
-    if not _has_ledger(where, name, option):
-        raise StoreError(
-            f"the PostgreSQL database of {option!r} has no ledger in schema {describe(name)} "
-            f"(create it with PostgresLedger(url, schema={name!r}), or pass --schema)"
-        )
 
     def open_postgres() -> AbstractContextManager[Any]:
-        return PostgresLedger(where, schema=name)
+        return PostgresLedger(where, schema=name, create=False, read_only=read_only)
 
+    _probe(open_postgres, option)
     return open_postgres
 
 
+def _probe(opener: Opener, option: str) -> None:
+    """Open the store once (is it there, is it a ledger?); errors name ``option``."""
+    try:
+        with opener():
+            pass
+    except StoreError as exc:
+        raise StoreError(f"{option!r}: {exc}") from exc.__cause__
+
+
 def load_store(where: str, schema: str | None, option: str) -> _Export:
-    """The promises of a ledger store (cancelled ones left out), as of its last event."""
+    """The promises of a ledger store (cancelled ones left out), as of its last event
+    (of any promise); a promise with events but no ``promise_made`` is reported on
+    stderr and skipped, as in an export."""
     promises: list[Promise] = []
     deliveries: list[Delivery] = []
     last: datetime | None = None
-    with store_opener(where, schema, option)() as store:
+    seen: set[str] = set()
+    name = store_name(where)
+    with store_opener(where, schema, option, read_only=True)() as store:
         for state in store.states():
+            seen.add(state.promise.id)
             at = state.events[-1].at
             if last is None or at > last:
                 last = at
@@ -139,6 +124,17 @@ def load_store(where: str, schema: str | None, option: str) -> _Export:
                 continue
             promises.append(state.promise)
             deliveries.extend(state.deliveries)
+        for promise_id in store.promise_ids():
+            if promise_id in seen:
+                continue
+            print(
+                f"{name}: skipped: promise {describe(promise_id)} has events but no "
+                f"promise_made event",
+                file=sys.stderr,
+            )
+            at = max(event.at for event in store.history(promise_id))
+            if last is None or at > last:
+                last = at
     if last is None or not promises:
-        raise InsufficientDataError(f"the store {store_name(where)} has no usable promise")
+        raise InsufficientDataError(f"the store {name} has no usable promise")
     return _Export(promises, deliveries, last)

@@ -39,7 +39,7 @@ from promisekit._store_rows import (
     fast_row,
     same_document,
 )
-from promisekit._validation import check_finite, check_non_empty_str, describe
+from promisekit._validation import check_bool, check_finite, check_non_empty_str, describe
 from promisekit.errors import InconsistentRecordError, InvalidTypeError, InvalidValueError
 from promisekit.serialize import SCHEMA, from_json
 
@@ -71,6 +71,12 @@ def _instant(us: int) -> datetime:
     return _EPOCH + timedelta(microseconds=us)
 
 
+def _quote(conninfo: str) -> str:
+    """A redacted connection string for messages: whole (its host and database are what
+    a reader needs), unless it is unreasonably long."""
+    return repr(conninfo) if len(conninfo) <= 300 else describe(conninfo)
+
+
 class PostgresLedger(RowStore):
     """A :class:`~promisekit.ledger.LedgerStore` in PostgreSQL, for several processes and hosts.
 
@@ -92,12 +98,19 @@ class PostgresLedger(RowStore):
             so several ledgers can share a database.
         timeout: Seconds a write waits for another writer's lock before failing
             (finite, ``>= 0``).
+        create: Create the schema's tables if missing (the default). With ``False``, a
+            schema that holds no ledger is an error and nothing is created (an older
+            ledger is still brought up to date).
+        read_only: Use an existing, up-to-date ledger for reading only: nothing is
+            created or changed, and every write raises :class:`StoreError`.
 
     Raises:
         StoreError: The server cannot be reached, the connection string is invalid,
             the tables are not a promisekit ledger, or they were written by a newer
-            promisekit.
-        InvalidTypeError: ``connection`` or ``schema`` has the wrong type.
+            promisekit; with ``create=False`` or ``read_only=True``, the schema holds no
+            ledger (or, read-only, one written by an older promisekit).
+        InvalidTypeError: ``connection``, ``schema``, ``create`` or ``read_only`` has
+            the wrong type.
         InvalidValueError: ``schema`` is blank or longer than 63 bytes, ``timeout``
             negative.
 
@@ -110,6 +123,8 @@ class PostgresLedger(RowStore):
         *,
         schema: str = "promisekit",
         timeout: float = 30.0,
+        create: bool = True,
+        read_only: bool = False,
     ) -> None:
         self._conn: psycopg.Connection[Any] | None = None
         self._dsn: str | None = None  # the connection string, to reconnect with
@@ -123,15 +138,17 @@ class PostgresLedger(RowStore):
             )
         self._schema = name
         self._timeout = check_finite("timeout", timeout, minimum=0)
+        self._read_only = check_bool("read_only", read_only)
+        self._create = check_bool("create", create) and not self._read_only
         self._statements: dict[str, sql.Composed] = {}
         if isinstance(connection, str):
-            self._where = f"{describe(q.redact(connection))} (schema {describe(name)})"
+            self._where = f"{_quote(q.redact(connection))} (schema {describe(name)})"
             self._dsn = connection
             self._conn = self._connect("open")
             self._owned = True
         elif isinstance(connection, psycopg.Connection):
             self._conn = connection
-            self._where = f"{describe(q.redact(connection.info.dsn))} (schema {describe(name)})"
+            self._where = f"{_quote(q.redact(connection.info.dsn))} (schema {describe(name)})"
         elif callable(getattr(connection, "connection", None)):
             self._pool = connection
             self._where = f"{type(connection).__name__} (schema {describe(name)})"
@@ -149,10 +166,10 @@ class PostgresLedger(RowStore):
     def _connect(self, verb: str) -> psycopg.Connection[Any]:
         assert self._dsn is not None
         try:
-            return psycopg.connect(self._dsn, autocommit=True)
+            return psycopg.connect(self._dsn, autocommit=True, **q.connect_options(self._dsn))
         except psycopg.Error as exc:
             raise StoreError(
-                f"cannot {verb} the store {self._where}: {q.redact(str(exc)).strip()}"
+                f"cannot {verb} the store {self._where}: {q.redact(str(exc), self._dsn)}"
             ) from exc
 
     def _sql(self, text: str) -> sql.Composed:
@@ -164,6 +181,10 @@ class PostgresLedger(RowStore):
     def _setup(self) -> None:
         try:
             with self._using() as conn, conn.transaction():
+                if not self._create:
+                    self._check_ledger(conn)
+                if self._read_only:
+                    return
                 missing = conn.execute(q.MISSING_TABLES, (list(q.TABLES), self._schema))
                 if missing.fetchone() != (0,):
                     # Tables are missing: create them, one opener at a time.
@@ -186,6 +207,29 @@ class PostgresLedger(RowStore):
             ) from exc
         check_schema(str(stored[0] if stored else ""), self._where)
 
+    def _check_ledger(self, conn: psycopg.Connection[Any]) -> None:
+        """Refuse a schema without a ledger (read-only: without one in the current
+        layout, which it cannot bring up to date). Nothing is written."""
+        found = conn.execute(q.PRESENT_TABLES, (list(q.TABLES), self._schema)).fetchall()
+        present = {row[0] for row in found}
+        missing = [name for name in ("meta", "events") if name not in present]
+        stored = None if missing else conn.execute(self._sql(q.GET_SCHEMA)).fetchone()
+        if stored is None:
+            tables = " and ".join(repr(name) for name in missing)
+            plural = "s" if len(missing) > 1 else ""
+            what = f"no {tables} table{plural}" if missing else "no schema version in meta"
+            raise StoreError(f"the store {self._where} holds no promisekit ledger ({what})")
+        check_schema(str(stored[0]), self._where)
+        if self._read_only:
+            old = [repr(name) for name in q.TABLES if name not in present]
+            if conn.execute(q.HAS_DIGEST, (self._schema,)).fetchone() is None:
+                old.append("the events.digest column")
+            if old:
+                raise StoreError(
+                    f"the store {self._where} was written by an older promisekit (no "
+                    f"{', '.join(old)}): open it once for writing to bring it up to date"
+                )
+
     # ----------------------------------------------------------------- lifecycle
 
     @property
@@ -195,6 +239,14 @@ class PostgresLedger(RowStore):
         .. versionadded:: 0.1.0
         """
         return self._schema
+
+    @property
+    def read_only(self) -> bool:
+        """True when the store was opened with ``read_only=True`` (every write refused).
+
+        .. versionadded:: 0.1.0
+        """
+        return self._read_only
 
     @property
     def closed(self) -> bool:
@@ -217,7 +269,10 @@ class PostgresLedger(RowStore):
             conn.close()
 
     def __repr__(self) -> str:
-        return f"PostgresLedger({self._where}, {'closed' if self._closed else 'open'})"
+        state = "closed" if self._closed else "open"
+        if self._read_only:
+            state += ", read-only"
+        return f"PostgresLedger({self._where}, {state})"
 
     @contextlib.contextmanager
     def _using(self) -> Iterator[psycopg.Connection[Any]]:
@@ -248,6 +303,8 @@ class PostgresLedger(RowStore):
     def _transaction(self, lock: str = q.LOCK_EVENTS) -> Iterator[psycopg.Connection[Any]]:
         """A write transaction holding ``lock``: committed on success, rolled back on any
         error (database errors become :class:`StoreError`)."""
+        if self._read_only:
+            raise StoreError(f"cannot write to the store {self._where}: it is open read-only")
         try:
             with self._using() as conn:
                 fresh = conn.info.transaction_status == pq.TransactionStatus.IDLE

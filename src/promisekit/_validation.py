@@ -202,6 +202,15 @@ def check_finite(field: str, value: Any, *, minimum: float | None = None) -> flo
     return number
 
 
+def check_bool(field: str, value: Any) -> bool:
+    """Return ``value`` if it is a bool (``True`` or ``False``, not ``1`` or ``"yes"``)."""
+    if not isinstance(value, bool):
+        raise InvalidTypeError(
+            f"{field!r} must be a bool (got {type(value).__name__} {describe(value)})"
+        )
+    return value
+
+
 def check_non_empty_str(field: str, value: Any) -> str:
     """Return ``value`` if it is a non-blank string."""
     if not isinstance(value, str):

@@ -63,6 +63,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from promisekit._ledger_cursor import (
@@ -94,8 +95,13 @@ from promisekit._store_rows import (
 )
 from promisekit._store_rows import row as _row  # noqa: F401 - kept for other stores
 from promisekit._store_rows import same_document as _same_document
-from promisekit._validation import check_finite, describe
-from promisekit.errors import InconsistentRecordError, InvalidTypeError, PromiseKitError
+from promisekit._validation import check_bool, check_finite, describe
+from promisekit.errors import (
+    InconsistentRecordError,
+    InvalidTypeError,
+    InvalidValueError,
+    PromiseKitError,
+)
 from promisekit.serialize import SCHEMA, from_json
 
 __all__ = ["SQLiteLedger", "StoreError"]
@@ -127,6 +133,37 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
 
+_LEDGER_TABLES = ("meta", "events")
+_CURRENT_TABLES = ("meta", "events", "checkpoints", "leases")
+
+
+def _tables(names: list[str]) -> str:
+    return " and ".join(repr(name) for name in names) + (" tables" if len(names) > 1 else " table")
+
+
+def _check_ledger(conn: sqlite3.Connection, path: str, *, complete: bool) -> None:
+    """Refuse a database that holds no ledger (``complete``: none in the current layout,
+    which a read-only store cannot bring up to date). Nothing is written."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    missing = [name for name in _LEDGER_TABLES if name not in tables]
+    stored = None if missing else conn.execute("SELECT value FROM meta WHERE key = 'schema'")
+    row = None if stored is None else stored.fetchone()
+    if row is None:
+        raise StoreError(
+            f"the SQLite database {path!r} is not a promisekit ledger "
+            f"(no {_tables(missing) if missing else 'schema version in its meta table'})"
+        )
+    check_schema(str(row[0]), repr(path))
+    if complete:
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+        old = [repr(name) for name in _CURRENT_TABLES if name not in tables]
+        old += [] if "digest" in columns else ["the events.digest column"]
+        if old:
+            raise StoreError(
+                f"the store {path!r} was written by an older promisekit (no "
+                f"{', '.join(old)}): open it once for writing to bring it up to date"
+            )
+
 
 class SQLiteLedger(RowStore, _CursorMixin):
     """A persistent, multi-process :class:`~promisekit.ledger.PromiseLedger` in SQLite.
@@ -136,16 +173,34 @@ class SQLiteLedger(RowStore, _CursorMixin):
             in-memory database (no durability, no WAL).
         timeout: Seconds to wait for another process's write lock before failing
             (finite, ``>= 0``).
+        create: Create the file and the ledger's tables if missing (the default). With
+            ``False``, a path that is not an existing ledger is an error and nothing is
+            created (an older ledger is still brought up to date).
+        read_only: Open an existing, up-to-date ledger for reading only: the file is
+            opened read-only, nothing is created or changed (not even the journal mode),
+            and every write raises :class:`StoreError`. For reports over a store that
+            another process writes.
 
     Raises:
         StoreError: The file is not a promisekit database (or not a database at all),
-            was written by a newer promisekit, or cannot be opened.
-        InvalidTypeError: ``path`` is not a path.
+            was written by a newer promisekit, or cannot be opened; with ``create=False``
+            or ``read_only=True``, it does not exist (or, read-only, was written by an
+            older promisekit).
+        InvalidTypeError: ``path`` is not a path, or ``create`` / ``read_only`` not a
+            bool.
+        InvalidValueError: ``":memory:"`` with ``create=False`` or ``read_only=True``.
 
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 30.0) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        timeout: float = 30.0,
+        create: bool = True,
+        read_only: bool = False,
+    ) -> None:
         if not isinstance(path, (str, os.PathLike)):
             raise InvalidTypeError(
                 f"'path' must be a file path (got {type(path).__name__} {describe(path)})"
@@ -153,13 +208,36 @@ class SQLiteLedger(RowStore, _CursorMixin):
         wait = check_finite("timeout", timeout, minimum=0)
         self._path = os.fspath(path)
         self._where = repr(self._path)
+        self._read_only = check_bool("read_only", read_only)
+        existing = self._read_only or not check_bool("create", create)
         self._conn: sqlite3.Connection | None = None
+        if existing and self._path == ":memory:":
+            raise InvalidValueError(
+                "an in-memory SQLite store is always new: 'create=False' and "
+                "'read_only=True' need a file"
+            )
+        if existing and not os.path.isfile(self._path):
+            raise StoreError(f"the store {self._path!r} does not exist (nothing was created)")
         try:
-            conn = sqlite3.connect(self._path, timeout=wait, isolation_level=None)
+            if existing:
+                mode = "ro" if self._read_only else "rw"
+                uri = f"{Path(self._path).resolve().as_uri()}?mode={mode}"
+                conn = sqlite3.connect(uri, timeout=wait, isolation_level=None, uri=True)
+            else:
+                conn = sqlite3.connect(self._path, timeout=wait, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open the store {self._path!r}: {exc}") from exc
         try:
-            self._setup(conn, wait)
+            if existing:
+                _check_ledger(conn, self._path, complete=self._read_only)
+            if self._read_only:
+                conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
+                conn.execute("PRAGMA query_only = 1")
+            else:
+                self._setup(conn, wait)
+        except sqlite3.Error as exc:
+            conn.close()
+            raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
         except BaseException:
             conn.close()
             raise
@@ -208,6 +286,14 @@ class SQLiteLedger(RowStore, _CursorMixin):
         return self._path
 
     @property
+    def read_only(self) -> bool:
+        """True when the store was opened with ``read_only=True`` (every write refused).
+
+        .. versionadded:: 0.1.0
+        """
+        return self._read_only
+
+    @property
     def closed(self) -> bool:
         """True once :meth:`close` was called.
 
@@ -226,6 +312,8 @@ class SQLiteLedger(RowStore, _CursorMixin):
 
     def __repr__(self) -> str:
         state = "closed" if self._conn is None else "open"
+        if self._read_only:
+            state += ", read-only"
         return f"SQLiteLedger({self._path!r}, {state})"
 
     def _db(self) -> sqlite3.Connection:
@@ -246,6 +334,8 @@ class SQLiteLedger(RowStore, _CursorMixin):
         """A write transaction (``BEGIN IMMEDIATE``): committed on success, rolled back
         on any error (SQLite errors become :class:`StoreError`)."""
         conn = self._db()
+        if self._read_only:
+            raise StoreError(f"cannot write to the store {self._path!r}: it is open read-only")
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:

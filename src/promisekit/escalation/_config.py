@@ -339,8 +339,9 @@ def load_toml(text: str) -> dict[str, Any]:
     return result
 
 
-def read_source(source: str | os.PathLike[str]) -> str:
-    """The TOML text of ``source``: the text itself, or a file (a path, or ``"*.toml"``).
+def read_source(source: str | os.PathLike[str], what: str = "policy file") -> str:
+    """The TOML text of ``source``: the text itself, or a file (a path, or ``"*.toml"``);
+    ``what`` names the file in errors.
 
     Raises:
         PolicyConfigError: The file cannot be read, or ``source`` is neither.
@@ -353,12 +354,12 @@ def read_source(source: str | os.PathLike[str]) -> str:
             text = path.read_text(encoding="utf-8")
         except OSError as exc:
             raise PolicyConfigError(
-                f"cannot read the policy file {describe(str(path))}: {exc.strerror}",
+                f"cannot read the {what} {describe(str(path))}: {exc.strerror}",
                 field="source",
             ) from exc
         except UnicodeDecodeError as exc:
             raise PolicyConfigError(
-                f"the policy file {describe(str(path))} is not valid UTF-8 "
+                f"the {what} {describe(str(path))} is not valid UTF-8 "
                 f"(byte {exc.start}: {exc.reason})",
                 field="source",
             ) from None

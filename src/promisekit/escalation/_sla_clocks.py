@@ -94,6 +94,22 @@ def _check_bool(instance: object, attribute: attrs.Attribute[Any], value: object
         )
 
 
+def _check_restart(instance: Any, attribute: attrs.Attribute[Any], value: bool) -> None:
+    if not value and instance.kind != "next_response":
+        raise InvalidValueError(
+            f"'restart_on_inbound' is for next_response clocks (got False on a "
+            f"{instance.kind} clock, where it would change nothing)"
+        )
+
+
+def _check_reopen(instance: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value != "keep" and instance.kind != "resolution":
+        raise InvalidValueError(
+            f"'on_reopen' is for resolution clocks (got {describe(value)} on a "
+            f"{instance.kind} clock, where it would change nothing)"
+        )
+
+
 def _check_calendar(instance: object, attribute: attrs.Attribute[Any], value: object) -> None:
     if value is not None and not isinstance(value, BusinessCalendar):
         raise InvalidTypeError(
@@ -166,8 +182,10 @@ class SlaClock:
         calendar: Business hours it counts, or ``None`` for the ticket's calendar.
         rounding: ``"exact"`` (default) or ``"minute"``: readings count whole minutes
             (floored), so a threshold is reached at the next whole minute of clock time.
-        restart_on_inbound: ``next_response`` only: restart on every customer message.
-        on_reopen: ``resolution`` only: ``"keep"`` the time used, or ``"restart"``.
+        restart_on_inbound: ``next_response`` only: restart on every customer message
+            (``False`` on another kind is an error: it would change nothing).
+        on_reopen: ``resolution`` only: ``"keep"`` the time used, or ``"restart"``
+            (``"restart"`` on another kind is an error).
 
     Raises:
         InvalidValueError: A value is out of range (the message names the field).
@@ -184,8 +202,12 @@ class SlaClock:
         default=None, kw_only=True, validator=_check_calendar
     )
     rounding: str = attrs.field(default="exact", kw_only=True, converter=_convert_rounding)
-    restart_on_inbound: bool = attrs.field(default=True, kw_only=True, validator=_check_bool)
-    on_reopen: str = attrs.field(default="keep", kw_only=True, converter=_convert_on_reopen)
+    restart_on_inbound: bool = attrs.field(
+        default=True, kw_only=True, validator=[_check_bool, _check_restart]
+    )
+    on_reopen: str = attrs.field(
+        default="keep", kw_only=True, converter=_convert_on_reopen, validator=_check_reopen
+    )
 
     def calendar_of(self, track: TrackedPromise) -> BusinessCalendar | None:
         """The calendar the clock counts on ``track``: its own, else the track's.

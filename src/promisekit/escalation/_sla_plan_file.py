@@ -137,7 +137,7 @@ def sla_plan_from_toml(source: str | os.PathLike[str]) -> SlaPlan:
 
     .. versionadded:: 0.1.0
     """
-    return sla_plan_from_dict(load_toml(read_source(source)))
+    return sla_plan_from_dict(load_toml(read_source(source, "SLA plan file")))
 
 
 def sla_plan_to_dict(plan: SlaPlan) -> dict[str, Any]:
