@@ -221,17 +221,17 @@ def _expected_csat_many(labels: Labels, value: NDArray[np.float64]) -> NDArray[n
             csat = csat + 4 * np.maximum(below[3] - below[2], 0.0)
             csat = csat + 5 * p5
         else:
-            pieces = np.array(
-                [
-                    (2.5, c2, *_piece(c1, c2)),
-                    (2.5, c2, *_piece(c2, c3)),
-                    (3.5, c3, *_piece(c3, c4)),
-                ],
-                dtype=np.float64,
-            )
-            which = np.where(value < c2, 0, np.where(value < c3, 1, 2))
-            base, origin, factor, gap = pieces[which].T
-            csat = base + (value * factor - origin * factor) / gap
+            # segment 0 below c2, 1 from c2 to c3, 2 from c3 (as the scalar branches)
+            segment = (value >= c2).view(np.int8) + (value >= c3).view(np.int8)
+            factors, gaps = zip(_piece(c1, c2), _piece(c2, c3), _piece(c3, c4), strict=True)
+            base = np.array([2.5, 2.5, 3.5]).take(segment)
+            origin = np.array([c2, c2, c3]).take(segment)
+            gap = np.array(gaps).take(segment)
+            if factors == (1.0, 1.0, 1.0):  # multiplying by 1 is exact: skip it
+                csat = base + (value - origin) / gap
+            else:
+                factor = np.array(factors).take(segment)
+                csat = base + (value * factor - origin * factor) / gap
     out: NDArray[np.float64] = np.minimum(5.0, np.maximum(1.0, csat))
     return out
 
