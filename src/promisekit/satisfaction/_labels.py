@@ -137,6 +137,8 @@ class Labels:
     **Expected CSAT.** Uncalibrated (``scale=None``), a piecewise-linear map through
     ``(c1, 1.5), (c2, 2.5), (c3, 3.5), (c4, 4.5)``, extended with the slopes of the
     outer segments and clipped to ``[1, 5]``: rounding it (halves up) gives the label.
+    Cut points may be as close as floats allow (a segment then is a near-vertical step)
+    or further apart than the float range: the map never overflows into a wrong value.
     Calibrated (``scale`` set, e.g. by fitting), the ordinal expectation
     ``sum(k * P(level k))`` with ``P(level <= k) = F((c_k - v) / scale)``, ``F`` the
     CDF of ``link`` (logistic by default); the label is then the level of the median
