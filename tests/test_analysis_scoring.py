@@ -338,6 +338,7 @@ def disconfirmations(draw: st.DrawFn) -> Disconfirmation:
         labels=Labels(
             draw(st.sampled_from([None, tuple(cuts)])) or (-2.75, -0.25, 0.0, 0.5),
             scale=draw(st.one_of(st.none(), st.floats(0.05, 3.0))),
+            link=draw(st.sampled_from(["logit", "probit"])),
         ),
     )
 
@@ -361,9 +362,7 @@ def _close(a: float, b: float) -> bool:
     return a == b or abs(a - b) <= 1e-12 * max(abs(a), abs(b))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(windows(), min_size=1, max_size=25), calendars(), disconfirmations())
-def test_vectorized_scorer_equals_one_by_one(
+def _vectorized_equals_one_by_one(
     data: list[tuple[int, int, int | None]],
     calendar: BusinessCalendar | None,
     model: Disconfirmation,
@@ -396,6 +395,112 @@ def test_vectorized_scorer_equals_one_by_one(
         assert _close(float(got["expected_csat"][i]), s.expected_csat)  # type: ignore[index]
         scorer = SatisfactionScorer(model, calendar=calendar, field="label")
         assert scorer.score_columns(columns)[i] == float(s.label)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(windows(), min_size=1, max_size=25), calendars(), disconfirmations())
+def test_vectorized_scorer_equals_one_by_one(
+    data: list[tuple[int, int, int | None]],
+    calendar: BusinessCalendar | None,
+    model: Disconfirmation,
+) -> None:
+    _vectorized_equals_one_by_one(data, calendar, model)
+
+
+# Cut points, scales and links at the edges of the float range: tiny gaps (a steep
+# segment), gaps that overflow, a tiny scale, the probit link.
+EDGE_LABELS = [
+    ((-1.0, 0.0, 5e-324, 1.0), None, "logit"),
+    ((0.0, 5e-324, 0.5, 1.0), None, "logit"),
+    ((-1e308, -5e-324, 0.0, 1.7e308), None, "logit"),
+    ((-1.7e308, 1.7e308, 1.71e308, 1.72e308), None, "logit"),
+    ((-1.7e308, 1.7e308, 1.71e308, 1.72e308), 1.0, "logit"),
+    ((-2.75, -0.25, 0.0, 0.5), 5e-324, "logit"),
+    ((-2.75, -0.25, 0.0, 0.5), 5e-324, "probit"),
+    ((-2.75, -0.25, 0.0, 0.5), 0.7, "probit"),
+    ((-1.0, 0.0, 5e-324, 1.0), 0.7, "probit"),
+]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # found by Hypothesis: both closed rows have value 0 or 1/60, the cut points a
+        # 5e-324 gap; every segment was evaluated for every value, 1/5e-324 overflowed
+        [
+            (1_772_798_400_000_000, 1_772_798_400_000_000, None),
+            (1_772_798_400_000_000, 1_772_798_400_000_000, None),
+            (1_772_798_400_000_000, 1_772_798_400_000_000, 1_772_798_400_000_001),
+        ],
+        [(BASE, BASE + HOUR, BASE + d * HOUR // 4) for d in range(9)],
+    ],
+)
+@pytest.mark.parametrize(("cutpoints", "scale", "link"), EDGE_LABELS)
+def test_vectorized_scorer_on_edge_labels(
+    data: list[tuple[int, int, int | None]],
+    cutpoints: tuple[float, float, float, float],
+    scale: float | None,
+    link: str,
+) -> None:
+    from promisekit.satisfaction import Labels, ProspectValue
+
+    model = Disconfirmation(
+        ProspectValue(alpha=1.0, beta=1.0, lam=1.0),
+        relative=False,
+        unit=timedelta(minutes=1),
+        min_window=timedelta(seconds=1),
+        breach=0.0,
+        labels=Labels(cutpoints, scale=scale, link=link),
+    )
+    _vectorized_equals_one_by_one(data, None, model)
+
+
+@pytest.mark.parametrize(("cutpoints", "scale", "link"), EDGE_LABELS)
+def test_vectorized_expected_csat_on_edge_labels(
+    cutpoints: tuple[float, float, float, float], scale: float | None, link: str
+) -> None:
+    from promisekit.analysis._scoring import _expected_csat_many
+    from promisekit.satisfaction import Labels
+
+    labels = Labels(cutpoints, scale=scale, link=link)
+    values = [-1.7e308, -1e308, -2.0, -1.0, -0.1, -5e-324, 0.0, 5e-324, 1e-300, 0.2, 1.0]
+    values += [2.0, 1e308, 1.7e308, *cutpoints]
+    expected = [labels.expected_csat(v) for v in values]
+    got = _expected_csat_many(labels, np.array(values))
+    assert got.tolist() == expected
+    assert all(1.0 <= x <= 5.0 for x in expected)
+
+
+def test_expected_csat_with_cut_points_further_apart_than_the_float_range() -> None:
+    from promisekit.satisfaction import Labels
+
+    # c2 - c1 overflows to inf: the segment used to be flat at 2.5
+    labels = Labels((-1.7e308, 1.7e308, 1.71e308, 1.72e308))
+    assert labels.expected_csat(0.0) == 2.0
+    assert labels.expected_csat(-1e308) == pytest.approx(1.5 + 0.7 / 3.4)
+    assert labels.expected_csat(-1.7e308) == 1.5
+    assert labels.expected_csat(1.715e308) == pytest.approx(4.0)
+    # a 5e-324 gap: NEUTRAL only at exactly 0, a vertical step between 2.5 and 3.5
+    tiny = Labels((-1.0, 0.0, 5e-324, 1.0))
+    assert [tiny.expected_csat(v) for v in (-0.5, 0.0, 5e-324, 0.5)] == [2.0, 2.5, 3.5, 4.0]
+    assert tiny.level(0.0) == Level.NEUTRAL and tiny.level(5e-324) == Level.SATISFIED
+
+
+def test_vectorized_scorer_caps_an_overflowing_power_as_the_scalar_model() -> None:
+    from promisekit.satisfaction import ProspectValue
+
+    # 10 days late on a 1 s window: |D| = 864000 and 864000 ** 60 overflows; the scalar
+    # value function caps the power at exp(300), numpy warned and gave -inf
+    model = Disconfirmation(
+        ProspectValue(beta=60.0), relative=True, min_window=timedelta(seconds=1)
+    )
+    data: list[tuple[int, int, int | None]] = [(BASE, BASE + 1_000_000, BASE + 240 * HOUR)]
+    data.append((BASE, BASE + 1_000_000, BASE))
+    _vectorized_equals_one_by_one(data, None, model)
+    model = Disconfirmation(
+        ProspectValue(beta=60.0, loss_cap=5e-324), relative=True, min_window=timedelta(seconds=1)
+    )
+    _vectorized_equals_one_by_one(data, None, model)
 
 
 def test_vectorized_scorer_is_used_for_disconfirmation(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,6 +81,19 @@ def test_aggregated_fit_fits_or_raises_promisekit_error(
 
 
 @pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
+@pytest.mark.parametrize("link", ["logit", "probit"])
+def test_aggregated_fit_with_every_mean_at_the_bottom(link: str) -> None:
+    # found by Hypothesis: every bucket far late with mean 1.0, so the expected score is
+    # 1.0 to the last bit, J'J is about 1e-305 and its inverse inf or nan; the standard
+    # errors leaked numpy's "invalid value encountered in multiply" (0 * inf)
+    lateness = [timedelta(days=d) for d in range(9, 14)]
+    model = _plain().fit_aggregated(lateness, [1.0] * 5, [1] * 5, link=link)
+    assert all(math.isfinite(v) for v in model.params_.values())
+    assert all(math.isnan(se) or 0 < se < math.inf for se in model.bse_.values())
+    _fits_or_refuses(_capped(), (lateness, [1.0] * 5, [1] * 5), link)
+
+
+@pytest.mark.filterwarnings("ignore::promisekit.satisfaction.ConvergenceWarning")
 def test_capped_recipe_no_longer_overflows() -> None:
     # a curve on which beta ran to its old bound of 1000 and 15 ** 800 overflowed
     days = [-7, -5, -4, 9, 13, 16, 17, 18, 20, 24, 27, 30, 31, 32, 35, 37]

@@ -21,7 +21,8 @@ from promisekit.satisfaction import (
     Satisfaction,
     SatisfactionModel,
 )
-from promisekit.satisfaction._value import _call_with
+from promisekit.satisfaction._labels import _normal_cdf, _piece
+from promisekit.satisfaction._value import _POWER_MAX, _call_with
 
 __all__ = ["SatisfactionScorer"]
 
@@ -162,19 +163,23 @@ class SatisfactionScorer:
 
 
 def _power(base: NDArray[np.float64], exponent: float) -> NDArray[np.float64]:
-    """``base ** exponent`` element by element, as Python's ``float ** float``.
+    """``base ** exponent`` element by element, as the scalar value function's ``_power``.
 
     The exponent is passed as an array: numpy's shortcuts for a scalar exponent
     (``0.5`` as ``sqrt``, ``2`` as ``square``…) can differ from ``pow`` in the last bit.
+    A power that overflows is capped at ``_POWER_MAX``, as the scalar form caps it.
     """
-    out: NDArray[np.float64] = np.power(base, np.full_like(base, exponent))
+    with np.errstate(over="ignore"):
+        power = np.power(base, np.full_like(base, exponent))
+    out: NDArray[np.float64] = np.minimum(power, _POWER_MAX)
     return out
 
 
 def _saturate_many(p: NDArray[np.float64], cap: float | None) -> NDArray[np.float64]:
     if cap is None:
         return p
-    out: NDArray[np.float64] = -cap * np.expm1(-p / cap)
+    with np.errstate(over="ignore"):  # a tiny cap: -p / cap is -inf, expm1 gives -1
+        out: NDArray[np.float64] = -cap * np.expm1(-p / cap)
     return out
 
 
@@ -186,24 +191,47 @@ def _expit_many(z: NDArray[np.float64]) -> NDArray[np.float64]:
     return out
 
 
+def _normal_cdf_many(z: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The scalar normal CDF (the probit link) over an array: ``math.erfc`` per element."""
+    out: NDArray[np.float64] = np.array([_normal_cdf(x) for x in z.tolist()], dtype=np.float64)
+    return out
+
+
 def _expected_csat_many(labels: Labels, value: NDArray[np.float64]) -> NDArray[np.float64]:
-    """:meth:`Labels.expected_csat` over an array, with the same arithmetic."""
+    """:meth:`Labels.expected_csat` over an array, with the same arithmetic.
+
+    Each element goes through its own branch only, as in the scalar method: a tiny gap
+    between cut points makes its segment steep, and evaluating every segment for every
+    value would overflow where the scalar method never looks. Where the scalar
+    arithmetic (Python floats) overflows silently to an infinity — a value far beyond
+    a steep segment, or ``(c - value) / scale`` with a tiny scale — numpy's does too,
+    with its warning silenced: the infinity clips to 1 or 5 (or gives a probability of
+    0 or 1) exactly as in the scalar method.
+    """
     c1, c2, c3, c4 = labels.cutpoints
     scale = labels.scale
-    if scale is not None:
-        below = [_expit_many((c - value) / scale) for c in labels.cutpoints]
-        p5 = _expit_many((value - c4) / scale)
-        csat = 1 * below[0]
-        csat = csat + 2 * np.maximum(below[1] - below[0], 0.0)
-        csat = csat + 3 * np.maximum(below[2] - below[1], 0.0)
-        csat = csat + 4 * np.maximum(below[3] - below[2], 0.0)
-        csat = csat + 5 * p5
-    else:
-        csat = np.where(
-            value < c2,
-            2.5 + (value - c2) / (c2 - c1),
-            np.where(value < c3, 2.5 + (value - c2) / (c3 - c2), 3.5 + (value - c3) / (c4 - c3)),
-        )
+    with np.errstate(over="ignore"):
+        if scale is not None:
+            cdf = _expit_many if labels.link == "logit" else _normal_cdf_many
+            below = [cdf((c - value) / scale) for c in labels.cutpoints]
+            p5 = cdf((value - c4) / scale)
+            csat = 1 * below[0]
+            csat = csat + 2 * np.maximum(below[1] - below[0], 0.0)
+            csat = csat + 3 * np.maximum(below[2] - below[1], 0.0)
+            csat = csat + 4 * np.maximum(below[3] - below[2], 0.0)
+            csat = csat + 5 * p5
+        else:
+            # segment 0 below c2, 1 from c2 to c3, 2 from c3 (as the scalar branches)
+            segment = (value >= c2).view(np.int8) + (value >= c3).view(np.int8)
+            factors, gaps = zip(_piece(c1, c2), _piece(c2, c3), _piece(c3, c4), strict=True)
+            base = np.array([2.5, 2.5, 3.5]).take(segment)
+            origin = np.array([c2, c2, c3]).take(segment)
+            gap = np.array(gaps).take(segment)
+            if factors == (1.0, 1.0, 1.0):  # multiplying by 1 is exact: skip it
+                csat = base + (value - origin) / gap
+            else:
+                factor = np.array(factors).take(segment)
+                csat = base + (value * factor - origin * factor) / gap
     out: NDArray[np.float64] = np.minimum(5.0, np.maximum(1.0, csat))
     return out
 
@@ -268,7 +296,8 @@ def _score_vectorized(
         # A value function computed otherwise than by libm's pow (a SIMD build) may
         # differ in the last bit: rescore, as the scalar model does, any value that
         # close to a cut point so that labels stay exactly the one-by-one labels.
-        gap = np.min(np.abs(value[:, None] - cuts[None, :]), axis=1)
+        with np.errstate(over="ignore"):  # an overflowing distance is far from the cut
+            gap = np.min(np.abs(value[:, None] - cuts[None, :]), axis=1)
         near = np.flatnonzero(gap <= 1e-12 * np.maximum(1.0, np.abs(cuts).max()))
         for i in near.tolist():
             f = _call_with(value_fn, float(d[i]))

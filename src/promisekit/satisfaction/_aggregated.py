@@ -254,18 +254,22 @@ def _fit_aggregated(
             f"'mean_scores' do not determine a finite fit of {type(model).__name__} "
             f"(got non-finite estimates {describe(tuple(float(x) for x in nat))})"
         )
+    # the curvature J'J of the free parameters and the diagonal of its inverse: on a
+    # degenerate fit (every mean at a bound) J is nearly zero, its inverse overflows to
+    # inf or nan; such entries just get no standard error
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        curvature = jac_nat[:, free].T @ jac_nat[:, free]
+    try:
+        inverse_diag = np.diag(np.linalg.inv(curvature))
+    except np.linalg.LinAlgError:
+        inverse_diag = None
     bse = np.full(k + 6, np.nan)
     dof = buckets - n_free
-    if dof > 0:
-        sigma2 = rss / dof
-        try:
-            cov = sigma2 * np.linalg.inv(jac_nat[:, free].T @ jac_nat[:, free])
-            diag = np.diag(cov)
-            ok = np.isfinite(diag) & (diag > 0)
-            index = np.flatnonzero(free)[ok]
-            bse[index] = np.sqrt(diag[ok])
-        except np.linalg.LinAlgError:
-            pass
+    if dof > 0 and inverse_diag is not None:
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            diag = (rss / dof) * inverse_diag  # 0 * inf is nan: no standard error
+        ok = np.isfinite(diag) & (diag > 0)
+        bse[np.flatnonzero(free)[ok]] = np.sqrt(diag[ok])
     estimates = tuple(float(x) for x in nat)
     boot: tuple[tuple[float, float], ...] | None = None
     n_draws = 0
@@ -287,16 +291,11 @@ def _fit_aggregated(
     boxes = dict(zip(value._param_names, value._bounds(), strict=True))
     boxes.update(breach=(0.0, 1e3), scale=(1e-6, 1e6))
     names = (*value._param_names, "breach", "scale", *_CUT_NAMES)
-    with np.errstate(over="ignore", invalid="ignore"):
-        curvature = jac_nat[:, free].T @ jac_nat[:, free]
     # standard errors up to the residual variance: an exact fit (rss 0) is no defect
     unit_se = np.full(k + 6, np.nan)
-    try:
-        diag = np.diag(np.linalg.inv(curvature))
-        good = np.isfinite(diag) & (diag > 0)
-        unit_se[np.flatnonzero(free)[good]] = np.sqrt(diag[good])
-    except np.linalg.LinAlgError:
-        pass
+    if inverse_diag is not None:
+        good = np.isfinite(inverse_diag) & (inverse_diag > 0)
+        unit_se[np.flatnonzero(free)[good]] = np.sqrt(inverse_diag[good])
     undetermined = _diagnose(np, names, nat, unit_se, free, curvature, boxes)
     _warn(type(model).__name__, undetermined)
     return _FitState(

@@ -90,6 +90,23 @@ def _normal_cdf(x: float) -> float:
     return 0.5 * math.erfc(-x / math.sqrt(2.0))
 
 
+def _piece(low: float, high: float) -> tuple[float, float]:
+    """``(factor, gap)`` of the expected-CSAT segment between cut points ``low < high``.
+
+    The segment's CSAT is ``base + (value * factor - origin * factor) / gap``: with
+    ``factor`` 1 (multiplying by 1 is exact) that is ``base + (value - origin) /
+    (high - low)``. When ``high - low`` overflows (cut points about ``1e308`` apart), all
+    terms are halved (exact at such magnitudes) so that the gap, and the numerator, stay
+    finite. A tiny gap (down to ``5e-324``, never 0 for distinct floats) is kept as it
+    is: the segment is steep and the quotient may overflow to an infinity, which the
+    clip to ``[1, 5]`` turns into the right end.
+    """
+    gap = high - low
+    if gap == math.inf:
+        return 0.5, high * 0.5 - low * 0.5
+    return 1.0, gap
+
+
 @attrs.frozen(slots=True)
 class Labels:
     """Cut points mapping a continuous satisfaction value to a :class:`Level` and a CSAT.
@@ -120,6 +137,8 @@ class Labels:
     **Expected CSAT.** Uncalibrated (``scale=None``), a piecewise-linear map through
     ``(c1, 1.5), (c2, 2.5), (c3, 3.5), (c4, 4.5)``, extended with the slopes of the
     outer segments and clipped to ``[1, 5]``: rounding it (halves up) gives the label.
+    Cut points may be as close as floats allow (a segment then is a near-vertical step)
+    or further apart than the float range: the map never overflows into a wrong value.
     Calibrated (``scale`` set, e.g. by fitting), the ordinal expectation
     ``sum(k * P(level k))`` with ``P(level <= k) = F((c_k - v) / scale)``, ``F`` the
     CDF of ``link`` (logistic by default); the label is then the level of the median
@@ -196,11 +215,13 @@ class Labels:
             return min(5.0, max(1.0, sum(k * p for k, p in enumerate(probabilities, 1))))
         c1, c2, c3, c4 = self.cutpoints
         if value < c2:  # also below c1: the outer segment's slope, then clipped
-            csat = 2.5 + (value - c2) / (c2 - c1)
+            base, origin, (factor, gap) = 2.5, c2, _piece(c1, c2)
         elif value < c3:
-            csat = 2.5 + (value - c2) / (c3 - c2)
+            base, origin, (factor, gap) = 2.5, c2, _piece(c2, c3)
         else:
-            csat = 3.5 + (value - c3) / (c4 - c3)
+            base, origin, (factor, gap) = 3.5, c3, _piece(c3, c4)
+        # Python floats overflow to inf without an error: inf clips to 1 or 5
+        csat = base + (value * factor - origin * factor) / gap
         return min(5.0, max(1.0, csat))
 
     def _score(self, value: float, components: Mapping[str, float]) -> Satisfaction:
