@@ -87,6 +87,7 @@ def test_letters_with_a_placeholder_wait(
     with SQLiteLedger(tmp_path / "promises.db") as ledger:
         failure = next(e for e in ledger.history() if isinstance(e, EscalationFailed))
     assert "placeholder" in failure.error and failure.retry_at is not None
+    assert "--explanation" in failure.error and "--allow-placeholders" in failure.error
     # The retry waits for its backoff (30 s), whatever the new options say.
     assert main(_args(tmp_path, "--once", "--allow-placeholders")) == 0
     assert "0 fired, 0 delivered, 0 failed, 1 waiting" in capsys.readouterr().err

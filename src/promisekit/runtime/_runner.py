@@ -523,8 +523,9 @@ class EscalationRunner:
             elif notice is not None and notice.get("placeholders") and not self._allow_placeholders:
                 error = (
                     f"the customer notice still holds a placeholder to fill in "
-                    f"({', '.join(notice['placeholders'])}); pass an explanation or "
-                    f"allow_placeholders=True"
+                    f"({', '.join(notice['placeholders'])}); give the runner an explanation "
+                    f"(explanation=..., promisekit run --explanation) or allow placeholders "
+                    f"(allow_placeholders=True, --allow-placeholders)"
                 )
             else:
                 try:
