@@ -141,7 +141,8 @@ def test_a_postgresql_schema_without_a_ledger_is_refused(
     assert main(args) == 1
     err = capsys.readouterr().err
     assert err.startswith("promisekit: error: '--store': the store 'postgresql://")
-    assert f"(schema '{pg_schema}') holds no promisekit ledger (no 'meta' and 'events'" in err
+    assert f"(schema '{pg_schema}') holds no promisekit ledger (the schema does not exist)" in err
+    assert "--schema if" not in err  # it was given
     import psycopg
 
     with psycopg.connect(postgres_url) as conn:  # and nothing was created

@@ -182,3 +182,68 @@ def test_a_report_reads_beside_a_writer_and_changes_nothing(
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_a_store_without_a_ledger_hints_at_schema_only_when_not_given(
+    monkeypatch: pytest.MonkeyPatch, postgres_url: str, pg_schema: str
+) -> None:
+    from promisekit import _cli_store
+    from promisekit.store import StoreError
+
+    with pytest.raises(StoreError) as given:
+        _cli_store.store_opener(postgres_url, pg_schema, "FILE", read_only=True)
+    assert "holds no promisekit ledger" in str(given.value)
+    assert "--schema" not in str(given.value)
+    # The default schema ('promisekit') may hold a ledger on a shared test server: ask
+    # for one that does not, as if it were the default.
+    monkeypatch.setattr(_cli_store, "_DEFAULT_SCHEMA", pg_schema)
+    with pytest.raises(StoreError) as default:
+        _cli_store.store_opener(postgres_url, None, "FILE", read_only=True)
+    assert str(default.value).endswith("; pass --schema if it is in another schema")
+
+
+def test_a_url_that_is_not_one_is_echoed_without_its_password(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for where in ("postgresq://crm:hunter22@db/x", "PostgreSQL://crm:hunter22@db/x"):
+        assert main(["report", where]) == 1
+        err = capsys.readouterr().err
+        assert "hunter22" not in err and "crm:***@db/x" in err, err
+        assert main(["run", "--store", where, "--policy", "p.toml", "--out", "-"]) == 2
+        err = capsys.readouterr().err
+        assert "hunter22" not in err and "crm:***@db/x" in err, err
+    conninfo = "host=/nowhere user=crm password=hunter22 dbname=x"
+    assert main(["report", conninfo, "--schema", "s"]) == 2
+    err = capsys.readouterr().err
+    assert "hunter22" not in err and "password=***" in err, err
+
+
+def test_a_promise_made_while_the_report_reads_is_not_called_an_orphan(
+    store: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    from promisekit.ledger import PromiseMade
+
+    states = SQLiteLedger.states
+    at = datetime(2026, 3, 2, 18, 0, tzinfo=timezone.utc)
+
+    def states_then_a_writer(self: SQLiteLedger, at_: datetime | None = None) -> object:
+        yield from states(self, at_)
+        with SQLiteLedger(store) as writer:  # the service appends after the states pass
+            writer.append(
+                PromiseMade(
+                    id="M9",
+                    promise_id="P9",
+                    at=at,
+                    recorded_at=at,
+                    customer_id="C9",
+                    kind="callback",
+                    due=at + timedelta(hours=1),
+                )
+            )
+
+    monkeypatch.setattr(SQLiteLedger, "states", states_then_a_writer)
+    assert main(["report", str(store), "--json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["promises"] == 4 and "skipped" not in err

@@ -50,3 +50,28 @@ def test_page_examples_run(page: str, capsys: pytest.CaptureFixture[str]) -> Non
             exec(compile(block, str(path), "exec"), namespace)
     finally:
         del sys.modules[module.__name__]
+
+
+def test_every_code_fence_closes_on_a_line_of_its_own() -> None:
+    """A closing fence with text after it does not close the block (CommonMark): the
+    rest of the page would render as code, and the examples here would run cut."""
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+    problems = []
+    for path in pages:
+        opened: str | None = None
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            stripped = line.strip()
+            if not stripped.startswith("```"):
+                continue
+            if opened is None:
+                opened = line[: len(line) - len(line.lstrip())]
+                if not re.fullmatch(r"```[\w+-]*( .*)?", stripped):
+                    problems.append(f"{path.name}:{number}: odd opening fence {line!r}")
+            elif stripped == "```":
+                opened = None
+            else:
+                problems.append(f"{path.name}:{number}: text after a closing fence {line!r}")
+                opened = None
+        if opened is not None:
+            problems.append(f"{path.name}: a code block is never closed")
+    assert not problems, "\n".join(problems)

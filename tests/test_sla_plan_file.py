@@ -229,6 +229,13 @@ def test_run_without_the_plan_a_policy_names_says_to_pass_it(
     assert "no SLA clock named 'first_response' (the plan has: other)" in err
     assert main([*args, "--sla", str(tmp_path / "missing.toml")]) == 2
     assert "'--sla' must be an SLA plan file (got '" in capsys.readouterr().err
+    assert main([*args, "--sla", str(tmp_path)]) == 2
+    assert "': a directory)" in capsys.readouterr().err
+    policy = args[args.index("--policy") + 1]
+    Path(policy).write_text("[[rules]\n", encoding="utf-8")  # broken TOML: the policy's fault
+    assert main([*args, "--sla", str(tmp_path / "sla.toml")]) == 1
+    err = capsys.readouterr().err
+    assert "not valid TOML" in err and "SLA plan" not in err
 
 
 def test_options_of_another_kind_of_clock_are_refused() -> None:
@@ -242,3 +249,10 @@ def test_options_of_another_kind_of_clock_are_refused() -> None:
     next_response = {**clock, "kind": "next_response", "restart_on_inbound": False}
     sla_plan_from_dict({"clocks": [next_response]})
     sla_plan_from_dict({"clocks": [{**clock, "kind": "resolution", "on_reopen": "restart"}]})
+
+
+def test_fractions_of_a_second_are_written_with_their_seconds() -> None:
+    assert format_duration(timedelta(seconds=61.5)) == "1m1.5s"
+    assert format_duration(timedelta(seconds=1.5)) == "1.5s"
+    assert format_duration(timedelta(days=1, microseconds=1)) == "1d0.000001s"
+    assert parse_duration("1m1.5s") == timedelta(seconds=61.5)

@@ -182,7 +182,7 @@ def test_postgres_without_create_never_creates(pg: tuple[str, str]) -> None:
 
     url, schema = pg
     for options in ({"create": False}, {"read_only": True}):
-        with pytest.raises(StoreError, match=r"holds no promisekit ledger \(no 'meta' and 'e"):
+        with pytest.raises(StoreError, match=r"holds no promisekit ledger \(the schema does not"):
             PostgresLedger(url, schema=schema, **options)
     assert _schemas(url, schema) == []
     with psycopg.connect(url, autocommit=True) as conn:  # a schema with only a meta table
@@ -236,3 +236,89 @@ def test_no_message_shows_the_password(url: str, secret: str) -> None:
     assert secret not in message and "***" in message, message
     if url.startswith("postgresql://"):
         assert secret not in store_name(url)
+
+
+def test_no_traceback_shows_the_password() -> None:
+    pytest.importorskip("psycopg")
+    import traceback
+
+    from promisekit.postgres import PostgresLedger
+
+    for url in ("postgresql://u:hunter22@[::1/db", "postgresql://u:sec%zzret@localhost/db"):
+        with pytest.raises(StoreError) as caught:
+            PostgresLedger(url)
+        printed = "".join(traceback.format_exception(caught.value))
+        assert "hunter22" not in printed and "sec%zzret" not in printed, printed
+
+
+@pytest.mark.parametrize(
+    ("text", "conninfo", "expected"),
+    [
+        (
+            "postgresql://post:post@localhost:1/db",
+            None,
+            "postgresql://post:***@localhost:1/db",
+        ),
+        (
+            "postgresql://u:pw@h/db?application_name=a@b&sslmode=bogus",
+            None,
+            "postgresql://u:***@h/db?application_name=a@b&sslmode=bogus",
+        ),
+        (
+            "postgresql://u@h/db?password=hunter2&sslmode=bogus",
+            None,
+            "postgresql://u@h/db?password=***&sslmode=bogus",
+        ),
+        ("host=h password=5432 port=5432", None, "host=h password=*** port=5432"),
+        ("host=h password='a b' user=x", None, "host=h password=*** user=x"),
+        (
+            'invalid percent-encoded token: "s3cr%zzet"',
+            "postgresql://u:s3cr%zzet@h/db",
+            'invalid percent-encoded token: "***"',
+        ),
+        ("connection to server at h, port 5432 failed", "host=h password=5432", None),
+    ],
+)
+def test_redact_masks_the_password_and_keeps_the_rest(
+    text: str, conninfo: str | None, expected: str | None
+) -> None:
+    from promisekit._redact import redact
+
+    assert redact(text, conninfo) == (text if expected is None else expected)
+
+
+def test_connect_options_leave_the_users_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("psycopg")
+    from promisekit._postgres_sql import connect_options
+
+    monkeypatch.delenv("PGCONNECT_TIMEOUT", raising=False)
+    monkeypatch.delenv("PGSERVICE", raising=False)
+    assert connect_options("postgresql://h/db")["connect_timeout"] == 30
+    assert "connect_timeout" not in connect_options("postgresql://h/db?connect_timeout=5")
+    assert connect_options("postgresql://h/db?keepalives=0").get("keepalives") is None
+    assert connect_options("service=crm") == {}
+    monkeypatch.setenv("PGCONNECT_TIMEOUT", "3")
+    assert "connect_timeout" not in connect_options("postgresql://h/db")
+    assert connect_options("postgresql://h/db")["keepalives"] == 1
+    monkeypatch.setenv("PGSERVICE", "crm")
+    assert connect_options("postgresql://h/db") == {}
+
+
+def test_sqlite_read_only_of_a_wal_ledger_leaves_it_as_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with SQLiteLedger(path) as ledger:
+        ledger.append(made())
+    before = path.read_bytes()
+    with SQLiteLedger(path, read_only=True) as ledger:
+        assert len(ledger) == 1
+    assert path.read_bytes() == before
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_postgres_a_missing_schema_is_named(pg: tuple[str, str]) -> None:
+    from promisekit.postgres import PostgresLedger
+
+    url, schema = pg
+    with pytest.raises(StoreError, match=r"holds no promisekit ledger \(the schema does not exist"):
+        PostgresLedger(url, schema=schema, read_only=True)

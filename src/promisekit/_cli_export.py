@@ -25,6 +25,7 @@ from promisekit._io_csv import _csv_rows
 from promisekit._io_jsonl import _jsonl_rows
 from promisekit._io_mapping import _resolve_mapping
 from promisekit._io_rows import _FLOAT_RE, _collect, _lines, _RowBuilder
+from promisekit._redact import redact
 from promisekit._validation import describe, describe_names
 from promisekit.calendar import BusinessCalendar
 from promisekit.delivery import Delivery, assess
@@ -137,7 +138,7 @@ def _load(
         rows = _jsonl_rows if jsonl else _csv_rows
         result = _collect(rows(_lines(path), builder))
     except OSError as exc:
-        raise _ReadError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise _ReadError(f"cannot read {redact(path)}: {exc.strerror or exc}") from None
     print_errors(
         path, result.errors, result.rows, len(result.bad_lines), sys.stderr, tz_given=tz is not None
     )

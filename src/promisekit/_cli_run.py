@@ -140,7 +140,8 @@ def _policy(policy: str, sla: str | None) -> EscalationPolicy:
                 f"defines them with --sla FILE.toml ({exc})"
             ) from None
     if not Path(sla).is_file():
-        raise UsageError(f"'--sla' must be an SLA plan file (got {describe(sla)}: no such file)")
+        what = "a directory" if Path(sla).is_dir() else "no such file"
+        raise UsageError(f"'--sla' must be an SLA plan file (got {describe(sla)}: {what})")
     try:
         plan = sla_plan_from_toml(Path(sla))
     except PolicyConfigError as exc:
@@ -148,6 +149,8 @@ def _policy(policy: str, sla: str | None) -> EscalationPolicy:
     try:
         return EscalationPolicy.from_toml(Path(policy), bindings={"sla": plan})
     except PolicyConfigError as exc:
+        if "SLA clock" not in str(exc):
+            raise
         raise PolicyConfigError(
             f"the policy {describe(policy)} with the SLA plan {describe(sla)}: {exc}"
         ) from None

@@ -19,9 +19,11 @@ from typing import Any
 
 from promisekit._cli_export import _Export
 from promisekit._cli_format import UsageError
+from promisekit._redact import redact
 from promisekit._validation import describe
 from promisekit.delivery import Delivery
 from promisekit.errors import InsufficientDataError
+from promisekit.ledger import UnknownPromiseError
 from promisekit.promise import Promise
 from promisekit.store import SQLiteLedger, StoreError
 
@@ -29,6 +31,7 @@ __all__ = ["is_store", "load_store", "store_name", "store_opener"]
 
 _URL_SCHEMES = ("postgresql://", "postgres://")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
+_DEFAULT_SCHEMA = "promisekit"
 
 #: Opens a store (a context manager that closes it).
 Opener = Callable[[], AbstractContextManager[Any]]
@@ -54,7 +57,6 @@ def is_store(where: str) -> bool:
 def store_name(where: str) -> str:
     """How to name the store in output: a URL without its password, or the file's name."""
     if is_url(where):
-        from promisekit._postgres_sql import redact
         from promisekit.postgres import PostgresLedger  # noqa: F401 - psycopg, or its error
 
         return redact(where)
@@ -79,30 +81,37 @@ def store_opener(
     if not is_url(where):
         if schema is not None:
             raise UsageError(
-                f"'--schema' is for a postgresql:// store (got the file {describe(where)})"
+                f"'--schema' is for a postgresql:// store (got the file {describe(redact(where))})"
             )
         if not Path(where).is_file():
-            raise UsageError(f"{option!r} must be an existing ledger store (got {where!r})")
-        _probe(lambda: SQLiteLedger(where, read_only=read_only, create=False), option)
+            raise UsageError(
+                f"{option!r} must be an existing ledger store (got {describe(redact(where))})"
+            )
+        _probe(lambda: SQLiteLedger(where, read_only=read_only, create=False), option, "")
         return lambda: SQLiteLedger(where, read_only=read_only, create=False)
     from promisekit.postgres import PostgresLedger
 
-    name = "promisekit" if schema is None else schema
+    name = _DEFAULT_SCHEMA if schema is None else schema
 
     def open_postgres() -> AbstractContextManager[Any]:
         return PostgresLedger(where, schema=name, create=False, read_only=read_only)
 
-    _probe(open_postgres, option)
+    hint = "" if schema is not None else "; pass --schema if it is in another schema"
+    _probe(open_postgres, option, hint)
     return open_postgres
 
 
-def _probe(opener: Opener, option: str) -> None:
-    """Open the store once (is it there, is it a ledger?); errors name ``option``."""
+def _probe(opener: Opener, option: str, hint: str) -> None:
+    """Open the store once (is it there, is it a ledger?); errors name ``option``, and a
+    store without a ledger gets ``hint``."""
     try:
         with opener():
             pass
     except StoreError as exc:
-        raise StoreError(f"{option!r}: {exc}") from exc.__cause__
+        text = str(exc)
+        if "holds no promisekit ledger" in text:
+            text += hint
+        raise StoreError(f"{option!r}: {text}") from None
 
 
 def load_store(where: str, schema: str | None, option: str) -> _Export:
@@ -126,6 +135,12 @@ def load_store(where: str, schema: str | None, option: str) -> _Export:
             deliveries.extend(state.deliveries)
         for promise_id in store.promise_ids():
             if promise_id in seen:
+                continue
+            try:
+                store.state(promise_id)
+            except UnknownPromiseError:
+                pass
+            else:  # made since the states were read (a writer is at work): next time
                 continue
             print(
                 f"{name}: skipped: promise {describe(promise_id)} has events but no "

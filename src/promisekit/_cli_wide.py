@@ -17,6 +17,7 @@ from promisekit import io
 from promisekit._cli_errors import print_errors
 from promisekit._cli_format import UsageError
 from promisekit._io_mapping import mapping_data
+from promisekit._redact import redact
 from promisekit._validation import describe, describe_names
 from promisekit.calendar import BusinessCalendar
 from promisekit.errors import InsufficientDataError, PromiseKitError
@@ -121,7 +122,7 @@ def _load_wide(path: str, mapping: str, tz: str | None) -> _WideExport:
     try:
         result = io.load_wide(path, mapping=mapping, tz=tz)
     except OSError as exc:
-        raise _FileError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise _FileError(f"cannot read {redact(path)}: {exc.strerror or exc}") from None
     if result.ignored:
         print(
             f"{path}: note: ignored columns not in the mapping ({len(result.ignored)}): "

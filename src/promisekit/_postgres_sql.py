@@ -19,12 +19,13 @@ no event is ever deleted.
 
 from __future__ import annotations
 
-import re
+import os
 from typing import Any
-from urllib.parse import unquote
 
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
+
+from promisekit._redact import redact as redact  # the store's messages use q.redact
 
 #: The tables, created if missing (``{s}`` is the ledger's schema).
 MAKE_SCHEMA = (
@@ -67,6 +68,7 @@ PRESENT_TABLES = (
     "SELECT t.name FROM unnest(%s::text[]) AS t(name) "
     "WHERE to_regclass(format('%%I.%%I', %s::text, t.name)) IS NOT NULL"
 )
+HAS_SCHEMA = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
 SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('promisekit schema ' || %s::text))"
 #: Whether ``events`` has the ``digest`` column (added in 0.1.0; 1 row when it has).
 HAS_DIGEST = (
@@ -129,7 +131,6 @@ def compose(text: str, schema: str) -> sql.Composed:
 Row = tuple[int, str, str, str, int, int, str, int | None]
 
 
-_SHORTEST_MASKED = 4
 _CONNECT_DEFAULTS: dict[str, Any] = {
     "connect_timeout": 30,
     "keepalives": 1,
@@ -137,46 +138,19 @@ _CONNECT_DEFAULTS: dict[str, Any] = {
     "keepalives_interval": 10,
     "keepalives_count": 3,
 }
-_URL_PASSWORD = re.compile(r"(://[^:/@?#]*:)[^@/?#]*@")
-_KEY_PASSWORD = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-
-
-def _passwords(conninfo: str) -> list[str]:
-    """The password texts in ``conninfo`` (raw and percent-decoded), longest first."""
-    found: list[str] = []
-    if "://" in conninfo:
-        userinfo = conninfo.split("://", 1)[1].split("@")
-        if len(userinfo) > 1 and ":" in "@".join(userinfo[:-1]):
-            found.append("@".join(userinfo[:-1]).split(":", 1)[1])
-        found += re.findall(r"[?&]password=([^&#]*)", conninfo, flags=re.IGNORECASE)
-    else:
-        for match in _KEY_PASSWORD.finditer(conninfo):
-            found.append(match.group(2).strip("'"))
-    found += [unquote(text) for text in found]
-    return sorted({text for text in found if text}, key=len, reverse=True)
-
-
-def redact(text: str, conninfo: str | None = None) -> str:
-    """``text`` (a connection string, or a message about one) with any password
-    replaced by ``***``; with ``conninfo``, its password is masked wherever it appears
-    in ``text`` too (a driver's message may quote it, even from a malformed URL)."""
-    for secret in _passwords(conninfo if conninfo is not None else text):
-        if len(secret) >= _SHORTEST_MASKED:
-            text = text.replace(secret, "***")
-        else:  # a very short password: only where quoted, so the message stays readable
-            text = text.replace(f'"{secret}"', '"***"').replace(f"'{secret}'", "'***'")
-    if "://" in text:
-        text = _URL_PASSWORD.sub(r"\1***@", text)
-        text = re.sub(r"([?&]password=)[^&#\s\"']*", r"\1***", text, flags=re.IGNORECASE)
-    return _KEY_PASSWORD.sub(r"\1***", text).strip()
 
 
 def connect_options(conninfo: str) -> dict[str, Any]:
-    """Connection parameters a long-running store wants, for the ones ``conninfo``
-    leaves out: a bounded connect, and TCP keepalives so a server that vanished is
-    noticed in about a minute rather than hours (ignored on Unix sockets)."""
+    """Connection parameters a long-running store wants, for the ones the user left out:
+    a bounded connect, and TCP keepalives so a server that vanished is noticed in about
+    a minute rather than hours (ignored on Unix sockets). Settings in ``conninfo``, in
+    ``PGCONNECT_TIMEOUT`` or in a service file (``service=``, ``PGSERVICE``) win."""
     try:
         given = set(conninfo_to_dict(conninfo))
     except Exception:  # psycopg words the error when it connects
         return {}
+    if "service" in given or os.environ.get("PGSERVICE"):
+        return {}  # a service file may set any of them
+    if os.environ.get("PGCONNECT_TIMEOUT"):
+        given.add("connect_timeout")
     return {key: value for key, value in _CONNECT_DEFAULTS.items() if key not in given}

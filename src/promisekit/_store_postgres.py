@@ -168,9 +168,11 @@ class PostgresLedger(RowStore):
         try:
             return psycopg.connect(self._dsn, autocommit=True, **q.connect_options(self._dsn))
         except psycopg.Error as exc:
+            # Not chained: the driver's error may quote the password (a traceback of
+            # the StoreError would print it); its redacted words are all in this one.
             raise StoreError(
                 f"cannot {verb} the store {self._where}: {q.redact(str(exc), self._dsn)}"
-            ) from exc
+            ) from None
 
     def _sql(self, text: str) -> sql.Composed:
         statement = self._statements.get(text)
@@ -218,6 +220,8 @@ class PostgresLedger(RowStore):
             tables = " and ".join(repr(name) for name in missing)
             plural = "s" if len(missing) > 1 else ""
             what = f"no {tables} table{plural}" if missing else "no schema version in meta"
+            if len(missing) == 2 and conn.execute(q.HAS_SCHEMA, (self._schema,)).fetchone() is None:
+                what = "the schema does not exist"
             raise StoreError(f"the store {self._where} holds no promisekit ledger ({what})")
         check_schema(str(stored[0]), self._where)
         if self._read_only:
@@ -227,7 +231,8 @@ class PostgresLedger(RowStore):
             if old:
                 raise StoreError(
                     f"the store {self._where} was written by an older promisekit (no "
-                    f"{', '.join(old)}): open it once for writing to bring it up to date"
+                    f"{', '.join(old)}): open it once for writing to bring it up to date "
+                    f"(PostgresLedger(url, schema=..., create=False).close())"
                 )
 
     # ----------------------------------------------------------------- lifecycle

@@ -61,6 +61,7 @@ from promisekit._cli_main import _Commands, _run, add_debug
 from promisekit._cli_run import add_run_command
 from promisekit._cli_store import is_store, load_store, store_name
 from promisekit._cli_wide import _WideExport
+from promisekit._redact import redact
 from promisekit._validation import describe
 from promisekit.datasets import callback_centre_promises
 from promisekit.delivery import assess
@@ -155,7 +156,7 @@ def _read(
             )
         return load_store(where, args.schema, option)
     if args.schema is not None:
-        raise UsageError(f"'--schema' is for a postgresql:// store (got {describe(where)})")
+        raise UsageError(f"'--schema' is for a postgresql:// store (got {describe(redact(where))})")
     return _load(where, args.mapping, args.tz, progress)
 
 

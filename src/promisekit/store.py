@@ -161,7 +161,8 @@ def _check_ledger(conn: sqlite3.Connection, path: str, *, complete: bool) -> Non
         if old:
             raise StoreError(
                 f"the store {path!r} was written by an older promisekit (no "
-                f"{', '.join(old)}): open it once for writing to bring it up to date"
+                f"{', '.join(old)}): open it once for writing to bring it up to date "
+                f"(SQLiteLedger(path, create=False).close())"
             )
 
 
@@ -237,7 +238,13 @@ class SQLiteLedger(RowStore, _CursorMixin):
                 self._setup(conn, wait)
         except sqlite3.Error as exc:
             conn.close()
-            raise StoreError(f"cannot read the store {self._path!r}: {exc}") from exc
+            why = ""
+            if self._read_only and "readonly" in str(exc):
+                why = (
+                    " (a WAL database read read-only needs its '-shm' file, or a directory "
+                    "SQLite may create it in: let a writer open the store once, or read a copy)"
+                )
+            raise StoreError(f"cannot read the store {self._path!r}: {exc}{why}") from exc
         except BaseException:
             conn.close()
             raise

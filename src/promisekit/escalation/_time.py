@@ -52,13 +52,15 @@ def format_duration(delta: timedelta) -> str:
     sign = "-" if us < 0 else ""
     us = abs(us)
     parts = []
-    for unit in ("d", "h", "m", "s"):
-        size = UNIT_US[unit]
-        count, us = divmod(us, size)
+    for unit in ("d", "h", "m"):
+        count, us = divmod(us, UNIT_US[unit])
         if count:
             parts.append(f"{count}{unit}")
-    if us:  # the microseconds left, exactly ("0.000001s", not "1e-06s")
-        parts.append(f"0.{us:06d}".rstrip("0") + "s")
+    seconds, us = divmod(us, UNIT_US["s"])
+    if us:  # the fraction exactly ("1.5s", "0.000001s", not "1e-06s")
+        parts.append(f"{seconds}.{us:06d}".rstrip("0") + "s")
+    elif seconds:
+        parts.append(f"{seconds}s")
     return sign + "".join(parts)
 
 
