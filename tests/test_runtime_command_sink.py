@@ -178,3 +178,179 @@ def test_run_exec_hands_each_action_to_the_command(
     with pytest.raises(SystemExit):  # --out and --exec: one or the other
         main([*args, "--out", "x.jsonl"])
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def _envelope() -> object:
+    ledger = PromiseLedger([made("P-1")])
+    envelopes: list[object] = []
+    EscalationRunner(ledger, POLICY, envelopes.append, holder="a").step(T0 + 2 * H)
+    return envelopes[0]
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_a_background_process_left_running_does_not_hold_the_sink(tmp_path: Path) -> None:
+    import time
+
+    # Exits 0 at once, leaving a child that holds the inherited standard error for 30 s.
+    script = (
+        "import subprocess, sys; "
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(30)']); "
+        f"open({str(tmp_path / 'pid')!r}, 'w').write(str(p.pid))"
+    )
+    sink = CommandSink([sys.executable, "-c", script], timeout=20)
+    started = time.monotonic()
+    sink(_envelope())  # type: ignore[arg-type]
+    assert time.monotonic() - started < 15  # returned when the command exited
+    assert _alive(int((tmp_path / "pid").read_text()))  # and left its child alone
+    import os
+    import signal
+
+    os.kill(int((tmp_path / "pid").read_text()), signal.SIGKILL)
+
+
+def test_a_command_that_overruns_is_stopped_with_what_it_started(tmp_path: Path) -> None:
+    import time
+
+    # The command starts a child that would still act 3 s later, then hangs.
+    late = tmp_path / "late.py"
+    late.write_text(f"import time\ntime.sleep(3)\nopen({str(tmp_path / 'late')!r}, 'w')\n")
+    script = (
+        f"import subprocess, sys, time; p = subprocess.Popen([sys.executable, {str(late)!r}]); "
+        f"open({str(tmp_path / 'pid')!r}, 'w').write(str(p.pid)); time.sleep(60)"
+    )
+    sink = CommandSink([sys.executable, "-c", script], timeout=1)
+    with pytest.raises(SinkError, match="it and the processes it started were stopped"):
+        sink(_envelope())  # type: ignore[arg-type]
+    child = int((tmp_path / "pid").read_text())
+    deadline = time.monotonic() + 10
+    while _alive(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(child)
+    time.sleep(3)
+    assert not (tmp_path / "late").exists()  # it never acted after the attempt failed
+
+
+def test_signals_nul_characters_and_long_keys_in_messages() -> None:
+    envelope = _envelope()
+    killed = CommandSink([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), 9)"])
+    with pytest.raises(SinkError, match=r"was killed by SIGKILL \(action 'P-1/"):
+        killed(envelope)  # type: ignore[arg-type]
+    import attrs
+
+    bad = attrs.evolve(envelope, key="K\x00" + "x" * 300)  # type: ignore[misc]
+    with pytest.raises(SinkError, match="PROMISEKIT_KEY would hold a NUL character"):
+        CommandSink(["true"])(bad)
+    long = attrs.evolve(envelope, key="K-" + "x" * 300)  # type: ignore[misc]
+    with pytest.raises(SinkError) as caught:
+        CommandSink([sys.executable, "-c", "raise SystemExit(2)"])(long)
+    assert repr("K-" + "x" * 300) in str(caught.value)  # whole, to be searched for
+
+
+def test_a_long_timeout_works(tmp_path: Path) -> None:
+    CommandSink([sys.executable, "-c", "pass"], timeout=30 * 24 * 3600)(_envelope())  # type: ignore[arg-type]
+
+
+def test_run_exec_prints_why_an_action_was_not_delivered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    now = datetime.now(timezone.utc)
+    with SQLiteLedger(tmp_path / "promises.db") as store:
+        store.append(made("P-1", at=now - 3 * H))
+    (tmp_path / "policy.toml").write_text(
+        '[[rules]]\nname = "breached"\nwhen = "overdue"\ndo = ["notify_owner"]\n',
+        encoding="utf-8",
+    )
+    args = ["run", "--store", str(tmp_path / "promises.db"), "--policy"]
+    args += [str(tmp_path / "policy.toml"), "--once", "--exec", str(tmp_path / "missing")]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert "promisekit run: not delivered: promise 'P-1', rule 'breached': the sink raised" in err
+    assert "cannot run the command" in err and "1 failed" in err
+
+
+def test_deliveries_are_recorded_as_they_go(tmp_path: Path) -> None:
+    """A step interrupted while delivering keeps the records of what was delivered."""
+    ledger = PromiseLedger([made("P-1"), made("P-2"), made("P-3")])
+    taken: list[str] = []
+
+    def sink(envelope: object) -> None:
+        if len(taken) == 2:
+            raise KeyboardInterrupt
+        taken.append(envelope.key)  # type: ignore[attr-defined]
+
+    runner = EscalationRunner(ledger, POLICY, sink, holder="a")
+    with pytest.raises(KeyboardInterrupt):
+        runner.step(T0 + 2 * H)
+    delivered = [e.key for e in ledger.history() if isinstance(e, ActionDelivered)]
+    assert delivered == taken
+
+
+def test_ctrl_c_lets_the_step_finish_and_keeps_its_records(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    now = datetime.now(timezone.utc)
+    with SQLiteLedger(tmp_path / "promises.db") as store:
+        store.append_many([made("P-1", at=now - 3 * H), made("P-2", at=now - 3 * H)])
+    (tmp_path / "policy.toml").write_text(
+        '[[rules]]\nname = "breached"\nwhen = "overdue"\ndo = ["notify_owner"]\n',
+        encoding="utf-8",
+    )
+    slow = tmp_path / "slow.py"
+    slow.write_text(
+        f"import sys, time\nsys.stdin.read()\nopen({str(tmp_path / 'started')!r}, 'w')\n"
+        "time.sleep(1)\n",
+        encoding="utf-8",
+    )
+    args = ["run", "--store", str(tmp_path / "promises.db"), "--policy"]
+    args += [str(tmp_path / "policy.toml"), "--interval", "1h"]
+    args += ["--exec", shlex.join([sys.executable, str(slow)])]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "promisekit.cli", *args], stderr=subprocess.PIPE, env=env
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+            assert process.poll() is None, process.communicate()[1].decode()
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)  # during the first action of the step
+        _, err = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == 0, err.decode()
+    with SQLiteLedger(tmp_path / "promises.db") as store:
+        delivered = [e for e in store.history() if isinstance(e, ActionDelivered)]
+        assert len(delivered) == 2  # the step finished both, and recorded them
+        assert store.acquire_lease("escalations", "another", now=now, ttl=H)  # released
+
+
+def test_a_runner_that_lost_its_lease_mid_step_stops_delivering() -> None:
+    import time
+
+    ledger = PromiseLedger([made("P-1"), made("P-2"), made("P-3")])
+    calls: list[str] = []
+    now = T0 + 2 * H
+
+    def slow_sink(envelope: object) -> None:
+        calls.append(envelope.key)  # type: ignore[attr-defined]
+        if len(calls) == 1:  # a slow CRM: meanwhile the lease expires and "b" takes it
+            time.sleep(1.05)
+            later = now + timedelta(minutes=2)
+            assert ledger.acquire_lease("escalations", "b", now=later, ttl=H)
+
+    runner = EscalationRunner(ledger, POLICY, slow_sink, holder="a")
+    report = runner.step(now)
+    assert not report.leader and len(calls) == 1  # it stopped at its next record

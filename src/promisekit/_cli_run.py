@@ -194,10 +194,20 @@ def run_command(args: argparse.Namespace) -> int:
 
     def request_stop(signum: int, frame: FrameType | None) -> None:
         nonlocal stop
+        if stop and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C: stop now
         stop = True
 
+    # SIGTERM and Ctrl-C let the step in progress finish (its records are kept).
     previous = signal.signal(signal.SIGTERM, request_stop)
+    previous_int = signal.signal(signal.SIGINT, request_stop)
     tty = sys.stderr.isatty()
+
+    def show(report: StepReport) -> None:
+        clear = "\r\033[K" if tty else ""  # (over the progress line)
+        for error in report.errors:
+            print(f"{clear}promisekit run: not delivered: {error}", file=sys.stderr, flush=True)
+
     try:
         with opener() as store:
             runner = EscalationRunner(
@@ -210,8 +220,11 @@ def run_command(args: argparse.Namespace) -> int:
                 allow_placeholders=args.allow_placeholders,
             )
             if interval is None:
-                report = runner.step(datetime.now(timezone.utc))
-                runner.release()
+                try:
+                    report = runner.step(datetime.now(timezone.utc))
+                finally:
+                    _release(runner)
+                show(report)
                 print(_progress(report), file=sys.stderr)
                 return 0
             try:
@@ -229,6 +242,7 @@ def run_command(args: argparse.Namespace) -> int:
                             flush=True,
                         )
                     else:
+                        show(report)
                         if tty:
                             print(f"\r{_progress(report)}\033[K", end="", file=sys.stderr)
                     waited = 0.0
@@ -236,12 +250,13 @@ def run_command(args: argparse.Namespace) -> int:
                         time.sleep(min(0.2, interval - waited))
                         waited += 0.2
             except KeyboardInterrupt:
-                pass  # Ctrl-C between steps: the last step is complete
+                pass  # a second Ctrl-C: what the step delivered is recorded
             if tty:
                 print(file=sys.stderr)
             _release(runner)
             return 0
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
         if isinstance(sink, JsonLinesSink):
             sink.close()

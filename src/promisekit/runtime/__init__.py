@@ -35,11 +35,12 @@ Example:
 
 from __future__ import annotations
 
+from promisekit.runtime._command_sink import CommandSink
 from promisekit.runtime._envelope import ActionEnvelope, escalation_document, notice_document
 from promisekit.runtime._keys import idempotency_key
 from promisekit.runtime._recovery import memory_from_state
 from promisekit.runtime._runner import Backoff, EscalationRunner, StepReport
-from promisekit.runtime._sinks import CommandSink, JsonLinesSink, Sink, SinkError
+from promisekit.runtime._sinks import JsonLinesSink, Sink, SinkError
 
 __all__ = [
     "ActionEnvelope",

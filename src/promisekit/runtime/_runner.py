@@ -25,8 +25,10 @@ compensation granted (for the caps), and the outbox of actions not yet delivered
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
@@ -110,6 +112,7 @@ class StepReport:
         failures: Failures recorded (evaluation or sink).
         outbox: Actions fired and not yet delivered, after the step.
         next_check: The earliest instant something may fire next, or ``None``.
+        errors: The errors recorded for the deliveries that failed (one line each).
 
     .. versionadded:: 0.1.0
     """
@@ -122,6 +125,7 @@ class StepReport:
     failures: int = 0
     outbox: int = 0
     next_check: datetime | None = None
+    errors: tuple[str, ...] = ()
 
 
 @attrs.define
@@ -138,6 +142,7 @@ def _default_holder() -> str:
 
 
 _SAID = 600  # characters of a sink's error kept in the ledger
+_FLUSH_EVERY = 50  # delivery records per transaction, at most
 
 
 def _what(exc: Exception) -> str:
@@ -296,16 +301,17 @@ class EscalationRunner:
             read += self._start(now)
         read += self._read(now)
         fired, failed = self._fire(now)
-        delivered, sink_failures = self._deliver(now)
+        delivered, errors = self._deliver(now)
         return StepReport(
             leader=True,
             position=self._position,
             events_read=read,
             fired=fired,
             delivered=delivered,
-            failures=failed + sink_failures,
+            failures=failed + len(errors),
             outbox=len(self._outbox),
             next_check=self._escalator.next_check(),
+            errors=tuple(errors),
         )
 
     # ----------------------------------------------------------------- start
@@ -496,7 +502,7 @@ class EscalationRunner:
 
     # ----------------------------------------------------------------- deliver
 
-    def _deliver(self, now: datetime) -> tuple[int, int]:
+    def _deliver(self, now: datetime) -> tuple[int, list[str]]:
         # In the order they fell due (then by key): retries and fresh actions alike.
         due = [
             key
@@ -508,63 +514,78 @@ class EscalationRunner:
         ]
         records: list[Event] = []
         delivered = 0
-        failed = 0
-        for key in due:
-            pending = self._outbox[key]
-            attempt = pending.attempt + 1
-            envelope = ActionEnvelope(key=key, document=pending.document, attempt=attempt)
-            promise_id = envelope.promise_id
-            error: str | None = None
-            notice = pending.document.get("notice")
-            if pending.document.get("notice_error"):
-                error = (
-                    f"the customer notice could not be drafted: {pending.document['notice_error']}"
-                )
-            elif notice is not None and notice.get("placeholders") and not self._allow_placeholders:
-                error = (
-                    f"the customer notice still holds a placeholder to fill in "
-                    f"({', '.join(notice['placeholders'])}); give the runner an explanation "
-                    f"(explanation=..., promisekit run --explanation) or allow placeholders "
-                    f"(allow_placeholders=True, --allow-placeholders)"
-                )
-            else:
-                try:
-                    self._sink(envelope)
-                except Exception as exc:  # a sink may fail any way: record it, retry later
-                    error = f"the sink raised {type(exc).__name__}: {_what(exc)}"
-            if error is None:
-                delivered += 1
-                del self._outbox[key]
-                records.append(
-                    ActionDelivered(
-                        id=delivered_event_id(key),
-                        promise_id=promise_id,
-                        at=now,
-                        recorded_at=now,
-                        key=key,
-                        attempt=attempt,
-                    )
-                )
-            else:
-                failed += 1
-                retry_at = now + self._backoff.delay(attempt)
-                pending.attempt, pending.not_before = attempt, retry_at
-                records.append(
-                    EscalationFailed(
-                        id=failure_event_id(key, attempt, now),
-                        promise_id=promise_id,
-                        at=now,
-                        recorded_at=now,
-                        rule=envelope.rule,
-                        action=envelope.action_type,
-                        key=key,
-                        error=f"promise {promise_id!r}, rule {envelope.rule!r}: {error}",
-                        attempt=attempt,
-                        retry_at=retry_at,
-                    )
-                )
+        errors: list[str] = []
+        flushed = time.monotonic()
+        try:
+            for key in due:
+                # Record what was done every few actions (and after every second of
+                # slow sinks): a step that outlives its lease or is interrupted keeps
+                # what it delivered, and a lost lease stops it here (LeaseLostError).
+                if records and (len(records) >= _FLUSH_EVERY or time.monotonic() - flushed >= 1.0):
+                    self._append(records)
+                    records, flushed = [], time.monotonic()
+                delivered += self._deliver_one(key, now, records, errors)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self._append(records)  # keep what was done; the original error wins
+            raise
         self._append(records)
-        return delivered, failed
+        return delivered, errors
+
+    def _deliver_one(self, key: str, now: datetime, records: list[Event], errors: list[str]) -> int:
+        """Hand one action to the sink, its record to ``records``; 1 if it was taken."""
+        pending = self._outbox[key]
+        attempt = pending.attempt + 1
+        envelope = ActionEnvelope(key=key, document=pending.document, attempt=attempt)
+        promise_id = envelope.promise_id
+        error: str | None = None
+        notice = pending.document.get("notice")
+        if pending.document.get("notice_error"):
+            error = f"the customer notice could not be drafted: {pending.document['notice_error']}"
+        elif notice is not None and notice.get("placeholders") and not self._allow_placeholders:
+            error = (
+                f"the customer notice still holds a placeholder to fill in "
+                f"({', '.join(notice['placeholders'])}); give the runner an explanation "
+                f"(explanation=..., promisekit run --explanation) or allow placeholders "
+                f"(allow_placeholders=True, --allow-placeholders)"
+            )
+        else:
+            try:
+                self._sink(envelope)
+            except Exception as exc:  # a sink may fail any way: record it, retry later
+                error = f"the sink raised {type(exc).__name__}: {_what(exc)}"
+        if error is None:
+            del self._outbox[key]
+            records.append(
+                ActionDelivered(
+                    id=delivered_event_id(key),
+                    promise_id=promise_id,
+                    at=now,
+                    recorded_at=now,
+                    key=key,
+                    attempt=attempt,
+                )
+            )
+            return 1
+        retry_at = now + self._backoff.delay(attempt)
+        pending.attempt, pending.not_before = attempt, retry_at
+        recorded = f"promise {promise_id!r}, rule {envelope.rule!r}: {error}"
+        errors.append(recorded)
+        records.append(
+            EscalationFailed(
+                id=failure_event_id(key, attempt, now),
+                promise_id=promise_id,
+                at=now,
+                recorded_at=now,
+                rule=envelope.rule,
+                action=envelope.action_type,
+                key=key,
+                error=recorded,
+                attempt=attempt,
+                retry_at=retry_at,
+            )
+        )
+        return 0
 
     # ----------------------------------------------------------------- run forever
 

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import os
-import shlex
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from promisekit._validation import describe
-from promisekit.errors import InvalidTypeError, InvalidValueError, PromiseKitError
+from promisekit.errors import InvalidTypeError, PromiseKitError
 from promisekit.runtime._envelope import ActionEnvelope
 
-__all__ = ["CommandSink", "JsonLinesSink", "Sink", "SinkError"]
+__all__ = ["JsonLinesSink", "Sink", "SinkError"]
 
 #: A sink: called once per delivery attempt; returning means "taken", raising means
 #: "not taken, try again later".
@@ -76,127 +73,3 @@ class SinkError(PromiseKitError, RuntimeError):
 
     .. versionadded:: 0.1.0
     """
-
-
-def _tail(text: str, limit: int = 300) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else "…" + text[-limit:]
-
-
-class CommandSink:
-    """Run a command for each action: the hand-off to a script, ``curl`` or a queue client.
-
-    The envelope's JSON (:meth:`ActionEnvelope.to_json`) is the command's standard input,
-    followed by a newline, and its environment has ``PROMISEKIT_KEY`` (the idempotency
-    key), ``PROMISEKIT_ACTION`` (the action's type), ``PROMISEKIT_PROMISE_ID``,
-    ``PROMISEKIT_RULE`` and ``PROMISEKIT_ATTEMPT``. Exit status 0 means the action was
-    taken; anything else (or no exit within ``timeout``) raises :class:`SinkError`, which
-    the runner records as an ``escalation_failed`` event and retries later, with the same
-    key. The command runs without a shell: ``"notify --url https://crm/hooks"`` is split
-    as a shell would split it, but pipes and ``$VARS`` are not interpreted (wrap it in
-    ``sh -c '…'`` for that).
-
-    Args:
-        command: The command line (a string, split with :func:`shlex.split`) or its
-            arguments (a sequence of strings).
-        timeout: Seconds the command may run (finite, ``> 0``; default 30); after
-            that it is killed and the attempt failed.
-        env: Variables added to the environment the command inherits, or ``None``.
-
-    Raises:
-        InvalidValueError: An empty command, or a bad ``timeout``.
-        InvalidTypeError: ``command`` or ``env`` has the wrong type.
-
-    Example:
-        >>> sink = CommandSink("python3 -c 'import sys; sys.stdin.read()'")
-        >>> sink.argv[:2]
-        ('python3', '-c')
-
-    .. versionadded:: 0.1.0
-    """
-
-    def __init__(
-        self,
-        command: str | Sequence[str],
-        *,
-        timeout: float = 30.0,
-        env: Mapping[str, str] | None = None,
-    ) -> None:
-        if isinstance(command, str):
-            try:
-                argv = shlex.split(command)
-            except ValueError as exc:
-                raise InvalidValueError(
-                    f"'command' cannot be split as a command line ({exc}): {describe(command)}"
-                ) from None
-        elif isinstance(command, Sequence) and all(isinstance(a, str) for a in command):
-            argv = list(command)
-        else:
-            raise InvalidTypeError(
-                f"'command' must be a string or a sequence of strings (got "
-                f"{type(command).__name__} {describe(command)})"
-            )
-        if not argv or not argv[0]:
-            raise InvalidValueError(f"'command' must name a program (got {describe(command)})")
-        if (
-            isinstance(timeout, bool)
-            or not isinstance(timeout, (int, float))
-            or not math.isfinite(timeout)
-            or timeout <= 0
-        ):
-            raise InvalidValueError(
-                f"'timeout' must be a positive number of seconds (got {describe(timeout)})"
-            )
-        if env is not None and not (
-            isinstance(env, Mapping)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in env.items())
-        ):
-            raise InvalidTypeError(
-                f"'env' must map names to strings (got {type(env).__name__} {describe(env)})"
-            )
-        self.argv: tuple[str, ...] = tuple(argv)
-        self.timeout = float(timeout)
-        self._env = dict(env or {})
-
-    def __call__(self, envelope: ActionEnvelope) -> None:
-        env = {
-            **os.environ,
-            **self._env,
-            "PROMISEKIT_KEY": envelope.key,
-            "PROMISEKIT_ACTION": envelope.action_type,
-            "PROMISEKIT_PROMISE_ID": envelope.promise_id,
-            "PROMISEKIT_RULE": envelope.rule,
-            "PROMISEKIT_ATTEMPT": str(envelope.attempt),
-        }
-        name = describe(self.argv[0])
-        try:
-            done = subprocess.run(
-                self.argv,
-                input=envelope.to_json() + "\n",
-                capture_output=True,
-                text=True,
-                encoding="utf-8",
-                errors="replace",
-                timeout=self.timeout,
-                env=env,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            raise SinkError(
-                f"the command {name} did not finish within {self.timeout:g} s (action "
-                f"{describe(envelope.key)}); it was stopped"
-            ) from None
-        except OSError as exc:
-            raise SinkError(
-                f"cannot run the command {name} (action {describe(envelope.key)}): "
-                f"{exc.strerror or exc}"
-            ) from None
-        if done.returncode != 0:
-            said = _tail(done.stderr) or "(nothing on standard error)"
-            raise SinkError(
-                f"the command {name} exited with status {done.returncode} (action "
-                f"{describe(envelope.key)}): {said}"
-            )
-
-    def __repr__(self) -> str:
-        return f"CommandSink({shlex.join(self.argv)!r}, timeout={self.timeout:g})"
