@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -478,8 +479,34 @@ def test_what_the_plans_remember_is_bounded() -> None:
         cells = {"type": (row[0], "type"), "metadata.k": ("v", "metadata.k")}
         assert json_plan.event(cells, 2) is None
     assert len(plan.kinds) <= 64 and len(json_plan.kinds) <= 64
+    # A real type seen after the unknown ones filled the table is still remembered.
+    row = ["promise_resumed", "e", "p", "2026-03-01T10:00:00Z", "2026-03-01T10:00:00Z"]
+    assert isinstance(plan.event(row, 2), Event)
+    assert "promise_resumed" in plan.kinds and len(plan.kinds) <= 64 + len(EVENT_TYPES)
     row = ["promise_resumed", "e", "p", "", "2026-03-01T10:00:00Z"]
     for index in range(_io_fast._DATES_KEPT + 10):
         row[3] = f"{2000 + index % 8000:04d}-01-01T00:00:00Z"
         assert isinstance(plan.event(row, 2), Event)
     assert len(plan.dates) <= _io_fast._DATES_KEPT
+
+
+def test_constants_are_text_in_json_lines_as_in_csv(tmp_path: Path) -> None:
+    from promisekit.io import load_jsonl
+
+    mapping = ColumnMapping(constants={"quantity": "2", "cost": "3.5", "note": "5"})
+    row = {
+        "type": "delivery_recorded",
+        "id": "D1",
+        "promise_id": "P1",
+        "at": "2026-03-01T10:00:00Z",
+        "recorded_at": "2026-03-01T10:00:00Z",
+    }
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps(row) + "\n", encoding="utf-8")
+    csv_file = tmp_path / "a.csv"
+    csv_file.write_text(",".join(row) + "\n" + ",".join(row.values()) + "\n", encoding="utf-8")
+    from_jsonl, from_csv = load_jsonl(jsonl, mapping=mapping), load_csv(csv_file, mapping=mapping)
+    assert from_jsonl.errors == from_csv.errors == ()
+    assert from_jsonl.records == from_csv.records
+    (event,) = from_jsonl.records
+    assert (event.quantity, str(event.cost), event.note) == (2.0, "3.5", "5")

@@ -110,7 +110,9 @@ class _CsvPlan:
                     action = _GENERAL  # JSON in a cell: the general builder's job
                 entries.append((field, slot, action, field[6:] if action == _TERM else field))
             plan = (cls, tuple(entries), _required(cls))
-        if len(self.kinds) < 64:  # (the types of a source's rows are few; bad ones, many)
+        # Every real event type is remembered (they are few); unknown ones, up to 64
+        # (a file of bad types may hold thousands).
+        if cls is not None or len(self.kinds) < 64:
             self.kinds[kind] = plan
         return plan
 
@@ -222,7 +224,7 @@ class _JsonPlan:
     def _kind(self, kind: str) -> _JsonKind | None:
         cls = EVENT_TYPES.get(kind)
         plan: _JsonKind | None = None if cls is None else (cls, {}, _required(cls))
-        if len(self.kinds) < 64:
+        if cls is not None or len(self.kinds) < 64:
             self.kinds[kind] = plan
         return plan
 

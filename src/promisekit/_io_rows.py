@@ -271,6 +271,8 @@ class _RowBuilder:
         for field, value in present.items():
             if field == "type":
                 continue
+            # Constants are text (as in a CSV cell), whatever the source's format.
+            as_text = text or cells[field][1] == "(constant)"
             base = field.partition(".")[0]
             if base not in hints:
                 fail(
@@ -281,18 +283,18 @@ class _RowBuilder:
             try:
                 if field.startswith("terms."):
                     terms[field[6:]] = _parse_value(
-                        _TERMS_HINTS[field[6:]], value, field, text, self.zone
+                        _TERMS_HINTS[field[6:]], value, field, as_text, self.zone
                     )
                 elif field == "terms":
-                    terms.update(_terms_object(value, text, self.zone))
+                    terms.update(_terms_object(value, as_text, self.zone))
                 elif field.startswith("metadata."):
-                    metadata[field[9:]] = _parse_value(str, value, field, text, self.zone)
+                    metadata[field[9:]] = _parse_value(str, value, field, as_text, self.zone)
                 elif field == "metadata":
-                    metadata.update(_metadata_object(value, text))
+                    metadata.update(_metadata_object(value, as_text))
                 elif field == "document":
-                    kwargs[field] = _document_object(value, text)
+                    kwargs[field] = _document_object(value, as_text)
                 else:
-                    kwargs[field] = _parse_value(hints[field], value, field, text, self.zone)
+                    kwargs[field] = _parse_value(hints[field], value, field, as_text, self.zone)
             except PromiseKitError as exc:
                 fail(field, str(exc))
         if errors:
