@@ -102,11 +102,14 @@ def test_store_mistakes_are_one_line_errors(
     sqlite3.connect(other).execute("CREATE TABLE t (x)").connection.commit()
     assert main(["report", str(other)]) == 1
     err = capsys.readouterr().err
-    assert "'FILE': the SQLite database" in err and "is not a promisekit ledger" in err
+    assert "'FILE': the store '" in err
+    assert "other.db' holds no promisekit ledger (no 'meta' and 'events' tables)" in err
     with sqlite3.connect(other) as conn:  # and nothing was created in it
         assert [r[0] for r in conn.execute("SELECT name FROM sqlite_master")] == ["t"]
     assert main(["run", "--store", str(other), "--policy", "p.toml", "--out", "-"]) == 1
-    assert "'--store': the SQLite database" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "'--store': the store '" in err
+    assert "other.db' holds no promisekit ledger (no 'meta' and 'events' tables)\n" in err
     empty = tmp_path / "empty.db"
     SQLiteLedger(empty).close()
     assert main(["report", str(empty)]) == 1

@@ -156,18 +156,29 @@ def test_the_command_line_is_split_as_a_shell_would() -> None:
     assert "notify --url 'https://crm/hooks?a=1&b=2'" in repr(sink)
 
 
-def test_run_exec_hands_each_action_to_the_command(
-    tmp_path: Path, receiver: list[str], capsys: pytest.CaptureFixture[str]
-) -> None:
+def _overdue_store(tmp_path: Path, *promise_ids: str) -> list[str]:
+    """A store of promises made three hours ago (due after one: overdue) and a policy
+    notifying the owner of each overdue one; the ``promisekit run`` arguments naming them."""
     now = datetime.now(timezone.utc)
     with SQLiteLedger(tmp_path / "promises.db") as store:
-        store.append(made("P-1", at=now - 3 * H))
+        store.append_many([made(promise_id, at=now - 3 * H) for promise_id in promise_ids])
     (tmp_path / "policy.toml").write_text(
         '[[rules]]\nname = "breached"\nwhen = "overdue"\ndo = ["notify_owner"]\n',
         encoding="utf-8",
     )
-    args = ["run", "--store", str(tmp_path / "promises.db"), "--policy"]
-    args += [str(tmp_path / "policy.toml"), "--once", "--exec", shlex.join(receiver)]
+    return [
+        "run",
+        "--store",
+        str(tmp_path / "promises.db"),
+        "--policy",
+        str(tmp_path / "policy.toml"),
+    ]
+
+
+def test_run_exec_hands_each_action_to_the_command(
+    tmp_path: Path, receiver: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = [*_overdue_store(tmp_path, "P-1"), "--once", "--exec", shlex.join(receiver)]
     assert main(args) == 0
     assert "1 fired, 1 delivered" in capsys.readouterr().err
     assert [g["action"] for g in _got(tmp_path)] == ["notify_owner"]
@@ -262,15 +273,7 @@ def test_a_long_timeout_works(tmp_path: Path) -> None:
 def test_run_exec_prints_why_an_action_was_not_delivered(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    now = datetime.now(timezone.utc)
-    with SQLiteLedger(tmp_path / "promises.db") as store:
-        store.append(made("P-1", at=now - 3 * H))
-    (tmp_path / "policy.toml").write_text(
-        '[[rules]]\nname = "breached"\nwhen = "overdue"\ndo = ["notify_owner"]\n',
-        encoding="utf-8",
-    )
-    args = ["run", "--store", str(tmp_path / "promises.db"), "--policy"]
-    args += [str(tmp_path / "policy.toml"), "--once", "--exec", str(tmp_path / "missing")]
+    args = [*_overdue_store(tmp_path, "P-1"), "--once", "--exec", str(tmp_path / "missing")]
     assert main(args) == 0
     err = capsys.readouterr().err
     assert "promisekit run: not delivered: promise 'P-1', rule 'breached': the sink raised" in err
@@ -301,21 +304,14 @@ def test_ctrl_c_lets_the_step_finish_and_keeps_its_records(tmp_path: Path) -> No
     import time
 
     now = datetime.now(timezone.utc)
-    with SQLiteLedger(tmp_path / "promises.db") as store:
-        store.append_many([made("P-1", at=now - 3 * H), made("P-2", at=now - 3 * H)])
-    (tmp_path / "policy.toml").write_text(
-        '[[rules]]\nname = "breached"\nwhen = "overdue"\ndo = ["notify_owner"]\n',
-        encoding="utf-8",
-    )
+    run = _overdue_store(tmp_path, "P-1", "P-2")
     slow = tmp_path / "slow.py"
     slow.write_text(
         f"import sys, time\nsys.stdin.read()\nopen({str(tmp_path / 'started')!r}, 'w')\n"
         "time.sleep(1)\n",
         encoding="utf-8",
     )
-    args = ["run", "--store", str(tmp_path / "promises.db"), "--policy"]
-    args += [str(tmp_path / "policy.toml"), "--interval", "1h"]
-    args += ["--exec", shlex.join([sys.executable, str(slow)])]
+    args = [*run, "--interval", "1h", "--exec", shlex.join([sys.executable, str(slow)])]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     process = subprocess.Popen(
         [sys.executable, "-m", "promisekit.cli", *args], stderr=subprocess.PIPE, env=env

@@ -20,6 +20,7 @@ from typing import Any
 from promisekit._cli_export import _Export
 from promisekit._cli_format import UsageError
 from promisekit._redact import redact
+from promisekit._store_rows import NoLedgerError
 from promisekit._validation import describe
 from promisekit.delivery import Delivery
 from promisekit.errors import InsufficientDataError
@@ -107,11 +108,10 @@ def _probe(opener: Opener, option: str, hint: str) -> None:
     try:
         with opener():
             pass
+    except NoLedgerError as exc:
+        raise StoreError(f"{option!r}: {exc}{hint}") from None
     except StoreError as exc:
-        text = str(exc)
-        if "holds no promisekit ledger" in text:
-            text += hint
-        raise StoreError(f"{option!r}: {text}") from None
+        raise StoreError(f"{option!r}: {exc}") from None
 
 
 def load_store(where: str, schema: str | None, option: str) -> _Export:

@@ -85,15 +85,9 @@ def _csv_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | Ro
         if len(row) != width:
             yield RowError(start, None, f"expected {width} cells like the header (got {len(row)})")
             continue
-        planned = plan.event(row, start)
-        if isinstance(planned, list):
-            yield from planned
-            continue
-        if planned is not None:
-            yield planned
-            continue
-        cells = {f: (row[i], header[i]) for f, i in pairs}
-        result = builder.build(start, cells, text=True)
+        result = plan.event(row, start)
+        if result is None:  # not a plain row: the general builder judges it
+            result = builder.build(start, {f: (row[i], header[i]) for f, i in pairs}, text=True)
         if isinstance(result, list):
             yield from result
         else:

@@ -16,7 +16,7 @@ the plan gives that error itself, worded as the builder words it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -62,6 +62,68 @@ _Entry = tuple[str, int, int, str]
 _Kind = tuple[type[Event], tuple[_Entry, ...], tuple[str, ...]]
 
 
+def _finish(
+    derive: bool,
+    cls: type[Event],
+    kwargs: dict[str, Any],
+    terms: dict[str, Any] | None,
+    metadata: dict[str, str] | None,
+    required: tuple[str, ...],
+    line: int,
+    column_of: Callable[[str], str | None],
+) -> Event | list[RowError] | None:
+    """The event of a row's parsed values, ended as :meth:`_RowBuilder.build` ends it
+    (``recorded_at`` from ``at``, terms, metadata, required fields), or ``None`` to let
+    the general builder judge it. A refusal by the event is the general builder's error:
+    the same message, field and column (``column_of``: the column a field came from)."""
+    try:
+        derived = derive and "recorded_at" not in kwargs and "at" in kwargs
+        if derived:
+            kwargs["recorded_at"] = kwargs["at"]
+        if terms:
+            kwargs["terms"] = Terms(**terms)
+        if metadata:
+            kwargs["metadata"] = metadata
+        for name in required:
+            if name not in kwargs:
+                return None
+    except Exception:  # whatever it is, the general builder meets it again and says it
+        return None
+    try:
+        return cls(**kwargs)
+    except PromiseKitError as exc:  # as _RowBuilder.build words it
+        message = str(exc)
+        where = _guess_field(message, "")
+        if where is None:
+            column = None
+        else:
+            column = column_of("at" if where == "recorded_at" and derived else where)
+        return [RowError(line, where, message, column)]
+    except Exception:
+        return None
+
+
+class _Dates:
+    """Timestamps a reader has parsed, by their text (bounded: then it starts again)."""
+
+    def __init__(self, zone: Any) -> None:
+        self.zone = zone
+        self.seen: dict[str, datetime] = {}
+
+    def parse(self, text: str, field: str) -> datetime:
+        """:func:`parse_datetime` of ``text``, remembered (the same text, the same instant)."""
+        value = self.seen.get(text)
+        if value is None:
+            value = parse_datetime(text, field=field, tz=self.zone)
+            if len(self.seen) >= _DATES_KEPT:
+                self.seen.clear()
+            self.seen[text] = value
+        return value
+
+    def __len__(self) -> int:
+        return len(self.seen)
+
+
 class _CsvPlan:
     """How the cells of rows under one header become the fields of each event type."""
 
@@ -83,7 +145,7 @@ class _CsvPlan:
         self.slots = slots
         self.type_slot = slots.get("type")
         self.kinds: dict[str, _Kind | None] = {}
-        self.dates: dict[str, datetime] = {}
+        self.dates = _Dates(builder.zone)
 
     def _kind(self, kind: str) -> _Kind | None:
         """The entries of the rows of one event type (``None``: leave them to ``build``)."""
@@ -115,16 +177,6 @@ class _CsvPlan:
         if cls is not None or len(self.kinds) < 64:
             self.kinds[kind] = plan
         return plan
-
-    def _datetime(self, text: str, field: str) -> datetime:
-        """:func:`parse_datetime` of ``text``, remembered (the same text, the same instant)."""
-        value = self.dates.get(text)
-        if value is None:
-            value = parse_datetime(text, field=field, tz=self.builder.zone)
-            if len(self.dates) >= _DATES_KEPT:
-                self.dates.clear()
-            self.dates[text] = value
-        return value
 
     def event(self, row: list[str], line: int) -> Event | list[RowError] | None:
         """The event of a plain row, or ``None`` to let the general builder judge it.
@@ -160,7 +212,7 @@ class _CsvPlan:
                 if action == _STR:
                     kwargs[field] = value
                 elif action == _DATETIME:
-                    kwargs[field] = self._datetime(value, field)
+                    kwargs[field] = self.dates.parse(value, field)
                 elif action <= _DROP:
                     continue
                 elif action == _DECIMAL:
@@ -179,30 +231,10 @@ class _CsvPlan:
                     metadata[field[9:]] = value
                 else:
                     return None
-            derived = builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs
-            if derived:
-                kwargs["recorded_at"] = kwargs["at"]
-            if terms:
-                kwargs["terms"] = Terms(**terms)
-            if metadata:
-                kwargs["metadata"] = metadata
-            for name in required:
-                if name not in kwargs:
-                    return None
         except Exception:  # whatever it is, the general builder meets it again and says it
             return None
-        try:
-            return cls(**kwargs)
-        except PromiseKitError as exc:  # as _RowBuilder.build words it
-            message = str(exc)
-            where = _guess_field(message, "")
-            if where == "recorded_at" and derived:
-                column = self.columns.get("at")
-            else:
-                column = None if where is None else self.columns.get(where)
-            return [RowError(line, where, message, column)]
-        except Exception:
-            return None
+        derive = builder.recorded_at_from_at
+        return _finish(derive, cls, kwargs, terms, metadata, required, line, self.columns.get)
 
 
 # What a JSON value is for (the plan of JSON Lines rows), by event type and field.
@@ -219,7 +251,7 @@ class _JsonPlan:
             field: (value, "(constant)") for field, value in builder.mapping.constants.items()
         }
         self.kinds: dict[str, _JsonKind | None] = {}
-        self.dates: dict[str, datetime] = {}
+        self.dates = _Dates(builder.zone)
 
     def _kind(self, kind: str) -> _JsonKind | None:
         cls = EVENT_TYPES.get(kind)
@@ -242,15 +274,6 @@ class _JsonPlan:
             return (_GENERAL, None)  # objects: the general builder's job
         tp = hints[field]
         return (_DATETIME if tp is datetime else _STR, tp)
-
-    def _datetime(self, text: str, field: str) -> datetime:
-        value = self.dates.get(text)
-        if value is None:
-            value = parse_datetime(text, field=field, tz=self.builder.zone)
-            if len(self.dates) >= _DATES_KEPT:
-                self.dates.clear()
-            self.dates[text] = value
-        return value
 
     def event(self, cells: dict[str, tuple[Any, str]], line: int) -> Event | list[RowError] | None:
         """The event of a plain row (field → (value, key)), or ``None`` for ``build``.
@@ -287,7 +310,7 @@ class _JsonPlan:
                 if what == _DATETIME:
                     if not isinstance(value, str):
                         return None
-                    kwargs[field] = self._datetime(value, field)
+                    kwargs[field] = self.dates.parse(value, field)
                 elif what == _STR:
                     kwargs[field] = _parse_value(tp, value, field, False, zone)
                 elif what <= _DROP:
@@ -302,28 +325,11 @@ class _JsonPlan:
                     metadata[field[9:]] = _parse_value(str, value, field, False, zone)
                 else:
                     return None
-            derived = builder.recorded_at_from_at and "recorded_at" not in kwargs and "at" in kwargs
-            if derived:
-                kwargs["recorded_at"] = kwargs["at"]
-            if terms:
-                kwargs["terms"] = Terms(**terms)
-            if metadata:
-                kwargs["metadata"] = metadata
-            for name in required:
-                if name not in kwargs:
-                    return None
         except Exception:  # whatever it is, the general builder meets it again and says it
             return None
-        try:
-            return cls(**kwargs)
-        except PromiseKitError as exc:  # as _RowBuilder.build words it
-            message = str(exc)
-            where = _guess_field(message, "")
-            column: str | None
-            if where == "recorded_at" and derived:
-                column = cells["at"][1]
-            else:
-                column = None if where is None else cells.get(where, (None, None))[1]
-            return [RowError(line, where, message, column)]
-        except Exception:
-            return None
+
+        def column_of(field: str) -> str | None:
+            return cells.get(field, (None, None))[1]
+
+        derive = builder.recorded_at_from_at
+        return _finish(derive, cls, kwargs, terms, metadata, required, line, column_of)

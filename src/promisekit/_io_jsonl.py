@@ -79,14 +79,9 @@ def _jsonl_rows(lines: Iterator[str], builder: _RowBuilder) -> Iterator[Event | 
                 bad_key,
             )
             continue
-        planned = plan.event(cells, number)
-        if isinstance(planned, list):
-            yield from planned
-            continue
-        if planned is not None:
-            yield planned
-            continue
-        result = builder.build(number, cells, text=False)
+        result = plan.event(cells, number)
+        if result is None:  # not a plain row: the general builder judges it
+            result = builder.build(number, cells, text=False)
         if isinstance(result, list):
             yield from result
         else:

@@ -32,9 +32,11 @@ from promisekit._ledger_state import (
 from promisekit._store_common import EventRow, RowStore
 from promisekit._store_cursor import micros
 from promisekit._store_rows import (
+    LEDGER_TABLES,
     ReplayRow,
     Row,
     StoreError,
+    check_layout,
     check_schema,
     fast_row,
     same_document,
@@ -214,26 +216,20 @@ class PostgresLedger(RowStore):
         layout, which it cannot bring up to date). Nothing is written."""
         found = conn.execute(q.PRESENT_TABLES, (list(q.TABLES), self._schema)).fetchall()
         present = {row[0] for row in found}
-        missing = [name for name in ("meta", "events") if name not in present]
-        stored = None if missing else conn.execute(self._sql(q.GET_SCHEMA)).fetchone()
-        if stored is None:
-            tables = " and ".join(repr(name) for name in missing)
-            plural = "s" if len(missing) > 1 else ""
-            what = f"no {tables} table{plural}" if missing else "no schema version in meta"
-            if len(missing) == 2 and conn.execute(q.HAS_SCHEMA, (self._schema,)).fetchone() is None:
-                what = "the schema does not exist"
-            raise StoreError(f"the store {self._where} holds no promisekit ledger ({what})")
-        check_schema(str(stored[0]), self._where)
-        if self._read_only:
-            old = [repr(name) for name in q.TABLES if name not in present]
-            if conn.execute(q.HAS_DIGEST, (self._schema,)).fetchone() is None:
-                old.append("the events.digest column")
-            if old:
-                raise StoreError(
-                    f"the store {self._where} was written by an older promisekit (no "
-                    f"{', '.join(old)}): open it once for writing to bring it up to date "
-                    f"(PostgresLedger(url, schema=..., create=False).close())"
-                )
+        version = None
+        if present.issuperset(LEDGER_TABLES):
+            row = conn.execute(self._sql(q.GET_SCHEMA)).fetchone()
+            version = None if row is None else str(row[0])
+        exists = conn.execute(q.HAS_SCHEMA, (self._schema,)).fetchone() is not None
+        check_layout(
+            self._where,
+            present,
+            version,
+            conn.execute(q.HAS_DIGEST, (self._schema,)).fetchone() is not None,
+            current=self._read_only,
+            upgrade="PostgresLedger(url, schema=..., create=False).close()",
+            absent=None if exists else "the schema does not exist",
+        )
 
     # ----------------------------------------------------------------- lifecycle
 

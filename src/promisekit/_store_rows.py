@@ -83,6 +83,53 @@ def check_schema(version: str, where: str) -> None:
         )
 
 
+class NoLedgerError(StoreError):
+    """Private: the place holds no promisekit ledger (what ``create=False`` refuses)."""
+
+
+NoLedgerError.__module__ = "promisekit.store"
+
+#: The tables every ledger has; the ones a current ledger has.
+LEDGER_TABLES = ("meta", "events")
+CURRENT_TABLES = ("meta", "events", "checkpoints", "leases")
+
+
+def check_layout(
+    where: str,
+    present: set[str],
+    version: str | None,
+    has_digest: bool,
+    *,
+    current: bool,
+    upgrade: str,
+    absent: str | None = None,
+) -> None:
+    """Refuse a store without a ledger (:class:`NoLedgerError`: no ``meta`` or
+    ``events`` table, or no schema version), a ledger of an unknown or newer schema, and
+    with ``current`` one written before the cursor tables and the ``digest`` column
+    (which ``upgrade``, a call, brings up to date). ``absent`` says why every table is
+    missing, when the store knows (a schema that does not exist)."""
+    missing = [name for name in LEDGER_TABLES if name not in present]
+    if missing or version is None:
+        if missing:
+            plural = "s" if len(missing) > 1 else ""
+            what = f"no {' and '.join(repr(n) for n in missing)} table{plural}"
+            if absent is not None and len(missing) == len(LEDGER_TABLES):
+                what = absent
+        else:
+            what = "no schema version in its meta table"
+        raise NoLedgerError(f"the store {where} holds no promisekit ledger ({what})")
+    check_schema(version, where)
+    old = [repr(name) for name in CURRENT_TABLES if name not in present]
+    if not has_digest:
+        old.append("the events.digest column")
+    if current and old:
+        raise StoreError(
+            f"the store {where} was written by an older promisekit (no {', '.join(old)}): "
+            f"open it once for writing to bring it up to date ({upgrade})"
+        )
+
+
 def decode(document: str, where: str) -> Event:
     """The event of a document, validated (a :class:`StoreError` if it is not one)."""
     try:

@@ -87,9 +87,11 @@ from promisekit._store_cursor import (
     last_position as _last_position,
 )
 from promisekit._store_rows import (
+    LEDGER_TABLES,
     ReplayRow,
     Row,
     StoreError,
+    check_layout,
     check_schema,
     fast_row,
 )
@@ -133,37 +135,24 @@ _INSERT = (
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"
 )
 
-_LEDGER_TABLES = ("meta", "events")
-_CURRENT_TABLES = ("meta", "events", "checkpoints", "leases")
 
-
-def _tables(names: list[str]) -> str:
-    return " and ".join(repr(name) for name in names) + (" tables" if len(names) > 1 else " table")
-
-
-def _check_ledger(conn: sqlite3.Connection, path: str, *, complete: bool) -> None:
-    """Refuse a database that holds no ledger (``complete``: none in the current layout,
+def _check_ledger(conn: sqlite3.Connection, where: str, *, current: bool) -> None:
+    """Refuse a database that holds no ledger (``current``: none in the current layout,
     which a read-only store cannot bring up to date). Nothing is written."""
-    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
-    missing = [name for name in _LEDGER_TABLES if name not in tables]
-    stored = None if missing else conn.execute("SELECT value FROM meta WHERE key = 'schema'")
-    row = None if stored is None else stored.fetchone()
-    if row is None:
-        raise StoreError(
-            f"the SQLite database {path!r} is not a promisekit ledger "
-            f"(no {_tables(missing) if missing else 'schema version in its meta table'})"
-        )
-    check_schema(str(row[0]), repr(path))
-    if complete:
-        columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
-        old = [repr(name) for name in _CURRENT_TABLES if name not in tables]
-        old += [] if "digest" in columns else ["the events.digest column"]
-        if old:
-            raise StoreError(
-                f"the store {path!r} was written by an older promisekit (no "
-                f"{', '.join(old)}): open it once for writing to bring it up to date "
-                f"(SQLiteLedger(path, create=False).close())"
-            )
+    present = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    version = None
+    if present.issuperset(LEDGER_TABLES):
+        row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        version = None if row is None else str(row[0])
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(events)")}
+    check_layout(
+        where,
+        present,
+        version,
+        "digest" in columns,
+        current=current,
+        upgrade="SQLiteLedger(path, create=False).close()",
+    )
 
 
 class SQLiteLedger(RowStore, _CursorMixin):
@@ -230,7 +219,7 @@ class SQLiteLedger(RowStore, _CursorMixin):
             raise StoreError(f"cannot open the store {self._path!r}: {exc}") from exc
         try:
             if existing:
-                _check_ledger(conn, self._path, complete=self._read_only)
+                _check_ledger(conn, self._where, current=self._read_only)
             if self._read_only:
                 conn.execute(f"PRAGMA busy_timeout = {int(wait * 1000)}")
                 conn.execute("PRAGMA query_only = 1")

@@ -44,24 +44,18 @@ def _key(key: str) -> str:
 
 
 def _stop_group(process: subprocess.Popen[bytes]) -> None:
-    """Stop the command and everything in its process group: SIGTERM, then SIGKILL."""
+    """Stop the command and everything in its process group: SIGTERM, then (after a
+    grace period, or at once if the command is gone) SIGKILL to whatever is left."""
     if os.name != "posix":  # pragma: no cover - no process groups
         process.kill()
         process.wait()
         return
-    for sig, wait in ((signal.SIGTERM, _GRACE), (signal.SIGKILL, None)):
-        try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            break  # the group is gone
-        try:
-            process.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            continue
-        if sig == signal.SIGTERM:  # the leader exited: make sure its group did too
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            break
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=_GRACE)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
     process.wait()
 
 
