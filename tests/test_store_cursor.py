@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import sqlite3
 import subprocess
 import sys
@@ -550,3 +551,47 @@ def test_expected_position_sees_other_connections(tmp_path: Path) -> None:
             one.append_many([note("E-2")], expected_position=decided)
         assert one.append_many([note("E-2")], expected_position=one.last_position) == 1
         assert [e.id for _, e in two.events_since()] == ["E-1", "E-2"]
+
+
+def test_expected_positions_per_promise(store: Any) -> None:
+    def of(event_id: str, promise_id: str) -> CustomerNotified:
+        return CustomerNotified(
+            id=event_id, promise_id=promise_id, at=T0, recorded_at=T0, channel="sms"
+        )
+
+    assert store.append_many([of("A-1", "P-A")], expected_positions={"P-A": 0}) == 1
+    assert store.append_many([of("B-1", "P-B")], expected_positions={"P-B": 0}) == 1
+    # P-B's writer appended after P-A's last event: no conflict for P-A.
+    assert store.append_many([of("A-2", "P-A")], expected_positions={"P-A": 1}) == 1
+    with pytest.raises(PositionConflictError) as info:
+        store.append_many(
+            [of("A-3", "P-A"), of("B-2", "P-B")],
+            expected_positions={"P-B": 2, "P-A": 1},
+            checkpoint=Checkpoint(name="r", position=3),
+        )
+    assert str(info.value) == (  # P-B is where its writer left it; P-A is not
+        "'expected_positions' gives 1 for promise 'P-A' but its last event is at position 3"
+        ": another writer appended first; nothing was written"
+    )
+    assert (info.value.expected, info.value.actual, info.value.promise_id) == (1, 3, "P-A")
+    assert store.last_position == 3 and "A-3" not in store and "B-2" not in store
+    assert store.checkpoint("r") is None
+    assert pickle.loads(pickle.dumps(info.value)).promise_id == "P-A"
+    assert store.append_many([of("A-3", "P-A")], expected_positions={"P-A": 3, "P-C": 0}) == 1
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "message"),
+    [
+        ([("P-1", 0)], InvalidTypeError, "'expected_positions' must map promise ids"),
+        ({1: 0}, InvalidTypeError, "promise ids .strings. to positions .got the key int 1"),
+        ({"P-1": -1}, InvalidValueError, r"'expected_positions\[P-1\]' must be >= 0"),
+        ({"P-1": "0"}, InvalidTypeError, r"'expected_positions\[P-1\]' must be an int"),
+    ],
+)
+def test_bad_expected_positions_per_promise(
+    store: Any, value: object, error: type[PromiseKitError], message: str
+) -> None:
+    with pytest.raises(error, match=message):
+        store.append_many([note("E-1")], expected_positions=value)
+    assert store.last_position == 0

@@ -8,6 +8,7 @@ lease with :func:`_decide_lease`, so both behave the same.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -102,6 +103,35 @@ def check_limit(value: object) -> int | None:
 def check_expected(value: object) -> int | None:
     """The ``expected_position`` of an append: ``None`` or an int ``>= 0``."""
     return None if value is None else check_position("expected_position", value)
+
+
+def check_expected_positions(value: object) -> dict[str, int] | None:
+    """The ``expected_positions`` of an append: ``None`` or promise id → position ``>= 0``."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidTypeError(
+            f"'expected_positions' must map promise ids to positions (got "
+            f"{type(value).__name__} {describe(value)})"
+        )
+    checked: dict[str, int] = {}
+    for promise_id, position in value.items():
+        if not isinstance(promise_id, str):
+            raise InvalidTypeError(
+                f"'expected_positions' must map promise ids (strings) to positions (got the "
+                f"key {type(promise_id).__name__} {describe(promise_id)})"
+            )
+        checked[promise_id] = check_position(f"expected_positions[{promise_id}]", position)
+    return checked
+
+
+def check_promise_positions(expected: dict[str, int] | None, last_of: Callable[[str], int]) -> None:
+    """Raise :class:`PositionConflictError` unless each promise's last position (``last_of``;
+    0 without events) is the one ``expected`` gives it."""
+    for promise_id, position in (expected or {}).items():
+        actual = last_of(promise_id)
+        if actual != position:
+            raise PositionConflictError(position, actual, promise_id)
 
 
 def check_expected_position(expected: int | None, last: int) -> None:

@@ -17,10 +17,12 @@ from promisekit._ledger_cursor import (
     check_checkpoint_position,
     check_expected,
     check_expected_position,
+    check_expected_positions,
     check_fence,
     check_lease_args,
     check_limit,
     check_position,
+    check_promise_positions,
     decide_lease,
     lease_expiry,
 )
@@ -194,6 +196,7 @@ class PromiseLedger(_StateSource):
         *,
         checkpoint: Checkpoint | None = None,
         expected_position: int | None = None,
+        expected_positions: Mapping[str, int] | None = None,
     ) -> int:
         """Record several events (and a checkpoint with them), all or none.
 
@@ -210,6 +213,12 @@ class PromiseLedger(_StateSource):
                 the caller decided on (``>= 0``); if the ledger has moved on, nothing
                 is written and :class:`~promisekit.errors.PositionConflictError` is
                 raised. ``None`` (the default) appends wherever the ledger is.
+            expected_positions: Optimistic concurrency per promise: promise id →
+                the position of the last event of that promise the caller decided on
+                (``0``: it has none), checked inside the transaction; if another writer
+                appended to one of them meanwhile, nothing is written and
+                :class:`~promisekit.errors.PositionConflictError` (naming the promise) is
+                raised. Writers of other promises do not conflict.
 
         Returns:
             How many events were added.
@@ -220,7 +229,8 @@ class PromiseLedger(_StateSource):
             InconsistentRecordError: An id is recorded (or repeated in the batch) with a
                 different payload.
             LeaseLostError: The checkpoint is fenced by a lease its holder lost.
-            PositionConflictError: ``expected_position`` is not the last position.
+            PositionConflictError: ``expected_position`` is not the last position, or a
+                promise of ``expected_positions`` has moved on.
             InvalidValueError: ``checkpoint.position`` is after the last position, or
                 ``expected_position`` is negative.
 
@@ -228,7 +238,20 @@ class PromiseLedger(_StateSource):
         """
         saved = check_checkpoint(checkpoint)
         expected = check_expected(expected_position)
-        return self._write(_check_batch(events, self._by_id), saved, expected)
+        per_promise = check_expected_positions(expected_positions)
+        batch = _check_batch(events, self._by_id)
+        check_promise_positions(per_promise, self._last_position_of)
+        return self._write(batch, saved, expected)
+
+    def _last_position_of(self, promise_id: str) -> int:
+        """The position of the last event of ``promise_id`` (0 without any): a walk back
+        from the end of the log (only optimistic appends ask)."""
+        if promise_id not in self._by_promise:
+            return 0
+        for index in range(len(self._log) - 1, -1, -1):
+            if self._log[index].promise_id == promise_id:
+                return index + 1
+        return 0  # pragma: no cover - a promise with a bucket has events in the log
 
     def _write(
         self, batch: _Batch, checkpoint: Checkpoint | None, expected: int | None = None

@@ -68,6 +68,7 @@ PRESENT_TABLES = (
     "SELECT t.name FROM unnest(%s::text[]) AS t(name) "
     "WHERE to_regclass(format('%%I.%%I', %s::text, t.name)) IS NOT NULL"
 )
+LAST_OF_PROMISE = "SELECT coalesce(max(seq), 0) FROM {s}.events WHERE promise_id = %s"
 HAS_SCHEMA = "SELECT 1 FROM pg_namespace WHERE nspname = %s"
 SCHEMA_LOCK = "SELECT pg_advisory_xact_lock(hashtext('promisekit schema ' || %s::text))"
 #: Whether ``events`` has the ``digest`` column (added in 0.1.0; 1 row when it has).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
@@ -18,10 +18,12 @@ from promisekit._ledger_cursor import (
     check_checkpoint_position,
     check_expected,
     check_expected_position,
+    check_expected_positions,
     check_fence,
     check_lease_args,
     check_limit,
     check_position,
+    check_promise_positions,
     decide_lease,
     lease_expiry,
 )
@@ -342,6 +344,7 @@ class PostgresLedger(RowStore):
         *,
         checkpoint: Checkpoint | None = None,
         expected_position: int | None = None,
+        expected_positions: Mapping[str, int] | None = None,
     ) -> int:
         """Record several events (and a checkpoint) in one transaction: all, or none.
 
@@ -359,6 +362,7 @@ class PostgresLedger(RowStore):
             )
         saved = check_checkpoint(checkpoint)
         expected = check_expected(expected_position)
+        per_promise = check_expected_positions(expected_positions)
         with self._transaction() as conn:
             if saved is not None and saved.holder is not None:
                 row = conn.execute(self._sql(q.FENCE), (saved.name,)).fetchone()
@@ -370,6 +374,13 @@ class PostgresLedger(RowStore):
                 check_fence(saved, lease)
             first = last = _scalar(conn.execute(self._sql(q.LAST)).fetchone())
             check_expected_position(expected, last)
+            if per_promise:
+                check_promise_positions(
+                    per_promise,
+                    lambda promise_id: _scalar(
+                        conn.execute(self._sql(q.LAST_OF_PROMISE), (promise_id,)).fetchone()
+                    ),
+                )
             chunk: dict[str, tuple[Event, Row]] = {}
             for index, item in enumerate(events):
                 event = item if type(item) in _CLASSES else _check_event(item, f"'events[{index}]'")

@@ -132,25 +132,35 @@ class PositionConflictError(PromiseKitError, RuntimeError):
     """An append with ``expected_position`` found the ledger elsewhere.
 
     Another writer appended first (optimistic concurrency). Nothing was written; read
-    the new events and decide again.
+    the new events and decide again. Raised for ``expected_position`` (the ledger's last
+    position) and for ``expected_positions`` (the last position of one promise's
+    events; ``promise_id`` names it).
 
     Attributes:
         expected: The last position the writer expected.
-        actual: The last position of the ledger.
+        actual: The last position found (of the ledger, or of the promise's events).
+        promise_id: The promise whose events moved on, or ``None`` for the ledger.
 
     .. versionadded:: 0.1.0
     """
 
-    def __init__(self, expected: int, actual: int) -> None:
+    def __init__(self, expected: int, actual: int, promise_id: str | None = None) -> None:
         self.expected = expected
         self.actual = actual
-        super().__init__(
-            f"'expected_position' is {expected} but the ledger's last position is {actual}: "
-            f"another writer appended first; nothing was written"
-        )
+        self.promise_id = promise_id
+        if promise_id is None:
+            text = f"'expected_position' is {expected} but the ledger's last position is {actual}"
+        else:
+            text = (
+                f"'expected_positions' gives {expected} for promise {promise_id!r} but its "
+                f"last event is at position {actual}"
+            )
+        super().__init__(f"{text}: another writer appended first; nothing was written")
 
-    def __reduce__(self) -> tuple[type[PositionConflictError], tuple[int, int]]:
-        return (type(self), (self.expected, self.actual))
+    def __reduce__(
+        self,
+    ) -> tuple[type[PositionConflictError], tuple[int, int, str | None]]:
+        return (type(self), (self.expected, self.actual, self.promise_id))
 
 
 class PromiseKitWarning(UserWarning):

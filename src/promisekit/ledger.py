@@ -200,9 +200,11 @@ class LedgerStore(Ledger, Protocol):
       that holder holds the lease of the same name, checked inside the transaction
       (:class:`~promisekit.errors.LeaseLostError` otherwise).
 
-    Both stores also take ``expected_position=`` in ``append_many`` (optimistic
-    concurrency: :class:`~promisekit.errors.PositionConflictError` when another
-    writer appended first); it is not part of this protocol.
+    The built-in stores also take ``expected_position=`` (the ledger's last position)
+    and ``expected_positions=`` (per promise: the position of its last event) in
+    ``append_many`` — optimistic concurrency,
+    :class:`~promisekit.errors.PositionConflictError` when another writer appended
+    first; they are not part of this protocol.
 
     .. versionadded:: 0.1.0
     """

@@ -61,7 +61,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,8 @@ from promisekit._ledger_cursor import (
     check_checkpoint,
     check_expected,
     check_expected_position,
+    check_expected_positions,
+    check_promise_positions,
 )
 from promisekit._ledger_events import EVENT_TYPES, Event, _check_event, _conflict
 from promisekit._ledger_state import (
@@ -377,6 +379,7 @@ class SQLiteLedger(RowStore, _CursorMixin):
         *,
         checkpoint: Checkpoint | None = None,
         expected_position: int | None = None,
+        expected_positions: Mapping[str, int] | None = None,
     ) -> int:
         """Record several events (and a checkpoint) in one transaction: all, or none.
 
@@ -395,6 +398,12 @@ class SQLiteLedger(RowStore, _CursorMixin):
                 the transaction; if another writer appended meanwhile, nothing is
                 written and :class:`~promisekit.errors.PositionConflictError` is
                 raised. ``None`` (the default) appends wherever the store is.
+            expected_positions: Optimistic concurrency per promise: promise id →
+                the position of the last event of that promise the caller decided on
+                (``0``: it has none), checked inside the transaction; if another writer
+                appended to one of them meanwhile, nothing is written and
+                :class:`~promisekit.errors.PositionConflictError` (naming the promise) is
+                raised. Writers of other promises do not conflict.
 
         Returns:
             How many events were added.
@@ -422,11 +431,22 @@ class SQLiteLedger(RowStore, _CursorMixin):
             )
         saved = check_checkpoint(checkpoint)
         expected = check_expected(expected_position)
+        per_promise = check_expected_positions(expected_positions)
         added = 0
         with self._transaction() as conn:
             fence(conn, saved)
             if expected is not None:
                 check_expected_position(expected, _last_position(conn))
+            if per_promise:
+                check_promise_positions(
+                    per_promise,
+                    lambda promise_id: int(
+                        conn.execute(
+                            "SELECT coalesce(max(seq), 0) FROM events WHERE promise_id = ?",
+                            (promise_id,),
+                        ).fetchone()[0]
+                    ),
+                )
             chunk: list[Event] = []
             rows: list[Row] = []
             for index, item in enumerate(events):

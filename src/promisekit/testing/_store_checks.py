@@ -195,6 +195,33 @@ def batch_atomicity(run: Any, name: str, shared: bool) -> str:
             store.append_many([late], expected_position=12) == 1,
             "expected_position=last refused",
         )
+        if "expected_positions" not in parameters:
+            return "bad batches write nothing (expected_positions: not supported)"
+        # Per promise: P-1's last event is N-late (13); Q-1 and Q-2 have none; Q-1's
+        # writer appending at 14 does not conflict with P-1's.
+        other = note("N-other", promise_id="Q-1")
+        _expect(
+            run,
+            prop,
+            store.append_many([other], expected_positions={"Q-1": 0}) == 1,
+            "expected_positions={'Q-1': 0} refused for a promise without events",
+        )
+        stale = note("N-stale")
+        _raises(
+            run,
+            prop,
+            PositionConflictError,
+            "expected_positions={'P-1': 12} with P-1's last event at 13",
+            lambda: store.append_many([stale], expected_positions={"P-1": 12, "Q-1": 14}),
+        )
+        _expect(run, prop, stale.id not in store, "a promise's position conflict wrote")
+        _expect(
+            run,
+            prop,
+            store.append_many([stale], expected_positions={"P-1": 13, "Q-2": 0}) == 1,
+            "expected_positions at each promise's last event refused (another promise's "
+            "append in between must not conflict)",
+        )
     return "a bad item, a conflict, a raising iterator, a bad checkpoint write nothing"
 
 
